@@ -1,0 +1,1 @@
+"""Observatoire ENT: Dagster code location and product code."""

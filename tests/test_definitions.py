@@ -1,0 +1,56 @@
+"""The Dagster code location loads, and ``schools`` materializes with its checks on a real DuckDB file."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+
+def test_definitions_load(ent_data_dir):
+    from pipelines.definitions import build_defs
+
+    defs = build_defs()
+    repo = defs.get_repository_def()
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert {"academies", "departements", "communes", "schools"} <= keys
+
+
+def test_schools_materializes_with_passing_checks(ent_data_dir):
+    from pipelines.definitions import build_defs
+    from pipelines.paths import warehouse_path
+
+    defs = build_defs()
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("schools"), dg.AssetKey("academies"), dg.AssetKey("departements"), dg.AssetKey("communes")])
+    assert result.success
+    checks = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(checks) == 4 and all(c.passed for c in checks)
+    with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM schools").fetchone()[0] == 43_065
+    assert str(warehouse_path()).startswith(str(ent_data_dir))
+
+
+def test_schools_checks_fail_on_bad_rows(tmp_path):
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.defs.reference.checks import (
+        schools_counts_per_level_plausible,
+        schools_ips_in_published_range,
+        schools_uai_valid_and_unique,
+    )
+    from pipelines.defs.reference.schools import build_schools
+    from tests.conftest import REFERENCE_DIR
+
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        build_schools(con, REFERENCE_DIR)
+        con.execute("INSERT INTO schools (uai, level, ips) SELECT 'ABC', 'ecole', 250.0")
+        con.execute("INSERT INTO schools (uai, level, ips) SELECT uai, level, ips FROM schools WHERE level = 'lycee' LIMIT 1")
+    resource = DuckDBResource(database=str(path))
+    uai = schools_uai_valid_and_unique(duckdb=resource)
+    assert not uai.passed and uai.metadata["malformed"].value == 1 and uai.metadata["duplicates"].value == 1
+    assert not schools_ips_in_published_range(duckdb=resource).passed
+    with duckdb.connect(str(path)) as con:
+        con.execute("DELETE FROM schools WHERE level = 'college'")
+    assert not schools_counts_per_level_plausible(duckdb=resource).passed
