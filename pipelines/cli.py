@@ -33,23 +33,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     _use_project_instance()
     import dagster as dg
 
-    from pipelines.definitions import FULL_PIPELINE_JOB, build_defs
+    from pipelines.runner import run_pipeline
 
-    job = build_defs().resolve_job_def(FULL_PIPELINE_JOB)
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-    seconds = time.perf_counter() - started
-    failed_checks = [
-        e.asset_check_evaluation_data.check_name
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
-    ]
-    print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s "
+        outcome = run_pipeline(instance)
+    for job, run_id, success, seconds in outcome.runs:
+        print(f"{job} run {run_id}: {'succeeded' if success else 'FAILED'} in {seconds:.1f} s")
+    if outcome.weeks:
+        print(f"weeks {outcome.weeks[0]} to {outcome.weeks[1]}")
+    if outcome.failed_checks:
+        print("failed checks: " + ", ".join(sorted(outcome.failed_checks)))
+    print(f"pipeline {'succeeded' if outcome.success else 'FAILED'} in {time.perf_counter() - started:.1f} s "
           f"(data: {data_dir()})")
-    if failed_checks:
-        print("failed checks: " + ", ".join(sorted(failed_checks)))
-    return 0 if result.success else 1
+    return 0 if outcome.success else 1
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -69,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_synth_parser(sub)
     run = sub.add_parser("run", help="materialize the whole pipeline on the project's Dagster instance")
     run.set_defaults(func=cmd_run)
+    ingest = sub.add_parser("ingest", help="ingest new landing files, then the weeks they touched")
+    ingest.set_defaults(func=cmd_run)
     dashboard = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     dashboard.add_argument("--port", type=int, default=8501)
     dashboard.set_defaults(func=cmd_dashboard)

@@ -1,22 +1,29 @@
 """The Dagster code location of the Observatoire ENT (``dagster dev`` loads ``defs`` from here)."""
 
-from __future__ import annotations
-
 import dagster as dg
 
+from pipelines.defs.ingest.assets import data_gaps, events, landed_files
+from pipelines.defs.ingest.checks import ingest_checks
+from pipelines.defs.ingest.retention import expired_events_purge, retention_job, retention_schedule
+from pipelines.defs.ingest.sensors import INGEST_JOB, WEEKLY_JOB, ingested_weeks_sensor, landing_sensor
 from pipelines.defs.reference.assets import reference_assets
 from pipelines.defs.reference.checks import schools_checks
 from pipelines.resources import warehouse_resource
 
-FULL_PIPELINE_JOB = "full_pipeline"
+# Unpartitioned: reference data, then every new landing file.
+ingest_job = dg.define_asset_job(INGEST_JOB, selection=dg.AssetSelection.assets(*reference_assets, landed_files))
+# Weekly partitions (single-run backfills: one run can cover a range of weeks).
+weekly_job = dg.define_asset_job(WEEKLY_JOB, selection=dg.AssetSelection.assets(events, data_gaps))
 
 
 def build_defs() -> dg.Definitions:
     """Definitions bound to the current ``ENT_DATA_DIR`` (tests call this after pointing it at tmp_path)."""
     return dg.Definitions(
-        assets=reference_assets,
-        asset_checks=schools_checks,
-        jobs=[dg.define_asset_job(FULL_PIPELINE_JOB, selection=dg.AssetSelection.all())],
+        assets=[*reference_assets, landed_files, events, data_gaps, expired_events_purge],
+        asset_checks=[*schools_checks, *ingest_checks],
+        jobs=[ingest_job, weekly_job, retention_job],
+        schedules=[retention_schedule],
+        sensors=[landing_sensor, ingested_weeks_sensor],
         resources={"duckdb": warehouse_resource()},
         # One process per run: DuckDB allows a single writing process per file, and steps are SQL-bound.
         executor=dg.in_process_executor,

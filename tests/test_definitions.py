@@ -27,7 +27,7 @@ def test_schools_materializes_with_passing_checks(ent_data_dir):
     checks = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert len(checks) == 4 and all(c.passed for c in checks)
     with duckdb.connect(str(warehouse_path()), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM schools").fetchone()[0] == 43_065
+        assert con.execute("SELECT count(*) FROM schools").fetchall()[0][0] == 43_065
     assert str(warehouse_path()).startswith(str(ent_data_dir))
 
 

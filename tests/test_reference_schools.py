@@ -27,11 +27,11 @@ def test_thirty_academies_and_no_duplicate_uai(con):
         """SELECT count(*), count(DISTINCT uai), count(DISTINCT academie_code),
                   count(*) FILTER (WHERE NOT regexp_full_match(uai, '[0-9]{7}[A-Z]'))
            FROM schools"""
-    ).fetchone()
+    ).fetchall()[0]
     assert n == distinct_uai
     assert academies == 30
     assert malformed == 0
-    assert con.execute("SELECT count(*) FROM schools WHERE academie_name IS NULL").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM schools WHERE academie_name IS NULL").fetchall()[0][0] == 0
 
 
 def test_ips_is_null_exactly_where_published_as_ns(con):
@@ -43,10 +43,10 @@ def test_ips_is_null_exactly_where_published_as_ns(con):
                count(*) FILTER (WHERE l.ips = 'NS')
         FROM schools s JOIN latest l USING (uai)
         """
-    ).fetchone()
+    ).fetchall()[0]
     assert mismatches[0] == 0
     assert mismatches[1] == 2_504
-    assert con.execute("SELECT count(*) FROM schools WHERE ips IS NULL AND level <> 'ecole'").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM schools WHERE ips IS NULL AND level <> 'ecole'").fetchall()[0][0] == 0
 
 
 def test_headcount_everywhere_and_estimated_only_for_ecoles(con):
@@ -61,7 +61,7 @@ def test_headcount_everywhere_and_estimated_only_for_ecoles(con):
     # Ille-et-Vilaine's écoles have real headcounts, the rest are estimated.
     real_ecoles = con.execute(
         "SELECT count(*) FROM schools WHERE level = 'ecole' AND NOT headcount_estimated"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     assert 500 < real_ecoles < 800
     assert rows["ecole"][1] == 32_494 - real_ecoles
 
@@ -73,7 +73,7 @@ def test_education_prioritaire_from_the_annuaire_files(con):
     # Only départements 35 and 94 have an annuaire extract: every other school is 'inconnu'.
     outside = con.execute(
         "SELECT count(*) FROM schools WHERE departement_code NOT IN ('35', '94') AND education_prioritaire <> 'inconnu'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     assert outside == 0
 
 
@@ -81,12 +81,12 @@ def test_rural_urban_class_covers_almost_every_school(con):
     classes = dict(con.execute("SELECT rural_urban, count(*) FROM schools GROUP BY 1").fetchall())
     assert set(classes) == {"urbain", "intermediaire", "rural", None}
     assert classes[None] < 0.01 * sum(classes.values())
-    paris = con.execute("SELECT count(*) FROM schools WHERE departement_code = '75' AND rural_urban <> 'urbain'").fetchone()[0]
+    paris = con.execute("SELECT count(*) FROM schools WHERE departement_code = '75' AND rural_urban <> 'urbain'").fetchall()[0][0]
     assert paris == 0
 
 
 def test_ips_benchmarks_given_for_ecoles(con):
     row = con.execute(
         "SELECT count(ips_national), count(ips_academique_secteur) FROM schools WHERE level = 'ecole'"
-    ).fetchone()
+    ).fetchall()[0]
     assert row[0] == 32_494 and row[1] > 32_000

@@ -23,7 +23,7 @@ def schools_uai_valid_and_unique(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                    count(*) - count(DISTINCT uai)
             FROM schools
             """
-        ).fetchone()
+        ).fetchall()[0]
     return dg.AssetCheckResult(passed=bad == 0 and dup == 0, metadata={"malformed": bad, "duplicates": dup})
 
 
@@ -35,7 +35,7 @@ def schools_academies_match_geojson(duckdb: DuckDBResource) -> dg.AssetCheckResu
             SELECT count(*) FILTER (WHERE a.academie_code IS NULL), count(DISTINCT a.academie_code)
             FROM schools s LEFT JOIN academies a USING (academie_code)
             """
-        ).fetchone()
+        ).fetchall()[0]
     return dg.AssetCheckResult(
         passed=orphans == 0 and present == EXPECTED_ACADEMIES,
         metadata={"schools_without_academie": orphans, "academies_present": present},
@@ -48,7 +48,7 @@ def schools_ips_in_published_range(duckdb: DuckDBResource) -> dg.AssetCheckResul
         out_of_range, missing, lo, hi = con.execute(
             "SELECT count(*) FILTER (WHERE ips NOT BETWEEN ? AND ?), count(*) - count(ips), min(ips), max(ips) FROM schools",
             [IPS_MIN, IPS_MAX],
-        ).fetchone()
+        ).fetchall()[0]
     return dg.AssetCheckResult(
         passed=out_of_range == 0,
         metadata={"out_of_range": out_of_range, "ips_ns_null": missing, "ips_min": lo, "ips_max": hi},

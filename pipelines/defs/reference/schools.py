@@ -27,7 +27,7 @@ def reference_sql(table: str, reference_dir: Path) -> str:
 def build_reference_table(con: duckdb.DuckDBPyConnection, table: str, reference_dir: Path) -> int:
     """(Re)create one reference table in ``con`` and return its row count."""
     con.execute(reference_sql(table, reference_dir))
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
 def build_schools(con: duckdb.DuckDBPyConnection, reference_dir: Path) -> None:

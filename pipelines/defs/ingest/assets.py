@@ -1,0 +1,133 @@
+"""Ingestion assets: landed files into the warehouse, then canonical events one ISO week at a time."""
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.ingest.ingest_file import ingest_landing
+from pipelines.defs.ingest.partitions import FIRST_WEEK, weekly_partitions
+from pipelines.defs.ingest.pseudonymize import pseudonymizer_from_env
+from pipelines.paths import landing_dir
+
+INGESTED_TABLES = {
+    "landing_manifest": "One row per landed file version: hash, format, rows read / stored / duplicate / quarantined.",
+    "quarantine": "Every rejected row with its file, line, PII-scrubbed excerpt and reason.",
+    "staged_events": "Pseudonymized, validated, deduplicated events of every landed file.",
+    "accounts": "Loaded and activated ENT accounts per school and profile (pseudonymized).",
+    "ode_statistics": "ODE statistics exports: connexions, visitors, loaded / activated accounts per school and day.",
+    "entcore_structures": "entcore structure ids mapped to UAIs.",
+    "school_context": "Per-school context: teacher ENT training rate, household equipment rate.",
+    "mediation_workshops": "Parent mediation workshops held per school, with dates.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(name, description=desc, deps=["schools"], group_name="ingest", kinds={"duckdb"})
+        for name, desc in INGESTED_TABLES.items()
+    ],
+    can_subset=False,
+)
+def landed_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Ingest every new landing file: one transaction per file, pseudonymized, deduplicated, quarantined."""
+    pseudonymizer = pseudonymizer_from_env()  # fails clearly, before reading anything, without a key
+    if pseudonymizer.demo:
+        context.log.warning("DEMO pseudonymization key in use: for demo data only.")
+    with duckdb.get_connection() as con:
+        outcomes = ingest_landing(con, landing_dir(), pseudonymizer, dt.date.fromisoformat(FIRST_WEEK))
+        totals = con.execute(
+            """SELECT (SELECT count(*) FROM landing_manifest), (SELECT count(*) FROM quarantine),
+                      (SELECT count(*) FROM staged_events), (SELECT count(*) FROM accounts),
+                      (SELECT count(*) FROM ode_statistics), (SELECT count(*) FROM entcore_structures),
+                      (SELECT count(*) FROM school_context), (SELECT count(*) FROM mediation_workshops)"""
+        ).fetchall()[0]
+    for o in outcomes:
+        context.log.info(
+            f"{o.file_path} [{o.format}] {o.status}: read {o.rows_read} = stored {o.rows_stored} + duplicate "
+            f"{o.rows_duplicate} + quarantined {o.rows_quarantined}" + (f" ({o.error})" if o.error else "")
+        )
+    weeks = sorted({w for o in outcomes for w in o.weeks})
+    per_file = [
+        {"file": o.file_path, "format": o.format, "status": o.status, "read": o.rows_read, "stored": o.rows_stored,
+         "duplicate": o.rows_duplicate, "quarantined": o.rows_quarantined, "mapped_to_autre": o.rows_mapped_to_autre}
+        for o in outcomes
+    ]
+    common = {"pseudonymization": pseudonymizer.label, "demo_key": pseudonymizer.demo}
+    for name, rows in zip(INGESTED_TABLES, totals):
+        metadata = common | {"rows": rows}
+        if name == "landing_manifest":
+            metadata |= {
+                "new_files": len(outcomes),
+                "files": dg.MetadataValue.json(per_file),
+                "balance_holds": all(f["read"] == f["stored"] + f["duplicate"] + f["quarantined"] for f in per_file),
+                "rows_mapped_to_autre": sum(o.rows_mapped_to_autre for o in outcomes),
+            }
+        if name == "staged_events":
+            metadata |= {"weeks_touched": dg.MetadataValue.json(weeks)}
+        yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+
+
+@dg.asset(
+    partitions_def=weekly_partitions,
+    deps=["staged_events"],
+    group_name="ingest",
+    kinds={"duckdb"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def events(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Canonical pseudonymized events, one partition per ISO week (Europe/Paris)."""
+    weeks = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    with duckdb.get_connection() as con:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM events WHERE week_start BETWEEN ? AND ?", [weeks[0], weeks[-1]])
+        con.execute(
+            "INSERT INTO events SELECT * FROM staged_events WHERE week_start BETWEEN ? AND ? ORDER BY occurred_at",
+            [weeks[0], weeks[-1]],
+        )
+        rows, schools = con.execute(
+            "SELECT count(*), count(DISTINCT uai) FROM events WHERE week_start BETWEEN ? AND ?", [weeks[0], weeks[-1]]
+        ).fetchall()[0]
+        con.execute("COMMIT")
+    return dg.MaterializeResult(
+        metadata={"rows": rows, "schools": schools, "weeks": len(weeks),
+                  "iso_weeks": f"{weeks[0]:%G-W%V} → {weeks[-1]:%G-W%V}"}
+    )
+
+
+MIN_MEDIAN_EVENTS_FOR_GAPS = 20
+DATA_GAPS_SQL = (Path(__file__).parent / "sql" / "data_gaps.sql").read_text()
+
+
+@dg.asset(
+    partitions_def=weekly_partitions,
+    deps=["events"],
+    group_name="ingest",
+    kinds={"duckdb"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def data_gaps(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """School-weeks whose volume dropped > 80 % below the school's median: probable data gaps."""
+    first, last = context.partition_keys[0], context.partition_keys[-1]
+    with duckdb.get_connection() as con:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM data_gaps WHERE week_start BETWEEN ? AND ?", [first, last])
+        con.execute(
+            f"INSERT INTO data_gaps {DATA_GAPS_SQL}",
+            {"first_week": first, "last_week": last, "min_median": MIN_MEDIAN_EVENTS_FOR_GAPS},
+        )
+        flagged = con.execute(
+            "SELECT uai, week_start::VARCHAR, events, median_events FROM data_gaps WHERE week_start BETWEEN ? AND ? "
+            "ORDER BY week_start, uai",
+            [first, last],
+        ).fetchall()
+        con.execute("COMMIT")
+    return dg.MaterializeResult(
+        metadata={
+            "flagged_school_weeks": len(flagged),
+            "flagged": dg.MetadataValue.json(
+                [{"uai": u, "week": w, "events": n, "median": m} for u, w, n, m in flagged[:200]]
+            ),
+        }
+    )

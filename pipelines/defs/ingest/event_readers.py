@@ -1,0 +1,105 @@
+"""Per-format SQL turning an event file into the common parsed shape (one row per source record).
+
+Columns: line_number, raw (the source line, NULL for Parquet), malformed (reason or NULL), event_id,
+occurred_at, uai, structures (entcore), user_id, profile_raw, service_raw, module_raw, event_type,
+channel_raw, ua, auth_method_raw.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.defs.ingest.formats import CANONICAL_PARQUET_COLUMNS, Sniffed
+from pipelines.defs.ingest.readers import csv_column, csv_rows_sql, lines_sql, sql_literal
+
+
+class FileSchemaError(ValueError):
+    """The whole file cannot be read as its format (e.g. a Parquet file without the canonical columns)."""
+
+
+def canonical_parquet_sql(con: duckdb.DuckDBPyConnection, path: str) -> str:
+    columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_literal(path)})").fetchall()}
+    missing = CANONICAL_PARQUET_COLUMNS - columns
+    if missing:
+        raise FileSchemaError(f"Parquet file lacks canonical columns: {', '.join(sorted(missing))}")
+    auth = "auth_method::VARCHAR" if "auth_method" in columns else "NULL::VARCHAR"
+    return f"""
+        SELECT file_row_number + 1 AS line_number, NULL::VARCHAR AS raw, NULL::VARCHAR AS malformed,
+               event_id::VARCHAR AS event_id, TRY_CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at,
+               uai::VARCHAR AS uai, NULL::VARCHAR[] AS structures, user_id::VARCHAR AS user_id,
+               profile::VARCHAR AS profile_raw, service::VARCHAR AS service_raw, NULL::VARCHAR AS module_raw,
+               trim(event_type::VARCHAR) AS event_type, channel::VARCHAR AS channel_raw,
+               NULL::VARCHAR AS ua, {auth} AS auth_method_raw
+        FROM read_parquet({sql_literal(path)}, file_row_number = true)
+    """
+
+
+def canonical_csv_sql(path: str, sniffed: Sniffed) -> str:
+    c = lambda name: csv_column(sniffed, name)  # noqa: E731
+    return f"""
+        SELECT line_number, line AS raw, malformed,
+               {c('event_id')} AS event_id, TRY_CAST({c('occurred_at')} AS TIMESTAMPTZ) AS occurred_at,
+               {c('uai')} AS uai, NULL::VARCHAR[] AS structures, {c('user_id')} AS user_id,
+               {c('profile')} AS profile_raw, {c('service')} AS service_raw, NULL::VARCHAR AS module_raw,
+               {c('event_type')} AS event_type, {c('channel')} AS channel_raw, NULL::VARCHAR AS ua,
+               {c('auth_method')} AS auth_method_raw
+        FROM ({csv_rows_sql(path, sniffed)})
+    """
+
+
+def access_events_csv_sql(path: str, sniffed: Sniffed) -> str:
+    """entcore's PostgreSQL ``events.access_events`` dump; the school comes from the accounts snapshot."""
+    c = lambda name: csv_column(sniffed, name)  # noqa: E731
+    return f"""
+        SELECT line_number, line AS raw, malformed,
+               {c('id')} AS event_id, TRY_CAST({c('date')} AS TIMESTAMPTZ) AS occurred_at,
+               NULL::VARCHAR AS uai, NULL::VARCHAR[] AS structures, {c('user_id')} AS user_id,
+               {c('profile')} AS profile_raw, NULL::VARCHAR AS service_raw, {c('module')} AS module_raw,
+               {c('event_type')} AS event_type, NULL::VARCHAR AS channel_raw, {c('ua')} AS ua,
+               NULL::VARCHAR AS auth_method_raw
+        FROM ({csv_rows_sql(path, sniffed)})
+    """
+
+
+def entcore_jsonl_sql(path: str) -> str:
+    """entcore event-store documents (mongoexport JSON lines); ``date`` is epoch ms or extended JSON."""
+    return f"""
+        WITH lines AS ({lines_sql(path)}),
+        typed AS (
+            SELECT line_number, line,
+                   CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN line::JSON END AS doc
+            FROM lines
+        )
+        SELECT
+            line_number, line AS raw,
+            CASE WHEN doc IS NULL THEN 'malformed line: not a JSON object' END AS malformed,
+            CASE json_type(doc, '$._id') WHEN 'OBJECT' THEN doc->>'$._id."$oid"' ELSE doc->>'$._id' END AS event_id,
+            coalesce(
+                to_timestamp(TRY_CAST(CASE WHEN json_type(doc, '$.date') IN ('UBIGINT', 'BIGINT', 'DOUBLE')
+                                           THEN doc->>'$.date' END AS DOUBLE) / 1000),
+                to_timestamp(TRY_CAST(doc->>'$.date."$date"."$numberLong"' AS DOUBLE) / 1000),
+                TRY_CAST(doc->>'$.date."$date"' AS TIMESTAMPTZ)
+            ) AS occurred_at,
+            NULL::VARCHAR AS uai,
+            CASE json_type(doc, '$.structures')
+                WHEN 'ARRAY' THEN TRY_CAST(doc->'$.structures' AS VARCHAR[])
+                WHEN 'VARCHAR' THEN [doc->>'$.structures']
+            END AS structures,
+            doc->>'$.userId' AS user_id,
+            doc->>'$.profil' AS profile_raw, NULL::VARCHAR AS service_raw, doc->>'$.module' AS module_raw,
+            trim(doc->>'$."event-type"') AS event_type, NULL::VARCHAR AS channel_raw,
+            doc->>'$.ua' AS ua, NULL::VARCHAR AS auth_method_raw
+        FROM typed
+    """
+
+
+def parsed_events_sql(con: duckdb.DuckDBPyConnection, path: str, sniffed: Sniffed) -> str:
+    if sniffed.format == "canonical_parquet":
+        return canonical_parquet_sql(con, path)
+    if sniffed.format == "canonical_csv":
+        return canonical_csv_sql(path, sniffed)
+    if sniffed.format == "access_events_csv":
+        return access_events_csv_sql(path, sniffed)
+    if sniffed.format == "entcore_jsonl":
+        return entcore_jsonl_sql(path)
+    raise ValueError(f"not an event format: {sniffed.format}")

@@ -1,0 +1,207 @@
+"""Ingest landed files into the warehouse: one transaction per file, nothing lost, nothing counted twice.
+
+A file's content is identified by its SHA-256: the same path and content is skipped, the same content
+under another name is recorded as a duplicate without reading it again, and a new content is read.
+Each read row ends up stored, duplicate or quarantined (with its reason), and the manifest records
+``rows_read = rows_stored + rows_duplicate + rows_quarantined`` for every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from pipelines.defs.ingest.event_readers import FileSchemaError, parsed_events_sql
+from pipelines.defs.ingest.formats import EVENT_FORMATS, Sniffed, UnrecognizedFileError, sniff, transcode_to_utf8
+from pipelines.defs.ingest.pseudonymize import Pseudonymizer
+from pipelines.defs.ingest.stage_events import StageCounts, stage_event_rows
+from pipelines.defs.ingest.stage_tables import stage_table_rows
+
+SCHEMA_SQL = Path(__file__).parent / "sql" / "schema.sql"
+
+# Files that others resolve against are read first: structures and accounts before events.
+FORMAT_ORDER = [
+    "entcore_structures_csv", "accounts_csv", "school_context_csv", "mediation_workshops_csv",
+    "ode_statistics_csv", "canonical_parquet", "canonical_csv", "entcore_jsonl", "access_events_csv",
+]
+LANDING_SUFFIXES = {".parquet", ".csv", ".jsonl", ".json", ".ndjson", ".txt"}
+
+
+class BalanceError(RuntimeError):
+    """rows read != stored + duplicate + quarantined: the file is rolled back."""
+
+
+class KeyMismatchError(RuntimeError):
+    """The warehouse was built with another pseudonymization key: pseudonyms would not link."""
+
+
+@dataclass
+class FileOutcome:
+    file_path: str
+    status: str
+    format: str | None
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_duplicate: int = 0
+    rows_quarantined: int = 0
+    rows_mapped_to_autre: int = 0
+    weeks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_SQL.read_text())
+
+
+def check_key(con: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer) -> None:
+    """Record the key fingerprint on first use; refuse a different key afterwards."""
+    rows = con.execute("SELECT value FROM warehouse_settings WHERE key = 'pseudonymization_key'").fetchall()
+    row = rows[0] if rows else None
+    if row is None:
+        con.execute("INSERT INTO warehouse_settings VALUES ('pseudonymization_key', ?)", [pseudonymizer.fingerprint])
+    elif row[0] != pseudonymizer.fingerprint:
+        raise KeyMismatchError(
+            f"the warehouse was pseudonymized with key {row[0]}, this run has key {pseudonymizer.fingerprint}: "
+            "refusing to ingest (pseudonyms would not link). Use the original key or a new warehouse."
+        )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def landing_files(landing: Path) -> list[Path]:
+    return sorted(p for p in landing.rglob("*") if p.is_file() and p.suffix.lower() in LANDING_SUFFIXES)
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    landing: Path,
+    pseudonymizer: Pseudonymizer,
+    window_start: date,
+    now: datetime | None = None,
+    sniffed: Sniffed | UnrecognizedFileError | None = None,
+) -> FileOutcome | None:
+    """Ingest one file in one transaction; None if this exact path and content was already ingested."""
+    now = now or datetime.now(timezone.utc)
+    sniffed = sniffed if sniffed is not None else _try_sniff(path)
+    rel = path.relative_to(landing).as_posix()
+    sha = file_sha256(path)
+    if con.execute("SELECT 1 FROM landing_manifest WHERE file_path = ? AND sha256 = ?", [rel, sha]).fetchall():
+        return None
+    size = path.stat().st_size
+    first = con.execute(
+        "SELECT file_path, format, rows_read FROM landing_manifest WHERE sha256 = ? AND status = 'ingested' "
+        "ORDER BY ingested_at LIMIT 1",
+        [sha],
+    ).fetchall()
+    first = first[0] if first else None
+    manifest = dict(file_path=rel, file_name=path.name, size_bytes=size, sha256=sha, ingested_at=now,
+                    pseudonymization=pseudonymizer.label, format=None, encoding=None, separator=None,
+                    duplicate_of=None, error=None, first_event_at=None, last_event_at=None)
+    if first is not None:
+        outcome = FileOutcome(rel, "duplicate_content", first[1], rows_read=first[2], rows_duplicate=first[2])
+        _write_manifest(con, manifest | {"format": first[1], "duplicate_of": first[0]}, outcome)
+        return outcome
+
+    if isinstance(sniffed, UnrecognizedFileError):
+        return _reject(con, manifest, rel, sha, None, f"unrecognized file: {sniffed}", now)
+    manifest |= {"format": sniffed.format, "encoding": sniffed.encoding, "separator": sniffed.separator}
+
+    with tempfile.TemporaryDirectory(prefix="ent_ingest_") as tmp:
+        readable = path
+        if sniffed.encoding in {"cp1252", "latin-1"}:
+            readable = transcode_to_utf8(path, sniffed.encoding, Path(tmp) / "utf8.txt")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if sniffed.format in EVENT_FORMATS:
+                parsed = parsed_events_sql(con, str(readable), sniffed)
+                counts = stage_event_rows(con, parsed, sniffed.format, rel, sha, pseudonymizer, window_start, now)
+            else:
+                counts = stage_table_rows(con, str(readable), sniffed, rel, sha, pseudonymizer, now)
+            outcome = _outcome(rel, sniffed.format, counts)
+            if outcome.rows_read != outcome.rows_stored + outcome.rows_duplicate + outcome.rows_quarantined:
+                raise BalanceError(f"{rel}: read {outcome.rows_read} != stored + duplicate + quarantined")
+            if sniffed.format in EVENT_FORMATS and outcome.rows_stored:
+                outcome.weeks = [
+                    w.isoformat() for (w,) in con.execute(
+                        "SELECT DISTINCT week_start FROM staged_events WHERE source_file = ? ORDER BY 1", [rel]
+                    ).fetchall()
+                ]
+            manifest |= {"first_event_at": counts.first_event_at, "last_event_at": counts.last_event_at}
+            _write_manifest(con, manifest, outcome)
+            con.execute("COMMIT")
+        except FileSchemaError as exc:
+            con.execute("ROLLBACK")
+            return _reject(con, manifest, rel, sha, sniffed.format, str(exc), now)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return outcome
+
+
+def _outcome(rel: str, fmt: str, counts: StageCounts) -> FileOutcome:
+    return FileOutcome(rel, "ingested", fmt, rows_read=counts.read, rows_stored=counts.stored,
+                       rows_duplicate=counts.duplicate, rows_quarantined=counts.quarantined,
+                       rows_mapped_to_autre=counts.mapped_to_autre)
+
+
+def _reject(con, manifest: dict, rel: str, sha: str, fmt: str | None, error: str, now: datetime) -> FileOutcome:
+    """A file that cannot be read at all: recorded as rejected, with one quarantine row saying why.
+    It stays in landing/; a corrected file (new content) is read on the next run."""
+    outcome = FileOutcome(rel, "rejected", fmt, error=error)
+    con.execute("BEGIN TRANSACTION")
+    con.execute("INSERT INTO quarantine VALUES (?, ?, NULL, ?, NULL, ?)", [rel, sha, f"file rejected: {error}", now])
+    _write_manifest(con, manifest | {"error": error}, outcome)
+    con.execute("COMMIT")
+    return outcome
+
+
+def _write_manifest(con: duckdb.DuckDBPyConnection, manifest: dict, outcome: FileOutcome) -> None:
+    row = manifest | {k: v for k, v in asdict(outcome).items() if k.startswith("rows_")} | {"status": outcome.status}
+    columns = list(row)
+    con.execute(
+        f"INSERT INTO landing_manifest ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [row[c] for c in columns],
+    )
+
+
+def ingest_landing(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    pseudonymizer: Pseudonymizer,
+    window_start: date,
+    now: datetime | None = None,
+) -> list[FileOutcome]:
+    """Ingest every new file under ``landing`` (reference files first), one transaction each."""
+    ensure_schema(con)
+    check_key(con, pseudonymizer)
+    sniffed = {path: _try_sniff(path) for path in (landing_files(landing) if landing.exists() else [])}
+
+    def order(path: Path) -> tuple[int, str]:
+        fmt = getattr(sniffed[path], "format", None)
+        return (FORMAT_ORDER.index(fmt) if fmt in FORMAT_ORDER else len(FORMAT_ORDER), path.as_posix())
+
+    outcomes = []
+    for path in sorted(sniffed, key=order):
+        outcome = ingest_file(con, path, landing, pseudonymizer, window_start, now, sniffed[path])
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _try_sniff(path: Path) -> Sniffed | UnrecognizedFileError:
+    try:
+        return sniff(path)
+    except UnrecognizedFileError as exc:
+        return exc

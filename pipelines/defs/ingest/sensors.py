@@ -1,0 +1,45 @@
+"""Sensors: new landing files launch an ingest run; an ingest that touched weeks launches those weeks."""
+
+import hashlib
+import json
+
+import dagster as dg
+
+from pipelines.defs.ingest.ingest_file import landing_files
+from pipelines.paths import landing_dir
+
+INGEST_JOB = "ingest_job"
+WEEKLY_JOB = "weekly_job"
+
+
+@dg.sensor(job_name=INGEST_JOB, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def landing_sensor(context: dg.SensorEvaluationContext):
+    """Launches an ingest when a file appears in (or changes under) the landing folder."""
+    root = landing_dir()
+    current = {
+        p.relative_to(root).as_posix(): f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
+        for p in (landing_files(root) if root.exists() else [])
+    }
+    known = json.loads(context.cursor) if context.cursor else {}
+    changed = sorted(path for path, signature in current.items() if known.get(path) != signature)
+    context.update_cursor(json.dumps(current))
+    if not changed:
+        return dg.SkipReason("no new landing file")
+    return dg.RunRequest(
+        run_key="landing-" + hashlib.sha1(json.dumps({p: current[p] for p in changed}).encode()).hexdigest()[:16],
+        tags={"landing_files": ", ".join(changed)[:1000]},
+    )
+
+
+@dg.asset_sensor(asset_key=dg.AssetKey("staged_events"), job_name=WEEKLY_JOB, default_status=dg.DefaultSensorStatus.RUNNING)
+def ingested_weeks_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    """Launches one run over the range of weeks an ingest touched."""
+    materialization = asset_event.asset_materialization
+    weeks_meta = materialization.metadata.get("weeks_touched") if materialization else None
+    weeks = sorted(weeks_meta.value) if weeks_meta is not None else []
+    if not weeks:
+        return dg.SkipReason("the ingest touched no week")
+    return dg.RunRequest(
+        run_key=f"weeks-{asset_event.storage_id}",
+        tags={"dagster/asset_partition_range_start": weeks[0], "dagster/asset_partition_range_end": weeks[-1]},
+    )

@@ -1,0 +1,57 @@
+"""SQL that maps source vocabularies (entcore, French labels) onto the canonical ones.
+
+Unknown profiles, modules and services map to ``autre`` and are counted, not rejected.
+"""
+
+from __future__ import annotations
+
+from pipelines.defs.ingest.readers import sql_literal
+from pipelines.formats.entcore import (
+    AUTH_METHODS,
+    CHANNEL_UA_PATTERNS,
+    CHANNELS,
+    MODULE_TO_SERVICE,
+    PROFIL_TO_PROFILE,
+    PROFILES,
+    SERVICES,
+)
+
+# French labels seen in ODE statistics exports and admin consoles.
+FRENCH_PROFILE_LABELS = {
+    "parent": "parent", "parents": "parent", "responsable": "parent", "responsable legal": "parent",
+    "eleve": "eleve", "élève": "eleve", "eleves": "eleve", "élèves": "eleve",
+    "enseignant": "enseignant", "enseignants": "enseignant", "personnel": "personnel",
+    "personnels": "personnel", "invite": "autre", "invité": "autre",
+}
+
+
+def _case(expr: str, mapping: dict[str, str], default: str) -> str:
+    whens = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in mapping.items())
+    return f"CASE {expr} {whens} ELSE {default} END"
+
+
+def profile_sql(raw: str) -> str:
+    """Canonical profile of a raw value (canonical, entcore ``profil`` or French label), NULL if unknown."""
+    mapping = {p: p for p in PROFILES} | {k.lower(): v for k, v in PROFIL_TO_PROFILE.items()} | FRENCH_PROFILE_LABELS
+    return _case(f"lower(trim({raw}))", mapping, "NULL")
+
+
+def service_sql(service_raw: str, module_raw: str, event_type: str) -> str:
+    """Canonical service: a LOGIN is a connexion; else the canonical name, else the entcore module."""
+    by_service = _case(f"lower(trim({service_raw}))", {s: s for s in SERVICES}, "NULL")
+    by_module = _case(f"lower(trim({module_raw}))", {k.lower(): v for k, v in MODULE_TO_SERVICE.items()}, "NULL")
+    return f"CASE WHEN upper({event_type}) = 'LOGIN' THEN 'connexion' ELSE coalesce({by_service}, {by_module}) END"
+
+
+def channel_sql(channel_raw: str, ua: str) -> str:
+    """Canonical channel: the source's own value if canonical, else from the user agent."""
+    by_ua = " ".join(
+        f"WHEN regexp_matches({ua}, {sql_literal(pattern)}) THEN {sql_literal(channel)}"
+        for channel, pattern in CHANNEL_UA_PATTERNS.items()
+    )
+    direct = _case(f"lower(trim({channel_raw}))", {c: c for c in CHANNELS}, "NULL")
+    return f"coalesce({direct}, CASE {by_ua} ELSE 'other' END)"
+
+
+def auth_method_sql(raw: str) -> str:
+    return _case(f"lower(trim({raw}))", {a: a for a in AUTH_METHODS}, "NULL")
