@@ -2,28 +2,27 @@
 
 import dagster as dg
 
+from pipelines.defs.indicators.assets import period_indicator_assets, weekly_indicator_assets
+from pipelines.defs.indicators.checks import indicator_checks
 from pipelines.defs.ingest.assets import data_gaps, events, landed_files
 from pipelines.defs.ingest.checks import ingest_checks
 from pipelines.defs.ingest.retention import expired_events_purge, retention_job, retention_schedule
-from pipelines.defs.ingest.sensors import INGEST_JOB, WEEKLY_JOB, ingested_weeks_sensor, landing_sensor
+from pipelines.defs.ingest.sensors import indicators_after_weeks_sensor, ingested_weeks_sensor, landing_sensor
 from pipelines.defs.reference.assets import reference_assets
 from pipelines.defs.reference.checks import schools_checks
+from pipelines.jobs import indicators_job, ingest_job, weekly_job
 from pipelines.resources import warehouse_resource
-
-# Unpartitioned: reference data, then every new landing file.
-ingest_job = dg.define_asset_job(INGEST_JOB, selection=dg.AssetSelection.assets(*reference_assets, landed_files))
-# Weekly partitions (single-run backfills: one run can cover a range of weeks).
-weekly_job = dg.define_asset_job(WEEKLY_JOB, selection=dg.AssetSelection.assets(events, data_gaps))
 
 
 def build_defs() -> dg.Definitions:
     """Definitions bound to the current ``ENT_DATA_DIR`` (tests call this after pointing it at tmp_path)."""
     return dg.Definitions(
-        assets=[*reference_assets, landed_files, events, data_gaps, expired_events_purge],
-        asset_checks=[*schools_checks, *ingest_checks],
-        jobs=[ingest_job, weekly_job, retention_job],
+        assets=[*reference_assets, landed_files, events, data_gaps, *weekly_indicator_assets,
+                *period_indicator_assets, expired_events_purge],
+        asset_checks=[*schools_checks, *ingest_checks, *indicator_checks],
+        jobs=[ingest_job, weekly_job, indicators_job, retention_job],
         schedules=[retention_schedule],
-        sensors=[landing_sensor, ingested_weeks_sensor],
+        sensors=[landing_sensor, ingested_weeks_sensor, indicators_after_weeks_sensor],
         resources={"duckdb": warehouse_resource()},
         # One process per run: DuckDB allows a single writing process per file, and steps are SQL-bound.
         executor=dg.in_process_executor,

@@ -1,5 +1,5 @@
 """Run the pipeline in this process on a Dagster instance, the way the sensors would in the daemon:
-the ingest job, then one run of the weekly job over every week that holds events."""
+the ingest job, one run of the weekly job over every week that holds events, then the indicators."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.definitions import build_defs
-from pipelines.defs.ingest.sensors import INGEST_JOB, WEEKLY_JOB
+from pipelines.jobs import indicators_job, ingest_job, weekly_job
 from pipelines.paths import warehouse_path
 
 
@@ -41,17 +41,19 @@ def staged_week_range() -> tuple[str, str] | None:
 
 
 def run_pipeline(instance: dg.DagsterInstance) -> PipelineRun:
-    """Ingest, then materialize the weekly assets over all weeks with events."""
+    """Ingest, then the weekly assets over all weeks with events, then the period indicators."""
     defs = build_defs()
     outcome = PipelineRun()
-    _execute(defs.resolve_job_def(INGEST_JOB), instance, outcome)
+    _execute(defs.resolve_job_def(ingest_job.name), instance, outcome)
     if not outcome.success:
         return outcome
     outcome.weeks = staged_week_range()
     if outcome.weeks:
         first, last = outcome.weeks
         _execute(
-            defs.resolve_job_def(WEEKLY_JOB), instance, outcome,
+            defs.resolve_job_def(weekly_job.name), instance, outcome,
             tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         )
+    if outcome.success:
+        _execute(defs.resolve_job_def(indicators_job.name), instance, outcome)
     return outcome

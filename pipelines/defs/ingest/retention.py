@@ -27,6 +27,11 @@ def expired_events_purge(config: RetentionConfig, duckdb: DuckDBResource) -> dg.
                                   ("quarantine", "quarantined_at"))
         }
         cutoff = con.execute(f"SELECT ({cutoff_sql})::VARCHAR").fetchall()[0][0]
+        # Periods starting before this day keep the indicators computed while their events existed.
+        con.execute(
+            "INSERT OR REPLACE INTO warehouse_settings VALUES "
+            "('events_purged_before', ((" + cutoff_sql + ") AT TIME ZONE 'Europe/Paris')::DATE::VARCHAR)"
+        )
         con.execute("COMMIT")
     return dg.MaterializeResult(metadata={"retention_months": config.months, "cutoff": cutoff} |
                                 {f"deleted_{t}": n for t, n in deleted.items()})

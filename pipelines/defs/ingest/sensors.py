@@ -6,13 +6,11 @@ import json
 import dagster as dg
 
 from pipelines.defs.ingest.ingest_file import landing_files
+from pipelines.jobs import indicators_job, ingest_job, weekly_job
 from pipelines.paths import landing_dir
 
-INGEST_JOB = "ingest_job"
-WEEKLY_JOB = "weekly_job"
 
-
-@dg.sensor(job_name=INGEST_JOB, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext):
     """Launches an ingest when a file appears in (or changes under) the landing folder."""
     root = landing_dir()
@@ -31,7 +29,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     )
 
 
-@dg.asset_sensor(asset_key=dg.AssetKey("staged_events"), job_name=WEEKLY_JOB, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.asset_sensor(asset_key=dg.AssetKey("staged_events"), job=weekly_job, default_status=dg.DefaultSensorStatus.RUNNING)
 def ingested_weeks_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     """Launches one run over the range of weeks an ingest touched."""
     materialization = asset_event.asset_materialization
@@ -43,3 +41,14 @@ def ingested_weeks_sensor(context: dg.SensorEvaluationContext, asset_event: dg.E
         run_key=f"weeks-{asset_event.storage_id}",
         tags={"dagster/asset_partition_range_start": weeks[0], "dagster/asset_partition_range_end": weeks[-1]},
     )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[weekly_job],
+    request_job=indicators_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def indicators_after_weeks_sensor(context: dg.RunStatusSensorContext):
+    """Recomputes the period indicators after weeks were (re)materialized."""
+    return dg.RunRequest(run_key=f"indicators-after-{context.dagster_run.run_id}")

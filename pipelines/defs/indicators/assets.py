@@ -1,0 +1,127 @@
+"""Usage and adoption indicators: sessions and weekly usage per school, adoption per period, rollups."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.indicators.queries import indicator_sql
+from pipelines.defs.ingest.partitions import FIRST_WEEK, weekly_partitions
+
+WEEKLY = dict(partitions_def=weekly_partitions, group_name="indicators", kinds={"duckdb"},
+              backfill_policy=dg.BackfillPolicy.single_run())
+WHOLE = dict(group_name="indicators", kinds={"duckdb"})
+
+
+def _replace_weeks(con, table: str, sql_name: str, first: str, last: str) -> int:
+    """Delete then insert the weeks [first, last] of ``table`` in one transaction; return rows written."""
+    select = indicator_sql(sql_name)
+    con.execute("BEGIN TRANSACTION")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) LIMIT 0",
+                {"first_week": first, "last_week": last})
+    con.execute(f"DELETE FROM {table} WHERE week_start BETWEEN ? AND ?", [first, last])
+    con.execute(f"INSERT INTO {table} {select}", {"first_week": first, "last_week": last})
+    rows = con.execute(f"SELECT count(*) FROM {table} WHERE week_start BETWEEN ? AND ?", [first, last]).fetchall()[0][0]
+    con.execute("COMMIT")
+    return rows
+
+
+@dg.asset(deps=["events"], **WEEKLY)
+def sessions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Sessions (a LOGIN, or a gap of 30 min or more) per account, by week of start."""
+    first, last = context.partition_keys[0], context.partition_keys[-1]
+    with duckdb.get_connection() as con:
+        rows = _replace_weeks(con, "sessions", "sessions", first, last)
+    return dg.MaterializeResult(metadata={"rows": rows, "weeks": len(context.partition_keys)})
+
+
+@dg.asset(deps=["events", "sessions"], **WEEKLY)
+def usage_weekly(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Events, sessions and accounts per school × ISO week × profile × service × channel."""
+    first, last = context.partition_keys[0], context.partition_keys[-1]
+    with duckdb.get_connection() as con:
+        rows = _replace_weeks(con, "usage_weekly", "usage_weekly", first, last)
+    return dg.MaterializeResult(metadata={"rows": rows, "weeks": len(context.partition_keys)})
+
+
+@dg.asset(deps=["staged_events"], **WHOLE)
+def periods(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Reporting periods: ISO weeks, months, school trimesters and school years, up to the data horizon."""
+    with duckdb.get_connection() as con:
+        con.execute(indicator_sql("periods"), {"first_day": FIRST_WEEK})
+        rows = dict(con.execute("SELECT period_type, count(*) FROM periods GROUP BY ALL").fetchall())
+    return dg.MaterializeResult(metadata={f"{k}s": v for k, v in rows.items()})
+
+
+def _recompute_from(con) -> str:
+    """First day whose periods are recomputed: after the last retention purge, raw events are gone and
+    older periods keep the figures computed while they existed."""
+    purged = con.execute(
+        "SELECT max(value) FROM warehouse_settings WHERE key = 'events_purged_before'"
+    ).fetchall()[0][0]
+    return max(FIRST_WEEK, purged) if purged else FIRST_WEEK
+
+
+def _replace_periods(con, table: str, from_day: str) -> int:
+    select = indicator_sql(table)
+    con.execute("BEGIN TRANSACTION")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) LIMIT 0", {"from_day": from_day})
+    con.execute(f"DELETE FROM {table} WHERE (period_type, period) IN "
+                "(SELECT period_type, period FROM periods WHERE period_start >= ?)", [from_day])
+    con.execute(f"INSERT INTO {table} {select}", {"from_day": from_day})
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    con.execute("COMMIT")
+    return rows
+
+
+@dg.asset(deps=["sessions", "accounts", "ode_statistics", "periods", "schools"], **WHOLE)
+def adoption_school(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Loaded, activated, active accounts, visits, breadth, mobile share per school × period × profile."""
+    with duckdb.get_connection() as con:
+        from_day = _recompute_from(con)
+        rows = _replace_periods(con, "adoption_school", from_day)
+        ode = con.execute("SELECT count(DISTINCT uai) FROM adoption_school WHERE source = 'ode_statistics'").fetchall()[0][0]
+    return dg.MaterializeResult(metadata={"rows": rows, "recomputed_from": from_day, "schools_ode_only": ode})
+
+
+@dg.asset(deps=["adoption_school", "sessions", "accounts"], **WHOLE)
+def feature_reach_school(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Share of active accounts that used each service, per school × period × profile."""
+    with duckdb.get_connection() as con:
+        rows = _replace_periods(con, "feature_reach_school", _recompute_from(con))
+    return dg.MaterializeResult(metadata={"rows": rows})
+
+
+@dg.asset(deps=["accounts", "schools"], **WHOLE)
+def school_ips_quintiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """National IPS quintile of each school, weighted by loaded parent accounts."""
+    with duckdb.get_connection() as con:
+        con.execute(indicator_sql("school_ips_quintiles"))
+        counts = con.execute(
+            "SELECT ips_quintile, sum(parent_accounts) FROM school_ips_quintiles GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    return dg.MaterializeResult(metadata={f"parent_accounts_q{q}": int(n) for q, n in counts})
+
+
+def _rollup(con, table: str) -> int:
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {indicator_sql(table)}")
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+@dg.asset(deps=["adoption_school", "schools"], **WHOLE)
+def adoption_rollup(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Adoption summed to département, académie and nation, by level, secteur, EP and rural/urban."""
+    with duckdb.get_connection() as con:
+        rows = _rollup(con, "adoption_rollup")
+    return dg.MaterializeResult(metadata={"rows": rows})
+
+
+@dg.asset(deps=["feature_reach_school", "school_ips_quintiles", "schools"], **WHOLE)
+def feature_reach_rollup(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Feature reach summed to département, académie and nation, by level, secteur, EP, rural/urban, IPS quintile."""
+    with duckdb.get_connection() as con:
+        rows = _rollup(con, "feature_reach_rollup")
+    return dg.MaterializeResult(metadata={"rows": rows})
+
+
+weekly_indicator_assets = [sessions, usage_weekly]
+period_indicator_assets = [periods, adoption_school, feature_reach_school, school_ips_quintiles,
+                           adoption_rollup, feature_reach_rollup]

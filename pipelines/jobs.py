@@ -1,0 +1,16 @@
+"""Jobs: the order in which the pipeline runs (the sensors chain them in the daemon, the runner in-process)."""
+
+import dagster as dg
+
+from pipelines.defs.indicators.assets import period_indicator_assets, weekly_indicator_assets
+from pipelines.defs.ingest.assets import data_gaps, events, landed_files
+from pipelines.defs.reference.assets import reference_assets
+
+# Unpartitioned: reference data, then every new landing file.
+ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*reference_assets, landed_files))
+# Weekly partitions (single-run backfills: one run can cover a range of weeks).
+weekly_job = dg.define_asset_job(
+    "weekly_job", selection=dg.AssetSelection.assets(events, data_gaps, *weekly_indicator_assets)
+)
+# Unpartitioned indicators over every period (weeks, months, trimesters, school years).
+indicators_job = dg.define_asset_job("indicators_job", selection=dg.AssetSelection.assets(*period_indicator_assets))
