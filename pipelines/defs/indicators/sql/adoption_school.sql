@@ -62,26 +62,43 @@ event_schools AS (
     LEFT JOIN timing t USING (period_type, period, uai, profile)
 ),
 -- Schools known only through ODE statistics exports (aggregated: no user, service, channel or time).
+-- The export's granularity (day, week or month) is read from its dates; unique visitors are not
+-- additive, so the active rate is known only for periods of exactly that granularity.
 ode_only AS (
-    SELECT o.*, p.period_type, p.period, p.period_start, p.period_end
-    FROM ode_statistics o
-    JOIN recent_periods p ON o.stat_date BETWEEN p.period_start AND p.period_end
+    SELECT o.* FROM ode_statistics o
     ANTI JOIN (SELECT DISTINCT uai, profile FROM accounts) a ON a.uai = o.uai AND a.profile = o.profile
 ),
+ode_granularity AS (
+    SELECT uai, profile,
+        CASE WHEN bool_and(day(stat_date) = 1) AND coalesce(min(gap), 28) >= 28 THEN 'month'
+             WHEN bool_and(isodow(stat_date) = 1) AND coalesce(min(gap), 7) >= 7 THEN 'week'
+             ELSE 'day' END AS granularity
+    FROM (SELECT uai, profile, stat_date,
+                 stat_date - lag(stat_date) OVER (PARTITION BY uai, profile ORDER BY stat_date) AS gap
+          FROM ode_only)
+    GROUP BY ALL
+),
 ode_schools AS (
-    SELECT period_type, period, uai, profile, 'ode_statistics' AS source,
-           arg_max(accounts_loaded, stat_date) AS loaded,
-           arg_max(accounts_activated, stat_date) AS activated,
-           -- Unique visitors are not additive: usable only when one export row covers the whole period.
-           CASE WHEN count(*) = 1 THEN any_value(unique_visitors) END AS active,
-           sum(connexions) AS sessions,
+    SELECT p.period_type, p.period, o.uai, o.profile, 'ode_statistics' AS source,
+           arg_max(o.accounts_loaded, o.stat_date) AS loaded,
+           arg_max(o.accounts_activated, o.stat_date) AS activated,
+           CASE WHEN any_value(g.granularity) = p.period_type AND count(*) = 1 THEN any_value(o.unique_visitors) END AS active,
+           sum(o.connexions) AS sessions,
            NULL::BIGINT AS mobile_sessions, NULL::BIGINT AS services_used, 0 AS active_without_account,
            NULL::BIGINT[] AS sessions_by_hour, NULL::BIGINT[] AS sessions_by_weekday,
-           CASE WHEN count(*) = 1
+           CASE WHEN any_value(g.granularity) = p.period_type AND count(*) = 1
                 THEN 'ODE statistics export: no per-service, channel or time-of-day detail'
-                ELSE 'ODE statistics export: ' || count(*) || ' rows in this period, unique visitors are not additive; no per-service, channel or time-of-day detail'
+                ELSE 'ODE statistics export by ' || any_value(g.granularity)
+                     || ': unique visitors are not additive over a ' || p.period_type
+                     || '; no per-service, channel or time-of-day detail'
            END AS missing_reason
-    FROM ode_only GROUP BY ALL
+    FROM ode_only o
+    JOIN ode_granularity g USING (uai, profile)
+    JOIN recent_periods p ON o.stat_date BETWEEN p.period_start AND p.period_end
+    -- a monthly or weekly row only speaks for periods that contain its whole month or week
+    WHERE g.granularity = 'day' OR p.period_type NOT IN ('week', 'month') OR p.period_type = g.granularity
+       OR (g.granularity = 'week' AND p.period_type = 'month' AND o.stat_date + 6 <= p.period_end)
+    GROUP BY p.period_type, p.period, o.uai, o.profile
 )
 SELECT
     *,
