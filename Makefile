@@ -4,6 +4,9 @@
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
+# Compile bytecode at install: this machine sets PYTHONDONTWRITEBYTECODE, so imports would otherwise
+# recompile pandas, dagster or great_expectations in every process (GX: 17 s instead of 8 s).
+export UV_COMPILE_BYTECODE := 1
 UV := $(shell command -v uv 2>/dev/null || echo "python3.11 -m uv")
 RUN := $(UV) run --frozen
 

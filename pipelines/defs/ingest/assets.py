@@ -83,7 +83,7 @@ def events(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mate
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM events WHERE week_start BETWEEN ? AND ?", [weeks[0], weeks[-1]])
         con.execute(
-            "INSERT INTO events SELECT * FROM staged_events WHERE week_start BETWEEN ? AND ? ORDER BY occurred_at",
+            "INSERT INTO events SELECT * FROM staged_events WHERE week_start BETWEEN ? AND ?",
             [weeks[0], weeks[-1]],
         )
         rows, schools = con.execute(

@@ -8,7 +8,7 @@ from pipelines.formats.entcore import AUTH_METHODS, CHANNELS, PROFILES, SERVICES
 from pipelines.quality.gx_validation import expect, run_suite
 
 UAI_REGEX = r"^[0-9]{7}[A-Z]$"
-PSEUDO_REGEX = r"^[0-9a-f]{64}$"
+PSEUDO_REGEX = r"^[0-9a-f]{32}$"  # 128-bit pseudonym, as 32 hex digits
 SAMPLE_PER_STRATUM = 300
 
 
@@ -23,7 +23,8 @@ def validate_events_sample(con, first: str, last: str) -> tuple[bool, dict]:
     """GX suite on a stratified sample (school level × profile × service) of the events of weeks [first, last]."""
     sample = con.sql(
         f"""
-        SELECT e.* REPLACE (profile::VARCHAR AS profile, service::VARCHAR AS service,
+        SELECT e.* REPLACE (lpad(lower(hex(user_pseudo)), 32, '0') AS user_pseudo,
+                            profile::VARCHAR AS profile, service::VARCHAR AS service,
                             channel::VARCHAR AS channel, auth_method::VARCHAR AS auth_method,
                             week_start::VARCHAR AS week_start),
                date_trunc('week', e.occurred_at AT TIME ZONE 'Europe/Paris')::DATE::VARCHAR AS paris_week_of_event,
@@ -68,7 +69,7 @@ def accounts_expectations(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         sample = con.sql(
             f"""
-            SELECT * REPLACE (profile::VARCHAR AS profile)
+            SELECT * REPLACE (lpad(lower(hex(user_pseudo)), 32, '0') AS user_pseudo, profile::VARCHAR AS profile)
             FROM accounts
             QUALIFY row_number() OVER (PARTITION BY profile ORDER BY hash(user_pseudo, uai)) <= {SAMPLE_PER_STRATUM * 10}
             """

@@ -61,34 +61,43 @@ def access_events_csv_sql(path: str, sniffed: Sniffed) -> str:
     """
 
 
+ENTCORE_DOCUMENT = (
+    '{"_id": "JSON", "event-type": "VARCHAR", "module": "VARCHAR", "date": "JSON", "userId": "VARCHAR", '
+    '"profil": "VARCHAR", "structures": "JSON", "ua": "VARCHAR"}'
+)
+
+
 def entcore_jsonl_sql(path: str) -> str:
-    """entcore event-store documents (mongoexport JSON lines); ``date`` is epoch ms or extended JSON."""
+    """entcore event-store documents (mongoexport JSON lines); ``date`` is epoch ms or extended JSON.
+    Each line is parsed once into a struct (``from_json``), then its fields are read."""
     return f"""
         WITH lines AS ({lines_sql(path)}),
         typed AS (
             SELECT line_number, line,
-                   CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN line::JSON END AS doc
+                   CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT'
+                        THEN from_json(line, {sql_literal(ENTCORE_DOCUMENT)}) END AS d
             FROM lines
         )
         SELECT
             line_number, line AS raw,
-            CASE WHEN doc IS NULL THEN 'malformed line: not a JSON object' END AS malformed,
-            CASE json_type(doc, '$._id') WHEN 'OBJECT' THEN doc->>'$._id."$oid"' ELSE doc->>'$._id' END AS event_id,
-            coalesce(
-                to_timestamp(TRY_CAST(CASE WHEN json_type(doc, '$.date') IN ('UBIGINT', 'BIGINT', 'DOUBLE')
-                                           THEN doc->>'$.date' END AS DOUBLE) / 1000),
-                to_timestamp(TRY_CAST(doc->>'$.date."$date"."$numberLong"' AS DOUBLE) / 1000),
-                TRY_CAST(doc->>'$.date."$date"' AS TIMESTAMPTZ)
-            ) AS occurred_at,
+            CASE WHEN d IS NULL THEN 'malformed line: not a JSON object' END AS malformed,
+            CASE json_type(d._id) WHEN 'OBJECT' THEN d._id->>'$."$oid"' ELSE d._id->>'$' END AS event_id,
+            CASE json_type(d.date)
+                WHEN 'OBJECT' THEN coalesce(
+                    to_timestamp(TRY_CAST(d.date->>'$."$date"."$numberLong"' AS DOUBLE) / 1000),
+                    TRY_CAST(d.date->>'$."$date"' AS TIMESTAMPTZ))
+                WHEN 'VARCHAR' THEN TRY_CAST(d.date->>'$' AS TIMESTAMPTZ)
+                ELSE to_timestamp(TRY_CAST(d.date::VARCHAR AS DOUBLE) / 1000)
+            END AS occurred_at,
             NULL::VARCHAR AS uai,
-            CASE json_type(doc, '$.structures')
-                WHEN 'ARRAY' THEN TRY_CAST(doc->'$.structures' AS VARCHAR[])
-                WHEN 'VARCHAR' THEN [doc->>'$.structures']
+            CASE json_type(d.structures)
+                WHEN 'ARRAY' THEN TRY_CAST(d.structures AS VARCHAR[])
+                WHEN 'VARCHAR' THEN [d.structures->>'$']
             END AS structures,
-            doc->>'$.userId' AS user_id,
-            doc->>'$.profil' AS profile_raw, NULL::VARCHAR AS service_raw, doc->>'$.module' AS module_raw,
-            trim(doc->>'$."event-type"') AS event_type, NULL::VARCHAR AS channel_raw,
-            doc->>'$.ua' AS ua, NULL::VARCHAR AS auth_method_raw
+            d.userId AS user_id,
+            d.profil AS profile_raw, NULL::VARCHAR AS service_raw, d.module AS module_raw,
+            trim(d."event-type") AS event_type, NULL::VARCHAR AS channel_raw,
+            d.ua AS ua, NULL::VARCHAR AS auth_method_raw
         FROM typed
     """
 

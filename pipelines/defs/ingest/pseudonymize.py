@@ -4,6 +4,11 @@ The key comes from ``ENT_PSEUDONYMIZATION_KEY``. Without it, ingestion refuses t
 (``ENT_DEMO=1``) is on, in which case a fixed, public demo key is used and every run says so.
 HMAC(K, m) = SHA256((K ⊕ opad) ‖ SHA256((K ⊕ ipad) ‖ m)) (RFC 2104), with the two padded keys passed
 as bound BLOB parameters so the key never appears in SQL text or in the warehouse.
+
+The pseudonym keeps the leftmost 128 bits of the HMAC (truncation as in RFC 2104 §5 and RFC 4868's
+HMAC-SHA-256-128) and is stored as a UHUGEINT: grouping, joining and windowing on a 16-byte integer is
+several times faster than on a 64-character string, and 128 bits leave collisions out of reach
+(about 1e-22 for 30 million accounts).
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ class Pseudonymizer:
         return f"{'DEMO key' if self.demo else 'key'} {self.fingerprint}"
 
     def sql(self, column: str) -> str:
-        """SQL expression of the pseudonym of VARCHAR ``column`` (needs parameters $ipad and $opad)."""
-        return f"sha256($opad || unhex(sha256($ipad || encode({column}))))"
+        """SQL expression of the pseudonym (UHUGEINT) of VARCHAR ``column`` (needs parameters $ipad, $opad)."""
+        return f"('0x' || left(sha256($opad || unhex(sha256($ipad || encode({column})))), 32))::UHUGEINT"
 
     @property
     def params(self) -> dict[str, bytes]:

@@ -63,12 +63,27 @@ def stage_event_rows(
     else:
         school_join = "LEFT JOIN (SELECT NULL::VARCHAR AS uai, NULL::BIGINT AS line_number) school ON false"
 
+    # Vocabulary mapping and PII detection run once per distinct source value, not once per row.
+    vocab_columns = ("event_type", "ua", "profile_raw", "service_raw", "module_raw", "channel_raw", "auth_method_raw")
     pii_reason = pii.pii_reason_sql(
-        {"event_type": "p.event_type", "user agent": "p.ua", "profile": "p.profile_raw",
-         "service": "coalesce(p.service_raw, p.module_raw)"}
+        {"event_type": "event_type", "user agent": "ua", "profile": "profile_raw",
+         "service": "coalesce(service_raw, module_raw)"}
     )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _vocab AS
+        SELECT *,
+               {profile_sql('profile_raw')} AS profile,
+               {service_sql('service_raw', 'module_raw', 'event_type')} AS service,
+               {channel_sql('channel_raw', 'ua')} AS channel,
+               {auth_method_sql('auth_method_raw')} AS auth_method,
+               {pii_reason} AS pii_reason
+        FROM (SELECT DISTINCT {', '.join(vocab_columns)} FROM _parsed)
+        """
+    )
+    vocab_join = " AND ".join(f"v.{c} IS NOT DISTINCT FROM p.{c}" for c in vocab_columns)
     missing_school = {
-        "entcore_jsonl": "CASE WHEN len(p.structures) > 0 THEN 'unknown structure (not in structures.csv)' "
+        "entcore_jsonl": "CASE WHEN len(r.structures) > 0 THEN 'unknown structure (not in structures.csv)' "
                          "ELSE 'missing structures' END",
         "access_events_csv": "'user not in any accounts snapshot: school unknown'",
     }.get(fmt, "'missing UAI'")
@@ -79,45 +94,55 @@ def stage_event_rows(
         f"""
         CREATE OR REPLACE TEMP TABLE _checked AS
         WITH resolved AS (
-            SELECT p.*, ps.user_pseudo, coalesce(p.uai, school.uai) AS school_uai,
-                   {profile_sql('p.profile_raw')} AS profile,
-                   {service_sql('p.service_raw', 'p.module_raw', 'p.event_type')} AS service,
-                   {channel_sql('p.channel_raw', 'p.ua')} AS channel,
-                   {auth_method_sql('p.auth_method_raw')} AS auth_method,
-                   coalesce(nullif(trim(p.event_id), ''), 'sha256:' || sha256({event_key})) AS key,
-                   {pii_reason} AS pii_reason
+            SELECT p.line_number, p.raw, p.malformed, p.occurred_at, p.structures, p.user_id, p.event_type,
+                   p.profile_raw, p.service_raw, p.channel_raw,
+                   ps.user_pseudo, coalesce(p.uai, school.uai) AS school_uai,
+                   v.profile, v.service, v.channel, v.auth_method, v.pii_reason,
+                   coalesce(nullif(trim(p.event_id), ''), 'sha256:' || sha256({event_key})) AS key
             FROM _parsed p
             LEFT JOIN _pseudo ps USING (user_id)
+            LEFT JOIN _vocab v ON {vocab_join}
             {school_join}
-        ),
-        reasoned AS (
-            SELECT r.*,
-                CASE
-                    WHEN r.malformed IS NOT NULL THEN r.malformed
-                    WHEN r.event_type IS NULL OR r.event_type = '' THEN 'missing event type'
-                    WHEN r.occurred_at IS NULL THEN 'missing or unparseable timestamp'
-                    WHEN r.user_pseudo IS NULL THEN 'missing user id'
-                    WHEN r.school_uai IS NULL THEN {missing_school.replace('p.', 'r.')}
-                    WHEN NOT regexp_full_match(r.school_uai, '{UAI_PATTERN}') THEN 'malformed UAI'
-                    WHEN s.uai IS NULL THEN 'unknown UAI (not in the school reference)'
-                    WHEN r.occurred_at > $now::TIMESTAMPTZ + INTERVAL 5 MINUTE THEN 'timestamp in the future'
-                    WHEN r.occurred_at < ($window_start::DATE::TIMESTAMP AT TIME ZONE 'Europe/Paris')
-                        THEN 'timestamp before the first weekly partition (' || $window_start || ')'
-                    WHEN r.pii_reason IS NOT NULL THEN r.pii_reason
-                END AS reason
-            FROM resolved r
-            LEFT JOIN schools s ON s.uai = r.school_uai
         )
-        SELECT *,
+        SELECT r.*,
             CASE
-                WHEN reason IS NOT NULL THEN 'quarantined'
-                WHEN row_number() OVER (PARTITION BY key, reason IS NULL ORDER BY line_number) > 1 THEN 'duplicate'
-                WHEN key IN (SELECT event_id FROM staged_events) THEN 'duplicate'
-                ELSE 'stored'
-            END AS outcome
-        FROM reasoned
+                WHEN r.malformed IS NOT NULL THEN r.malformed
+                WHEN r.event_type IS NULL OR r.event_type = '' THEN 'missing event type'
+                WHEN r.occurred_at IS NULL THEN 'missing or unparseable timestamp'
+                WHEN r.user_pseudo IS NULL THEN 'missing user id'
+                WHEN r.school_uai IS NULL THEN {missing_school}
+                WHEN NOT regexp_full_match(r.school_uai, '{UAI_PATTERN}') THEN 'malformed UAI'
+                WHEN s.uai IS NULL THEN 'unknown UAI (not in the school reference)'
+                WHEN r.occurred_at > $now::TIMESTAMPTZ + INTERVAL 5 MINUTE THEN 'timestamp in the future'
+                WHEN r.occurred_at < ($window_start::DATE::TIMESTAMP AT TIME ZONE 'Europe/Paris')
+                    THEN 'timestamp before the first weekly partition (' || $window_start || ')'
+                WHEN r.pii_reason IS NOT NULL THEN r.pii_reason
+            END AS reason
+        FROM resolved r
+        LEFT JOIN schools s ON s.uai = r.school_uai
         """,
         {"now": now, "window_start": window_start.isoformat()},
+    )
+    # Duplicates: a key seen earlier in the file, or already staged by an earlier file. Both are
+    # hash aggregates / joins built on this file's keys, never on the whole staged table.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _first AS
+        SELECT key, min(line_number) AS first_line FROM _checked WHERE reason IS NULL GROUP BY key
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _outcome AS
+        SELECT c.line_number,
+               CASE WHEN c.reason IS NOT NULL THEN 'quarantined'
+                    WHEN c.line_number <> f.first_line OR e.event_id IS NOT NULL THEN 'duplicate'
+                    ELSE 'stored' END AS outcome
+        FROM _checked c
+        LEFT JOIN _first f USING (key)
+        LEFT JOIN (SELECT DISTINCT s.event_id FROM staged_events s JOIN _first f ON s.event_id = f.key) e
+               ON e.event_id = c.key
+        """
     )
     con.execute(
         """
@@ -125,23 +150,23 @@ def stage_event_rows(
         SELECT key, occurred_at, date_trunc('week', occurred_at AT TIME ZONE 'Europe/Paris')::DATE,
                school_uai, user_pseudo, coalesce(profile, 'autre'), coalesce(service, 'autre'), event_type,
                channel, auth_method, $file
-        FROM _checked WHERE outcome = 'stored'
+        FROM _checked JOIN _outcome USING (line_number) WHERE outcome = 'stored'
         """,
         {"file": file_path},
     )
     excerpt = f"""left(CASE
         WHEN raw IS NULL THEN json_object('event_id', key, 'occurred_at', occurred_at, 'uai', school_uai,
-            'user', 'pseudo:' || left(user_pseudo, 12), 'profile', profile_raw, 'service', service_raw,
+            'user', 'pseudo:' || left(lower(hex(user_pseudo)), 12), 'profile', profile_raw, 'service', service_raw,
             'event_type', {pii.scrub_sql('event_type')}, 'channel', channel_raw)::VARCHAR
         WHEN user_id IS NOT NULL AND user_pseudo IS NOT NULL
-            THEN {pii.scrub_sql("replace(raw, user_id, '[pseudo:' || left(user_pseudo, 12) || ']')")}
+            THEN {pii.scrub_sql("replace(raw, user_id, '[pseudo:' || left(lower(hex(user_pseudo)), 12) || ']')")}
         ELSE {pii.scrub_unparsed_sql('raw')}
     END, 300)"""
     con.execute(
         f"""
         INSERT INTO quarantine
         SELECT $file, $sha, line_number, reason, {excerpt}, $now::TIMESTAMPTZ
-        FROM _checked WHERE outcome = 'quarantined'
+        FROM _checked WHERE reason IS NOT NULL
         """,
         {"file": file_path, "sha": sha256, "now": now},
     )
@@ -151,9 +176,9 @@ def stage_event_rows(
                count(*) FILTER (WHERE outcome = 'quarantined'),
                count(*) FILTER (WHERE outcome = 'stored' AND (profile IS NULL OR service IS NULL)),
                min(occurred_at) FILTER (WHERE outcome = 'stored'), max(occurred_at) FILTER (WHERE outcome = 'stored')
-        FROM _checked
+        FROM _checked JOIN _outcome USING (line_number)
         """
     ).fetchall()[0]
-    for table in ("_parsed", "_pseudo", "_checked"):
+    for table in ("_parsed", "_pseudo", "_vocab", "_checked", "_first", "_outcome"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return StageCounts(*row)

@@ -130,7 +130,7 @@ def stage_table_rows(
         name: "NULL::VARCHAR" for name in ("user_id", "participants") if name not in sniffed.header
     }
     select = ",\n".join(f"{expr.format(**c)} AS {col}" for col, expr in spec.columns.items())
-    pseudo = pseudonymizer.sql(c["user_id"]) if "user_pseudo" in spec.columns else "NULL::VARCHAR"
+    pseudo = pseudonymizer.sql(c["user_id"]) if "user_pseudo" in spec.columns else "NULL::UHUGEINT"
     pii_reason = pii.pii_reason_sql({f: c[f] for f in spec.pii_fields if f in c}) if spec.pii_fields else "NULL"
     checks = " ".join(f"WHEN {cond.format(**c)} THEN '{reason}'" for cond, reason in spec.checks)
     key = ", ".join(spec.key)
@@ -181,7 +181,7 @@ def stage_table_rows(
     )
     excerpt = f"""left(CASE
         WHEN raw_user_id IS NOT NULL AND excerpt_pseudo IS NOT NULL
-            THEN {pii.scrub_sql("replace(line, raw_user_id, '[pseudo:' || left(excerpt_pseudo, 12) || ']')")}
+            THEN {pii.scrub_sql("replace(line, raw_user_id, '[pseudo:' || left(lower(hex(excerpt_pseudo)), 12) || ']')")}
         ELSE {pii.scrub_unparsed_sql('line')}
     END, 300)"""
     con.execute(

@@ -16,7 +16,7 @@ user_periods AS (
     SELECT period_type, period, uai, user_pseudo, profile,
            count(*) AS sessions,
            count(*) FILTER (WHERE channel = 'mobile_app') AS mobile_sessions,
-           len(list_distinct(flatten(list(services)))) AS distinct_services
+           bit_count(bit_or(services_mask)) AS distinct_services
     FROM session_periods GROUP BY ALL
 ),
 activity AS (

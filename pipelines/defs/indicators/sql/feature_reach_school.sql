@@ -2,18 +2,20 @@
 -- used the service at least once in the period; 1 − reach is what families ignore.
 WITH
 recent_periods AS (SELECT * FROM periods WHERE period_start >= $from_day),
-user_services AS (
-    SELECT p.period_type, p.period, s.uai, s.profile, s.user_pseudo, unnest(s.services) AS service
+user_masks AS (
+    SELECT p.period_type, p.period, s.uai, s.profile, s.user_pseudo, bit_or(s.services_mask) AS services_mask
     FROM sessions s
     JOIN recent_periods p ON (s.started_at AT TIME ZONE 'Europe/Paris')::DATE BETWEEN p.period_start AND p.period_end
     SEMI JOIN accounts a ON a.user_pseudo = s.user_pseudo AND a.uai = s.uai AND a.profile = s.profile
-),
-users AS (
-    SELECT period_type, period, uai, profile, service, count(DISTINCT user_pseudo) AS users
-    FROM user_services GROUP BY ALL
+    GROUP BY ALL
 ),
 services AS (
-    SELECT unnest(enum_range(NULL::service_t))::VARCHAR AS service
+    SELECT unnest(enum_range(NULL::service_t))::service_t AS service_enum, service_enum::VARCHAR AS service
+),
+users AS (
+    SELECT m.period_type, m.period, m.uai, m.profile, sv.service, count(*) AS users
+    FROM user_masks m JOIN services sv ON m.services_mask & (1::INTEGER << enum_code(sv.service_enum)::INTEGER) <> 0
+    GROUP BY ALL
 )
 SELECT a.period_type, a.period, a.uai, a.profile, sv.service, coalesce(u.users, 0) AS users, a.active,
        coalesce(u.users, 0) / a.active AS reach

@@ -13,8 +13,11 @@ WITH event_counts AS (
         (uai, week_start, profile, channel), (uai, week_start, profile))
 ),
 session_services AS (
-    SELECT uai, week_start, profile, channel, user_pseudo, unnest(services) AS service FROM sessions
-    WHERE week_start BETWEEN $first_week AND $last_week
+    SELECT s.uai, s.week_start, s.profile, s.channel, s.user_pseudo, sv.service
+    FROM sessions s
+    JOIN (SELECT unnest(enum_range(NULL::service_t))::service_t AS service_enum, service_enum::VARCHAR AS service) sv
+      ON s.services_mask & (1::INTEGER << enum_code(sv.service_enum)::INTEGER) <> 0
+    WHERE s.week_start BETWEEN $first_week AND $last_week
     UNION ALL
     SELECT uai, week_start, profile, channel, user_pseudo, 'connexion' FROM sessions
     WHERE week_start BETWEEN $first_week AND $last_week

@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS staged_events (
     occurred_at TIMESTAMPTZ NOT NULL,
     week_start DATE NOT NULL,         -- Monday of the ISO week, Europe/Paris
     uai VARCHAR NOT NULL,
-    user_pseudo VARCHAR NOT NULL,
+    user_pseudo UHUGEINT NOT NULL,    -- HMAC-SHA256 of the source user id, truncated to 128 bits
     profile profile_t NOT NULL,
     service service_t NOT NULL,
     event_type VARCHAR NOT NULL,
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS events (
     occurred_at TIMESTAMPTZ NOT NULL,
     week_start DATE NOT NULL,
     uai VARCHAR NOT NULL,
-    user_pseudo VARCHAR NOT NULL,
+    user_pseudo UHUGEINT NOT NULL,
     profile profile_t NOT NULL,
     service service_t NOT NULL,
     event_type VARCHAR NOT NULL,
@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS events (
 
 -- Loaded (provisioned) accounts; activated_at NULL = never activated. Latest snapshot wins.
 CREATE TABLE IF NOT EXISTS accounts (
-    user_pseudo VARCHAR NOT NULL,
+    user_pseudo UHUGEINT NOT NULL,
     uai VARCHAR NOT NULL,
     profile profile_t NOT NULL,
     created_at DATE,

@@ -1,0 +1,117 @@
+"""``ent-equity synth``: generate synthetic ENT logs into the landing zone, and their ground truth.
+
+Loads the national ``schools`` reference table (built in an in-memory DuckDB from the reference files),
+calls ``pipelines.synth.generator.generate`` and prints a summary with the generation rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.defs.reference.schools import build_schools
+from pipelines.paths import ENV_VAR, landing_dir, reference_dir, truth_dir
+from pipelines.synth.calendar import CALENDARS
+from pipelines.synth.generator import generate
+
+DEFAULT_SEED = 20251
+DEFAULT_SCHOOLS = 300
+DEFAULT_ENTCORE_SCHOOLS = 6
+
+
+def _schools_arg(value: str) -> int | None:
+    if value == "all":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of schools or 'all'") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError("expected a positive number of schools")
+    return n
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``synth`` subcommand (its handler is ``args.func``)."""
+    parser = subparsers.add_parser(
+        "synth",
+        help="generate synthetic ENT logs (landing/) and their ground truth (truth/)",
+        description=__doc__,
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument(
+        "--schools",
+        type=_schools_arg,
+        default=DEFAULT_SCHOOLS,
+        help=f"schools to sample across the 30 académies (at least 3 each), or 'all' (default {DEFAULT_SCHOOLS})",
+    )
+    parser.add_argument("--school-year", default="2025-2026", choices=sorted(CALENDARS), help="school year")
+    parser.add_argument(
+        "--entcore-schools",
+        type=int,
+        default=DEFAULT_ENTCORE_SCHOOLS,
+        help=f"sampled schools whose events are written as entcore JSON lines (default {DEFAULT_ENTCORE_SCHOOLS})",
+    )
+    parser.add_argument("--data-dir", type=Path, help=f"data folder (default: ${ENV_VAR} or ./data)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+@contextmanager
+def _data_dir(path: Path | None) -> Iterator[None]:
+    """Point pipelines.paths at ``path`` for the duration of the command."""
+    if path is None:
+        yield
+        return
+    previous = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[ENV_VAR]
+        else:
+            os.environ[ENV_VAR] = previous
+
+
+def load_schools(reference: Path) -> pl.DataFrame:
+    """The national ``schools`` reference table, built in an in-memory DuckDB."""
+    con = duckdb.connect()
+    build_schools(con, reference)
+    return con.cursor().sql("SELECT * FROM schools").pl()
+
+
+def run(args: argparse.Namespace) -> int:
+    with _data_dir(args.data_dir):
+        reference, landing, truth = reference_dir(), landing_dir(), truth_dir()
+        if not reference.is_dir():
+            print(f"synth: no reference data in {reference} (copy the reference files there first)")
+            return 2
+        schools = load_schools(reference)
+        summary = generate(
+            schools,
+            landing,
+            truth,
+            seed=args.seed,
+            n_schools=args.schools,
+            school_year=args.school_year,
+            entcore_schools=args.entcore_schools,
+            progress=lambda line: print(f"synth: {line}", flush=True),
+        )
+    s = summary
+    print(
+        f"synth: {s['schools']} schools in {s['academies']} académies ({s['entcore_schools']} in entcore form), "
+        f"{s['accounts']:,} accounts ({s['active_accounts']:,} active), {s['sessions']:,} sessions"
+    )
+    print(
+        f"synth: {s['events']:,} events ({s['canonical_events']:,} canonical Parquet + {s['entcore_events']:,} "
+        f"entcore JSON lines) in {s['seconds']:.1f} s = {s['events_per_second']:,} events/s"
+    )
+    print(f"synth: landing {landing}, truth {truth}")
+    return 0
