@@ -251,6 +251,19 @@ def utc_offsets_us(window_start: dt.date, n_days: int, time_zone: str) -> np.nda
     return hourly.reshape(-1)
 
 
+def paris_window_us(cal: SchoolYearCalendar) -> tuple[int, int]:
+    """The window as UTC epoch microseconds of its first and one-past-last Europe/Paris midnights.
+
+    The product reads weeks and school years on the Paris clock, so generated events must fall inside
+    the window on that clock too, overseas schools included."""
+    paris = ZoneInfo("Europe/Paris")
+    bounds = []
+    for day in (cal.window_start, cal.window_start + dt.timedelta(days=cal.n_days)):
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=paris)
+        bounds.append(int(midnight.timestamp()) * 1_000_000)
+    return bounds[0], bounds[1]
+
+
 def calendar_parameters(cal: SchoolYearCalendar) -> dict:
     """Everything the calendar assumes, for truth/parameters.json."""
     return {
@@ -290,6 +303,7 @@ class ZoneTables:
     late_creation_days: np.ndarray  # school days on which late arrivals are created
     last_school_day: int
     epoch_day0: int  # days from 1970-01-01 to the window start
+    paris_window_us: tuple[int, int]  # the window on the Europe/Paris clock, UTC epoch µs
 
 
 def _cdf(weights: np.ndarray) -> np.ndarray:
@@ -317,4 +331,5 @@ def zone_tables(cal: SchoolYearCalendar, zone: str, time_zone: str) -> ZoneTable
         late_creation_days=school_days[(school_days >= lo) & (school_days <= hi)],
         last_school_day=int(school_days.max()),
         epoch_day0=(cal.window_start - dt.date(1970, 1, 1)).days,
+        paris_window_us=paris_window_us(cal),
     )

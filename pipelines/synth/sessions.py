@@ -51,6 +51,9 @@ class Sessions:
     account_first: np.ndarray  # int64: index of each adopter's first session (adopters in account order)
 
 
+SESSION_TAIL_US = 3 * US_PER_HOUR  # room for a session's events after its start
+
+
 def draw_sessions(acc: Accounts, m: ChunkModel, tables: ZoneTables, rng: np.random.Generator) -> Sessions:
     adopters = np.flatnonzero(acc.adopter)
     sp = acc.school_profile[adopters]
@@ -74,6 +77,11 @@ def draw_sessions(acc: Accounts, m: ChunkModel, tables: ZoneTables, rng: np.rand
     local_hour = day * 24 + hour
     local_us = (tables.epoch_day0 * 24 + local_hour) * US_PER_HOUR + rng.integers(0, US_PER_HOUR, n)
     start_us = local_us - tables.utc_offset_us[local_hour]
+    # Overseas schools: a session starting in the window on the local clock but outside it on the
+    # Paris clock (the product's weeks and school years) moves one day inside; its events follow it.
+    lo, hi = tables.paris_window_us
+    start_us = np.where(start_us < lo, start_us + US_PER_DAY, start_us)
+    start_us = np.where(start_us >= hi - SESSION_TAIL_US, start_us - US_PER_DAY, start_us)
 
     share = m.mobile_share.reshape(-1)[sp]
     propensity = np.repeat(rng.beta(MOBILE_CONCENTRATION * share, MOBILE_CONCENTRATION * (1 - share)), count)

@@ -1,7 +1,8 @@
--- Probable data gaps: school-weeks whose event volume fell more than 80 % below the school's own
--- median week, beyond what the whole académie did that week (so school holidays, which empty every
--- school of the académie at once, are not flagged). Only schools with a median of at least
--- $min_median events a week are judged: below that, a quiet week is ordinary noise.
+-- Probable data gaps: school-weeks whose event volume fell more than 80 % below what the school
+-- should have had that week. The expected volume is the school's own median week scaled by the
+-- académie's volume that week relative to its median, so school holidays and summer, which empty
+-- every school of the académie at once, lower the expectation instead of raising flags. Only weeks
+-- where at least $min_median events were expected are judged: below that, a quiet week is noise.
 WITH weekly AS (
     SELECT uai, week_start, count(*) AS n FROM staged_events GROUP BY ALL
 ),
@@ -33,5 +34,5 @@ FROM filled f
 JOIN school_median m USING (uai)
 JOIN academie_ratio a USING (academie_code, week_start)
 WHERE f.week_start BETWEEN $first_week AND $last_week
-  AND m.median_events >= $min_median
-  AND f.n / m.median_events < 0.2 * a.academie_ratio
+  AND m.median_events * a.academie_ratio >= $min_median
+  AND f.n < 0.2 * m.median_events * a.academie_ratio
