@@ -10,13 +10,23 @@ export UV_COMPILE_BYTECODE := 1
 UV := $(shell command -v uv 2>/dev/null || echo "python3.11 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: setup demo synth pipeline dashboard dagster test
+.PHONY: setup browser demo synth pipeline dashboard dagster test benchmark
 
 setup:  ## create .venv from uv.lock (installs uv first if missing)
 	@command -v uv >/dev/null 2>&1 || python3.11 -m uv --version >/dev/null 2>&1 || python3.11 -m pip install --quiet uv
 	$(UV) sync --frozen
 
-demo: setup synth pipeline dashboard  ## the whole product on the embedded demo data
+browser:  ## Debian's chromium for the browser tests and PDF reports (never a downloaded browser)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests will be skipped)"; fi; }
+
+# The demo runs with the public demo pseudonymization key (ENT_DEMO=1); real data needs
+# ENT_PSEUDONYMIZATION_KEY and no ENT_DEMO.
+demo: setup
+	ENT_DEMO=1 $(RUN) ent-equity synth
+	ENT_DEMO=1 $(RUN) ent-equity run
+	$(RUN) ent-equity dashboard
 
 synth: setup
 	$(RUN) ent-equity synth
@@ -30,5 +40,8 @@ dashboard: setup
 dagster: setup  ## the Dagster UI on the project's instance (dagster.yaml)
 	DAGSTER_HOME=$(CURDIR) $(RUN) dagster dev
 
-test: setup
+test: setup browser
 	$(RUN) pytest
+
+benchmark: setup
+	$(RUN) python benchmarks/ingest.py
