@@ -18,3 +18,32 @@ def ent_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "reference").symlink_to(REFERENCE_DIR, target_is_directory=True)
     monkeypatch.setenv("ENT_DATA_DIR", str(root))
     return root
+
+
+DEMO_SCHOOLS = 90  # the smallest sample that covers every académie (3 each)
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory):
+    """Demo data generated for 90 schools (seed 7) and the whole pipeline run on it, once per session.
+
+    Yields (data dir, pipeline outcome, read-only connection to the warehouse)."""
+    import dagster as dg
+    import duckdb
+
+    from pipelines.cli import main
+    from pipelines.paths import warehouse_path
+    from pipelines.runner import run_pipeline
+
+    root = tmp_path_factory.mktemp("demo")
+    (root / "reference").symlink_to(REFERENCE_DIR, target_is_directory=True)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ENT_DATA_DIR", str(root))
+    mp.setenv("ENT_DEMO", "1")
+    assert main(["synth", "--schools", str(DEMO_SCHOOLS), "--entcore-schools", "3", "--seed", "7"]) == 0
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcome = run_pipeline(instance)
+    con = duckdb.connect(str(warehouse_path()), read_only=True)
+    yield root, outcome, con
+    con.close()
+    mp.undo()

@@ -5,37 +5,17 @@ from __future__ import annotations
 
 import csv
 
-import dagster as dg
 import duckdb
 import numpy as np
 import pytest
 from scipy import stats
 
-from tests.conftest import REFERENCE_DIR
-
-N_SCHOOLS = 90  # the minimum that covers every académie (3 each)
+from tests.conftest import DEMO_SCHOOLS as N_SCHOOLS
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    (root / "reference").symlink_to(REFERENCE_DIR, target_is_directory=True)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ENT_DATA_DIR", str(root))
-    mp.setenv("ENT_DEMO", "1")
-    from pipelines.cli import main
-
-    assert main(["synth", "--schools", str(N_SCHOOLS), "--entcore-schools", "3", "--seed", "7"]) == 0
-    from pipelines.runner import run_pipeline
-
-    with dg.DagsterInstance.ephemeral() as instance:
-        outcome = run_pipeline(instance)
-    from pipelines.paths import warehouse_path
-
-    con = duckdb.connect(str(warehouse_path()), read_only=True)
-    yield root, outcome, con
-    con.close()
-    mp.undo()
+def demo(demo_warehouse):
+    return demo_warehouse
 
 
 def test_pipeline_succeeds_with_every_check_passing(demo):
