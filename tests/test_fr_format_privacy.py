@@ -1,0 +1,27 @@
+"""French formatting and the suppression rule."""
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from pipelines import fr_format
+from pipelines.privacy import publishable, publishable_sql
+
+
+def test_french_numbers_and_dates():
+    assert fr_format.percent(0.125) == "12,5\u202f%"
+    assert fr_format.percent(0.125, suppressed=True) == "secret statistique"
+    assert fr_format.number(1234567.891, 2) == "1\u202f234\u202f567,89"
+    assert fr_format.points(-0.0123) == "−1,2\u202fpt"
+    assert fr_format.long_date(dt.date(2025, 11, 3)) == "lundi 3 novembre 2025"
+    assert fr_format.iso_week_label(dt.date(2025, 11, 10)) == "semaine 46 (du lundi 10 au dimanche 16 novembre 2025)"
+    assert fr_format.iso_week_label(dt.date(2025, 12, 29)).startswith("semaine 1 (du lundi 29 décembre au")
+
+
+@pytest.mark.parametrize("n,k,ok", [(11, 3, True), (10, 3, False), (11, 2, False), (11, 9, False), (11, 8, True),
+                                    (None, 3, False), (100, 0, False)])
+def test_suppression_rule_in_python_and_sql(n, k, ok):
+    assert publishable(n, k) is ok
+    assert duckdb.sql(f"SELECT {publishable_sql('n', 'k')} FROM (SELECT ?::INT AS n, ?::INT AS k)",
+                      params=[n, k]).fetchall()[0][0] is ok
