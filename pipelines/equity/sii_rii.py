@@ -168,14 +168,20 @@ def sii_rii_from_ridit(
         ybar = float(np.dot(w, yy) / w.sum())
         if ybar <= 0 or ybar >= 1:
             raise ValueError("model='logit' needs a weighted mean rate strictly between 0 and 1")
-        glm = GLM(yy, exog, family=Binomial(), var_weights=w)
-        fit = glm.fit(scale="X2") if sm_cov == "nonrobust" else glm.fit(scale="X2", cov_type="HC0")
-        scale = float(fit.scale)
+        if np.ptp(yy) == 0:
+            # Equal rates: the flat curve fits exactly (no inequality, zero Pearson dispersion), which
+            # statsmodels' IRLS cannot start from (its first deviance divides by a zero scale).
+            params, cov, scale = np.array([float(special.logit(ybar)), 0.0]), np.zeros((2, 2)), 0.0
+        else:
+            glm = GLM(yy, exog, family=Binomial(), var_weights=w)
+            fit = glm.fit(scale="X2") if sm_cov == "nonrobust" else glm.fit(scale="X2", cov_type="HC0")
+            params, cov, scale = fit.params, np.asarray(fit.cov_params(), dtype=float), float(fit.scale)
     else:
         raise ValueError(f"model must be 'linear' or 'logit', got {model!r}")
+    if model == "linear":
+        params, cov = fit.params, np.asarray(fit.cov_params(), dtype=float)
 
-    a, b = (float(v) for v in fit.params)
-    cov = np.asarray(fit.cov_params(), dtype=float)
+    a, b = (float(v) for v in params)
     if cov_type == "HC1":
         if n_obs <= 2:
             raise ValueError("HC1 needs more than two units with a positive weight")

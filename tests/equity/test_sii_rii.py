@@ -132,3 +132,9 @@ def test_errors():
         sii_rii([0.0, 0.0, 0.0], [1, 1, 1], [1, 2, 3], "logit")
     with pytest.raises(ValueError, match="conf_level"):
         sii_rii([0.2, 0.3, 0.4], [1, 1, 1], [1, 2, 3], conf_level=95)
+
+
+def test_logit_with_equal_rates_is_exactly_flat():
+    # Found by the property test on a clean run: statsmodels' IRLS cannot start when every rate is equal.
+    res = sii_rii(np.full(5, 0.3), [78, 91, 162, 103, 105], [1, 2, 3, 4, 5], model="logit")
+    assert res.sii == 0 and res.rii == pytest.approx(1.0) and res.sii_lower == res.sii_upper == 0
