@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from pipelines.defs.equity.assets import equity_assets
+from pipelines.defs.equity.checks import equity_checks
 from pipelines.defs.indicators.assets import period_indicator_assets, weekly_indicator_assets
 from pipelines.defs.indicators.checks import indicator_checks
 from pipelines.defs.ingest.assets import data_gaps, events, landed_files
@@ -18,8 +20,8 @@ def build_defs() -> dg.Definitions:
     """Definitions bound to the current ``ENT_DATA_DIR`` (tests call this after pointing it at tmp_path)."""
     return dg.Definitions(
         assets=[*reference_assets, landed_files, events, data_gaps, *weekly_indicator_assets,
-                *period_indicator_assets, expired_events_purge],
-        asset_checks=[*schools_checks, *ingest_checks, *indicator_checks],
+                *period_indicator_assets, *equity_assets, expired_events_purge],
+        asset_checks=[*schools_checks, *ingest_checks, *indicator_checks, *equity_checks],
         jobs=[ingest_job, weekly_job, indicators_job, retention_job],
         schedules=[retention_schedule],
         sensors=[landing_sensor, ingested_weeks_sensor, indicators_after_weeks_sensor],

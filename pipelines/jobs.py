@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipelines.defs.equity.assets import equity_assets
 from pipelines.defs.indicators.assets import period_indicator_assets, weekly_indicator_assets
 from pipelines.defs.ingest.assets import data_gaps, events, landed_files
 from pipelines.defs.reference.assets import reference_assets
@@ -12,5 +13,7 @@ ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.asset
 weekly_job = dg.define_asset_job(
     "weekly_job", selection=dg.AssetSelection.assets(events, data_gaps, *weekly_indicator_assets)
 )
-# Unpartitioned indicators over every period (weeks, months, trimesters, school years).
-indicators_job = dg.define_asset_job("indicators_job", selection=dg.AssetSelection.assets(*period_indicator_assets))
+# Unpartitioned indicators over every period (weeks, months, trimesters, school years), then equity.
+indicators_job = dg.define_asset_job(
+    "indicators_job", selection=dg.AssetSelection.assets(*period_indicator_assets, *equity_assets)
+)

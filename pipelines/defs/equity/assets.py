@@ -1,0 +1,82 @@
+"""Equity assets: inequality summaries per nation / académie, active rates by IPS quintile, and per-school
+shrunk rates, expected rates and funnel flags."""
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.equity.academie_quintiles import academie_ips_quintiles
+from pipelines.defs.equity.queries import equity_sql
+from pipelines.defs.equity.school_flag_measures import flag_rows
+from pipelines.defs.equity.summary_measures import MIN_SCHOOLS, summary_rows
+
+EQUITY = dict(deps=["adoption_school", "schools", "school_ips_quintiles", "periods"],
+              group_name="equity", kinds={"duckdb"})
+SUMMARY_PERIOD_TYPES = ["school_year", "trimester", "month"]
+FLAG_PERIOD_TYPES = ["school_year", "trimester"]
+
+
+def school_rates(con, period_types: list[str]) -> pd.DataFrame:
+    """School × period × profile active rates with the school attributes (``sql/school_rates.sql``)."""
+    return con.sql(equity_sql("school_rates"), params={"period_types": period_types}).df()
+
+
+def replace_table(con, sql_name: str, view: str, frame: pd.DataFrame, params: dict | None = None) -> int:
+    """Rebuild a table from ``frame`` (registered as ``view``) with ``sql/<sql_name>.sql``, in one transaction."""
+    con.register(view, frame)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(equity_sql(sql_name), params or {})
+            rows = con.execute(f"SELECT count(*) FROM {sql_name}").fetchall()[0][0]
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister(view)
+    return rows
+
+
+@dg.asset(**EQUITY)
+def equity_summary(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """SII/RII, concentration indices, Gini, Atkinson, CV, Theil decomposition and gaps per period × profile × scope × level."""
+    with duckdb.get_connection() as con:
+        rates = school_rates(con, SUMMARY_PERIOD_TYPES)
+        frame, failed = summary_rows(rates)
+        rows = replace_table(con, "equity_summary", "summary_rows", frame)
+        groups = con.execute(
+            "SELECT scope, count(DISTINCT (period_type, period, profile, scope_code, level)) FROM equity_summary GROUP BY 1"
+        ).fetchall()
+    return dg.MaterializeResult(metadata={
+        "rows": rows, **{f"groups_{scope}": n for scope, n in groups},
+        "schools_without_ips": int(rates.loc[rates["ips"].isna(), "uai"].nunique()),
+        **{f"not_computable_{name}": n for name, n in sorted(failed.items())},
+    })
+
+
+@dg.asset(**EQUITY)
+def equity_quintiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Active rate, loaded and active accounts by IPS quintile per period × profile × scope × level (bar charts)."""
+    with duckdb.get_connection() as con:
+        rates = school_rates(con, SUMMARY_PERIOD_TYPES)
+        rates["academie_ips_quintile"] = academie_ips_quintiles(rates)
+        columns = ["period_type", "period", "profile", "academie_code", "level", "loaded", "active",
+                   "national_ips_quintile", "academie_ips_quintile"]
+        rows = replace_table(con, "equity_quintiles", "quintile_rows", rates[columns], {"min_schools": MIN_SCHOOLS})
+    return dg.MaterializeResult(metadata={"rows": rows})
+
+
+@dg.asset(**EQUITY)
+def school_flags(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Per school: empirical-Bayes shrunk rate, expected rate à IPS comparable and funnel-plot flag (years, trimesters)."""
+    with duckdb.get_connection() as con:
+        frame = flag_rows(school_rates(con, FLAG_PERIOD_TYPES))
+        rows = replace_table(con, "school_flags", "flag_rows", frame)
+        flags = dict(con.execute(
+            "SELECT coalesce(funnel_flag, 'none'), count(*) FROM school_flags "
+            "WHERE period_type = 'school_year' GROUP BY 1").fetchall())
+    return dg.MaterializeResult(metadata={"rows": rows, **{f"school_year_flag_{k}": v for k, v in flags.items()}})
+
+
+equity_assets = [equity_summary, equity_quintiles, school_flags]

@@ -1,0 +1,117 @@
+"""Checks on the equity tables: numbers are finite, rates are rates, the Theil parts add up, RII > 0,
+and no figure rests on fewer than MIN_SCHOOLS schools."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.equity.summary_measures import MIN_SCHOOLS
+
+THEIL_TOLERANCE = 1e-9
+
+
+def _not_finite(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"({c} IS NOT NULL AND NOT isfinite({c}))" for c in columns)
+
+
+def _outside_0_1(columns: tuple[str, ...]) -> str:
+    return "(" + " OR ".join(f"{c} NOT BETWEEN 0 AND 1" for c in columns) + ")"  # a NULL is not counted
+
+
+def violations(con, table: str, conditions: dict[str, str]) -> dict[str, int]:
+    """Rows of ``table`` meeting each condition (each named condition is a rule broken)."""
+    select = ", ".join(f"count(*) FILTER (WHERE {cond}) AS \"{name}\"" for name, cond in conditions.items())
+    row = con.execute(f"SELECT {select} FROM {table}").fetchall()[0]
+    return dict(zip(conditions, row))
+
+
+SUMMARY_RULES = {
+    "not_finite": _not_finite(("value", "ci_low", "ci_high")),
+    "rate_outside_0_1": "measure IN ('mean_rate') AND " + _outside_0_1(("value", "ci_low", "ci_high")),
+    "rii_not_positive": "measure = 'rii' AND (value <= 0 OR ci_low <= 0)",
+    "ci_not_around_value": "ci_low > value OR ci_high < value",
+    "fewer_than_min_schools": f"n_schools < {MIN_SCHOOLS} OR weight_total <= 0",
+}
+
+QUINTILE_RULES = {
+    "not_finite": _not_finite(("rate",)),
+    "rate_outside_0_1": _outside_0_1(("rate",)),
+    "active_above_loaded": "active > loaded",
+    "quintile_outside_1_5": "ips_quintile NOT BETWEEN 1 AND 5",
+}
+
+FLAG_RATES = ("observed_rate", "shrunk_rate", "shrunk_low", "shrunk_high", "eb_shrinkage", "expected_rate", "funnel_target",
+              "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998")
+FLAG_RULES = {
+    "not_finite": _not_finite(FLAG_RATES + ("observed_minus_expected", "funnel_z")),
+    "rate_outside_0_1": _outside_0_1(FLAG_RATES),
+    "shrunk_outside_its_interval": "shrunk_rate NOT BETWEEN shrunk_low AND shrunk_high",
+    "funnel_limits_not_nested": "NOT (funnel_low998 <= funnel_low95 AND funnel_low95 <= funnel_target "
+                                "AND funnel_target <= funnel_high95 AND funnel_high95 <= funnel_high998)",
+    "unknown_flag": "funnel_flag NOT IN ('haut', 'bas')",
+    "flag_disagrees_with_limits": "funnel_low998 IS NOT NULL AND ("
+                                  "(coalesce(funnel_flag = 'bas', false) <> (observed_rate < funnel_low998)) "
+                                  "OR (coalesce(funnel_flag = 'haut', false) <> (observed_rate > funnel_high998)))",
+}
+
+
+@dg.asset_check(asset="equity_summary", blocking=True,
+                description="Values and intervals finite; mean rates in [0, 1]; RII > 0; interval around the value; "
+                            f"every row on at least {MIN_SCHOOLS} schools.")
+def equity_summary_values_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        found = violations(con, "equity_summary", SUMMARY_RULES)
+    return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
+
+
+def theil_mismatches(con, tolerance: float = THEIL_TOLERANCE) -> dict[str, int]:
+    """Groups where theil_between + theil_within differs from theil_total, or a part is missing."""
+    row = con.execute(
+        f"""
+        WITH parts AS (
+            PIVOT (SELECT period_type, period, profile, scope, scope_code, level, measure, value
+                   FROM equity_summary WHERE measure IN ('theil_total', 'theil_between', 'theil_within'))
+            ON measure USING any_value(value)
+        )
+        SELECT count(*) FILTER (WHERE abs(theil_between + theil_within - theil_total)
+                                      > {tolerance} * greatest(1, abs(theil_total))),
+               count(*) FILTER (WHERE theil_between IS NULL OR theil_within IS NULL OR theil_total IS NULL)
+        FROM parts
+        """
+    ).fetchall()[0] if _has_theil(con) else (0, 0)
+    return {"theil_parts_do_not_add_up": row[0], "theil_part_missing": row[1]}
+
+
+def _has_theil(con) -> bool:
+    return con.execute("SELECT count(*) FROM equity_summary WHERE measure = 'theil_total'").fetchall()[0][0] > 0
+
+
+@dg.asset_check(asset="equity_summary", blocking=True,
+                description="theil_between + theil_within = theil_total in every group.")
+def equity_summary_theil_adds_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        found = theil_mismatches(con)
+    return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
+
+
+@dg.asset_check(asset="equity_quintiles", blocking=True,
+                description=f"Rates finite and in [0, 1]; quintiles 1-5; every scope × level on at least {MIN_SCHOOLS} schools.")
+def equity_quintiles_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        found = violations(con, "equity_quintiles", QUINTILE_RULES)
+        found["groups_below_min_schools"] = con.execute(
+            f"""SELECT count(*) FROM (SELECT sum(schools) AS schools FROM equity_quintiles
+                GROUP BY period_type, period, profile, scope, scope_code, level) WHERE schools < {MIN_SCHOOLS}"""
+        ).fetchall()[0][0]
+    return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
+
+
+@dg.asset_check(asset="school_flags", blocking=True,
+                description="Rates, shrunk rates and limits finite and in [0, 1]; shrunk rate inside its interval; "
+                            "nested funnel limits; flags 'haut' / 'bas' only, 'bas' exactly below the 99.8 % limit.")
+def school_flags_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        found = violations(con, "school_flags", FLAG_RULES)
+    return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
+
+
+equity_checks = [equity_summary_values_valid, equity_summary_theil_adds_up, equity_quintiles_valid, school_flags_valid]
