@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from pipelines.paths import data_dir
+from pipelines.defs.reports.command import add_parser as add_report_parser
 from pipelines.synth.command import add_parser as add_synth_parser
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ent-equity", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_synth_parser(sub)
+    add_report_parser(sub)
     run = sub.add_parser("run", help="materialize the whole pipeline on the project's Dagster instance")
     run.set_defaults(func=cmd_run)
     ingest = sub.add_parser("ingest", help="ingest new landing files, then the weeks they touched")

@@ -1,0 +1,74 @@
+"""``ent-equity report``: write the weekly reports of one ISO week from the warehouse (read-only).
+
+Reports go to ``$ENT_DATA_DIR/reports/<YYYY-Www>/`` (HTML, and PDF when Chromium is available); they are
+e-mailed when SMTP is configured (see ``pipelines.defs.reports.mail``), unless ``--no-email``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from pipelines.defs.reports.weekly import last_complete_week, parse_iso_week
+
+
+def _week_arg(value: str):
+    try:
+        return parse_iso_week(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from pipelines.defs.reports.content import iso_period
+    from pipelines.defs.reports.mail import send_weekly_reports
+    from pipelines.defs.reports.weekly import read_manifest, write_weekly_reports
+    from pipelines.paths import reports_dir, warehouse_path
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    week = args.week or last_complete_week()
+    path = warehouse_path()
+    if not path.exists():
+        print(f"ent-equity report: no warehouse at {path} (run `ent-equity run` first)")
+        return 1
+    with duckdb.connect(str(path), read_only=True) as con:
+        paths = write_weekly_reports(con, week, reports_dir(), pdf=not args.no_pdf, academies=args.academie)
+    week_dir = reports_dir() / iso_period(week)
+    manifest = read_manifest(week_dir)
+    pdf = manifest["pdf"]
+    print(f"{len(manifest['reports'])} reports for {manifest['week']} in {week_dir} "
+          f"({pdf['printed']} PDF, {manifest['seconds']['total']:.1f} s)")
+    if pdf["missing"]:
+        print(f"PDF missing for {pdf['missing']} report(s): {pdf['reason']}")
+    if args.no_email:
+        print("e-mail: not sent (--no-email)")
+    else:
+        mail = send_weekly_reports(week_dir)
+        if not mail.configured:
+            print(f"e-mail: {mail.reason}")
+        else:
+            print(f"e-mail: {len(mail.sent)} sent, {len(mail.errors)} failed")
+            for error in mail.errors:
+                print(f"  {error}")
+            if mail.errors:
+                return 1
+    return 0 if paths else 1
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``report`` subcommand (its handler is ``args.func``)."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write the weekly reports (one per académie + national, HTML and PDF) for an ISO week",
+        description=__doc__,
+    )
+    parser.add_argument("--week", type=_week_arg, default=None,
+                        help="ISO week, e.g. 2025-W46 (default: the last complete week)")
+    parser.add_argument("--academie", action="append", metavar="CODE",
+                        help="only this académie's report (and the national one); repeatable")
+    parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
+    parser.add_argument("--no-email", action="store_true", help="do not e-mail the reports even if SMTP is set")
+    parser.set_defaults(func=cmd_report)
+    return parser

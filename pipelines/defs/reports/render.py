@@ -1,0 +1,587 @@
+"""A weekly report as one self-contained French HTML page (plotly.js inlined once: opens offline)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import plotly.io as pio
+
+from pipelines import fr_format as fr
+from pipelines.defs.reports.content import IGNORED_SERVICES, MIN_ACTIVE_FOR_WEEKLY_REACH, Report
+from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR
+
+PROFILE_LABELS = {"parent": "Parents", "eleve": "Élèves", "enseignant": "Enseignants", "personnel": "Personnels"}
+SERVICE_LABELS = {
+    "connexion": "Connexion", "notes": "Notes", "vie_scolaire": "Vie scolaire (absences)",
+    "cahier_de_textes": "Cahier de textes", "messagerie": "Messagerie", "blog": "Blog", "documents": "Documents",
+    "carnet_de_liaison": "Carnet de liaison", "actualites": "Actualités", "agenda": "Agenda",
+    "autre": "Autres services",
+}
+LEVEL_LABELS = {"ecole": "école", "college": "collège", "lycee": "lycée"}
+METRIC_LABELS = {
+    "active_rate": ("Taux d'activité", "des comptes chargés ont ouvert au moins une session dans la semaine"),
+    "activation_rate": ("Taux d'activation", "des comptes chargés ont été activés"),
+    "visits_per_active": ("Visites par compte actif", "sessions dans la semaine, en moyenne"),
+    "mobile_share": ("Part du mobile", "des sessions passent par l'application mobile"),
+}
+MAX_NATIONAL_FLAGGED = 60
+COLORS = {"scope": "#1f4e9c", "france": "#9aa5b1", "q1": "#c0392b", "q5": "#27ae60"}
+
+CSS = """
+@page { size: A4; margin: 14mm 12mm; }
+* { box-sizing: border-box; }
+body { font-family: "Marianne", "Segoe UI", "DejaVu Sans", Arial, sans-serif; color: #1e2430; margin: 0;
+       font-size: 14px; line-height: 1.45; background: #fff; }
+main { max-width: 980px; margin: 0 auto; padding: 24px; }
+header { border-bottom: 3px solid #1f4e9c; margin-bottom: 16px; padding-bottom: 8px; }
+.kicker { text-transform: uppercase; letter-spacing: .06em; font-size: 12px; color: #1f4e9c; margin: 0; }
+h1 { font-size: 26px; margin: 4px 0; }
+h2 { font-size: 18px; color: #1f4e9c; margin: 22px 0 8px; border-bottom: 1px solid #d8dee6; padding-bottom: 3px;
+     break-after: avoid; page-break-after: avoid; }
+h3 { font-size: 15px; margin: 14px 0 6px; break-after: avoid; }
+.week { font-size: 15px; margin: 0; }
+.demo { background: #fff4d6; border: 1px solid #e0b94a; padding: 6px 10px; margin: 10px 0 0; font-size: 13px; }
+.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; margin: 8px 0; }
+.card { border: 1px solid #d8dee6; border-radius: 6px; padding: 10px; break-inside: avoid; }
+.card .label { font-size: 12px; color: #4a5563; margin: 0; }
+.card .value { font-size: 24px; font-weight: 700; margin: 2px 0; }
+.card .hint { font-size: 11px; color: #6b7683; margin: 0 0 4px; }
+.card .delta { font-size: 12px; margin: 0; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; font-size: 13px; }
+th, td { border-bottom: 1px solid #e3e7ec; padding: 4px 6px; text-align: left; vertical-align: top; }
+th { background: #f2f5f9; font-weight: 600; }
+td.num, th.num { text-align: right; }
+td.num { white-space: nowrap; }
+tr { break-inside: avoid; page-break-inside: avoid; }
+tr.group td { background: #f8f9fb; font-weight: 600; }
+.secret { color: #8a6d00; font-style: italic; }
+.up { color: #1d7a3e; } .down { color: #b03a2e; } .flat { color: #4a5563; }
+.widen { color: #b03a2e; font-weight: 600; white-space: nowrap; }
+.narrow { color: #1d7a3e; font-weight: 600; white-space: nowrap; }
+.note { font-size: 12px; color: #4a5563; }
+.small { font-size: 11px; }
+table.gaps { table-layout: fixed; }
+.chart { break-inside: avoid; page-break-inside: avoid; margin: 6px 0 12px; }
+footer { margin-top: 26px; border-top: 1px solid #d8dee6; padding-top: 8px; font-size: 11.5px; color: #3d4652; }
+footer dt { font-weight: 600; } footer dd { margin: 0 0 4px 0; }
+@media print { main { padding: 0; max-width: none; } body { font-size: 12px; } .card .value { font-size: 20px; } }
+"""
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def esc(text) -> str:
+    return html.escape("" if text is None else str(text))
+
+
+def secret() -> str:
+    return f'<span class="secret">{fr.SECRET}</span>'
+
+
+def pct(rate, suppressed: bool = False) -> str:
+    return secret() if suppressed else esc(fr.percent(rate))
+
+
+def signed(value, decimals: int = 1) -> str:
+    """A signed change of a plain number: 0.123 → '+0,1'."""
+    if value is None:
+        return "—"
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    return f"{sign}{fr.number(abs(value), decimals)}"
+
+
+def delta_html(value, kind: str = "rate") -> str:
+    if value is None:
+        return "—"
+    text = fr.points(value) if kind == "rate" else signed(value)
+    css = "up" if value > 0.0005 else ("down" if value < -0.0005 else "flat")
+    return f'<span class="{css}">{esc(text)}</span>'
+
+
+def metric_value(value, kind: str, suppressed: bool) -> str:
+    if suppressed:
+        return secret()
+    if value is None:
+        return "—"
+    return esc(fr.number(value, 1) if kind == "number" else fr.percent(value))
+
+
+def academie_title(name: str) -> str:
+    """'Rennes' → 'Académie de Rennes', 'Amiens' → "Académie d'Amiens", 'Guyane' → 'Académie de la Guyane'."""
+    if name in ("Guadeloupe", "Martinique", "Guyane"):
+        return f"Académie de la {name}"
+    if name[:1].upper() in "AEIOUYÉÈÊÂÎÔ":
+        return f"Académie d'{name}"
+    return f"Académie de {name}"
+
+
+def report_title(report: Report) -> str:
+    return "France entière" if report.is_national else academie_title(report.name)
+
+
+def month_label(period: str) -> str:
+    """'2025-11' → 'novembre 2025'."""
+    year, month = (int(x) for x in period.split("-"))
+    return fr.long_date(dt.date(year, month, 1)).split(" ", 2)[2]
+
+
+def week_short(day: dt.date) -> str:
+    return f"S{day.isocalendar().week}"
+
+
+def week_label(report: Report) -> str:
+    return fr.iso_week_label(report.weeks.current)
+
+
+def generated_label(moment: dt.datetime) -> str:
+    return f"{fr.long_date(moment.date())} à {moment:%H:%M} (heure de Paris)"
+
+
+# ------------------------------------------------------------------------------------------- charts
+# Figures are plain dicts rendered without validation: plotly's template machinery costs ~0.2 s a figure.
+_AXIS = dict(gridcolor="#e3e7ec", zerolinecolor="#c9d1db", linecolor="#c9d1db", automargin=True)
+_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": False}
+_HOVER_Y = "%{x} : %{y:.1f} %<extra>%{fullData.name}</extra>"
+
+
+def _layout(title: str, height: int = 300, left: int = 60, **extra) -> dict:
+    return dict(
+        title=dict(text=title, font=dict(size=14), x=0.01), separators=", ", width=680, height=height,
+        margin=dict(l=left, r=20, t=60, b=40), paper_bgcolor="white", plot_bgcolor="white",
+        font=dict(family="DejaVu Sans, Arial, sans-serif", size=12, color="#1e2430"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), hoverlabel=dict(font=dict(size=12)),
+        **extra,
+    )
+
+
+def _pct_points(values) -> list[float | None]:
+    return [None if v is None else round(100 * v, 2) for v in values]
+
+
+def _line(x, y, name, color, dash="solid", width=2) -> dict:
+    return dict(type="scatter", mode="lines+markers", x=x, y=_pct_points(y), name=name,
+                line=dict(color=color, dash=dash, width=width), hovertemplate=_HOVER_Y)
+
+
+def trend_chart(report: Report) -> dict:
+    weeks = [week_short(d) for d, _, _ in report.trend]
+    france = [f for _, _, f in report.trend]
+    if report.is_national:
+        data = [_line(weeks, france, "France", COLORS["scope"], width=3),
+                _line(weeks, report.quintile_trend.get("1", []), "1er quintile d'IPS (moins favorisés)",
+                      COLORS["q1"], "dot"),
+                _line(weeks, report.quintile_trend.get("5", []), "5e quintile d'IPS (plus favorisés)",
+                      COLORS["q5"], "dot")]
+    else:
+        data = [_line(weeks, [s for _, s, _ in report.trend], report_title(report), COLORS["scope"], width=3),
+                _line(weeks, france, "France", COLORS["france"], "dot")]
+    layout = _layout("Taux d'activité des parents, 12 dernières semaines",
+                     xaxis=dict(_AXIS, type="category"),
+                     yaxis=dict(_AXIS, ticksuffix="\u202f%", rangemode="tozero"))
+    return dict(data=data, layout=layout)
+
+
+def quintile_chart(report: Report) -> dict:
+    labels = ["Q1", "Q2", "Q3", "Q4", "Q5"]
+    data = []
+    if not report.is_national:
+        data.append(dict(type="bar", x=labels, y=_pct_points([report.quintiles[q][0] for q in "12345"]),
+                         name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=_HOVER_Y))
+    data.append(dict(type="bar", x=labels, y=_pct_points([report.quintiles[q][1] for q in "12345"]), name="France",
+                     marker=dict(color=COLORS["scope"] if report.is_national else COLORS["france"]),
+                     hovertemplate=_HOVER_Y))
+    layout = _layout("Taux d'activité des parents par quintile d'IPS (Q1 = moins favorisés)", barmode="group",
+                     xaxis=dict(_AXIS, type="category"),
+                     yaxis=dict(_AXIS, ticksuffix="\u202f%", rangemode="tozero"))
+    return dict(data=data, layout=layout)
+
+
+def reach_chart(report: Report) -> dict:
+    rows = [r for r in report.reach if r.service not in IGNORED_SERVICES][::-1]
+    names = [SERVICE_LABELS.get(r.service, r.service) for r in rows]
+    hover = "%{y} : %{x:.1f} %<extra>%{fullData.name}</extra>"
+    data = [dict(type="bar", orientation="h", y=names, x=_pct_points([r.reach for r in rows]),
+                 name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=hover)]
+    if not report.is_national:
+        data.append(dict(type="bar", orientation="h", y=names, x=_pct_points([r.national for r in rows]),
+                         name="France", marker=dict(color=COLORS["france"]), hovertemplate=hover))
+    height = int(90 + 24 * max(len(rows), 1) * (1 if report.is_national else 1.6))
+    layout = _layout("Part des parents actifs ayant utilisé chaque service", height=height, left=170,
+                     barmode="group", xaxis=dict(_AXIS, ticksuffix="\u202f%", rangemode="tozero"),
+                     yaxis=dict(_AXIS, type="category"))
+    return dict(data=data, layout=layout)
+
+
+def _chart_notes(report: Report) -> dict[str, str]:
+    """What a chart cannot show by itself: points left out for the small-cell rule or for lack of schools."""
+    notes = {"trend": "", "quintiles": ""}
+    if report.trend_secret and not report.is_national:
+        weeks = ", ".join(week_short(d) for d in report.trend_secret)
+        notes["trend"] = f'<p class="note">Semaines non tracées ({fr.SECRET}) : {esc(weeks)}.</p>'
+    if not report.is_national:
+        parts = []
+        secret_q = [f"Q{q}" for q, state in report.quintile_states.items() if state == "secret"]
+        absent_q = [f"Q{q}" for q, state in report.quintile_states.items() if state == "absent"]
+        if secret_q:
+            parts.append(f"{', '.join(secret_q)} : {fr.SECRET}")
+        if absent_q:
+            parts.append(f"{', '.join(absent_q)} : aucun établissement suivi")
+        if parts:
+            notes["quintiles"] = (f'<p class="note">Barres absentes ({esc(report_title(report))}) : '
+                                  f'{esc(" ; ".join(parts))}.</p>')
+    return notes
+
+
+def charts_html(report: Report) -> dict[str, str]:
+    """The report's charts as HTML fragments; the first one carries plotly.js (inlined, no CDN)."""
+    figures = {"trend": trend_chart(report), "quintiles": quintile_chart(report), "reach": reach_chart(report)}
+    out, first = {}, True
+    for key, fig in figures.items():
+        out[key] = '<div class="chart">' + pio.to_html(
+            fig, full_html=False, include_plotlyjs=first, config=_CONFIG, div_id=f"graphique-{key}",
+            validate=False,
+        ) + "</div>"
+        first = False
+    for key, note in _chart_notes(report).items():
+        out[key] += note
+    return out
+
+
+# ----------------------------------------------------------------------------------------- sections
+def _cards(report: Report) -> str:
+    parent = report.parent
+    if not parent.metrics:
+        return '<p class="note">Aucun compte parent suivi cette semaine.</p>'
+    year = report.weeks.year_ago
+    cards = []
+    for name, (label, hint) in METRIC_LABELS.items():
+        m = parent.metrics[name]
+        lines = [f'<p class="delta">{delta_html(m.previous_delta, m.kind)} par rapport à la semaine précédente</p>']
+        if report.has_year_ago:
+            lines.append(f'<p class="delta">{delta_html(m.year_delta, m.kind)} par rapport à la semaine '
+                         f'{year.isocalendar().week} de {year.isocalendar().year}</p>')
+        cards.append(
+            f'<div class="card"><p class="label">{esc(label)}</p>'
+            f'<p class="value">{metric_value(m.value, m.kind, m.suppressed)}</p>'
+            f'<p class="hint">{esc(hint)}</p>{"".join(lines)}</div>'
+        )
+    counts = parent.counts
+    if parent.suppressed or counts is None:
+        detail = "Effectifs : " + secret() + "."
+    else:
+        detail = (f"{esc(fr.number(counts.loaded))} comptes parents chargés dans {esc(fr.number(counts.schools))} "
+                  f"établissement{'s' if counts.schools > 1 else ''} suivi{'s' if counts.schools > 1 else ''}, "
+                  f"dont {esc(fr.number(counts.active))} actifs cette semaine.")
+    return f'<div class="cards">{"".join(cards)}</div><p class="note">{detail}</p>'
+
+
+def _year_note(report: Report) -> str:
+    year = report.weeks.year_ago
+    if report.has_year_ago:
+        return ""
+    if year is None:
+        return ('<p class="note">Comparaison sur un an indisponible : la semaine '
+                f'{report.weeks.current.isocalendar().week} n\'existait pas l\'année précédente.</p>')
+    return (f'<p class="note">Comparaison sur un an indisponible : aucune donnée pour la semaine '
+            f'{year.isocalendar().week} de {year.isocalendar().year}.</p>')
+
+
+def _profiles_table(report: Report) -> str:
+    """Pupils and teachers: one row per profile, each figure with its changes underneath."""
+    year = report.weeks.year_ago
+    rows = []
+    for headline in report.headlines[1:]:
+        label = PROFILE_LABELS[headline.profile]
+        if not headline.metrics:
+            rows.append(f'<tr><td>{esc(label)}</td><td colspan="{len(METRIC_LABELS)}">aucun compte suivi</td></tr>')
+            continue
+        cells = [f"<td>{esc(label)}</td>"]
+        for name in METRIC_LABELS:
+            m = headline.metrics[name]
+            changes = delta_html(m.previous_delta, m.kind)
+            if report.has_year_ago:
+                changes += f" · {delta_html(m.year_delta, m.kind)}"
+            cells.append(f'<td class="num">{metric_value(m.value, m.kind, m.suppressed)}'
+                         f'<br><span class="small">{changes}</span></td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    header = "<th>Profil</th>" + "".join(f"<th class=num>{esc(label)}</th>" for label, _ in METRIC_LABELS.values())
+    legend = "Sous chaque valeur : évolution par rapport à la semaine précédente"
+    if report.has_year_ago:
+        legend += f" · évolution depuis la semaine {year.isocalendar().week} de {year.isocalendar().year}"
+    return (f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f'<p class="note">{esc(legend)}.</p>')
+
+
+def _gaps_section(report: Report) -> str:
+    rows = []
+    for g in report.gaps:
+        if g.missing:
+            rows.append(f'<tr><td>{esc(g.label)}</td><td colspan="5" class="note">{esc(g.missing)}</td></tr>')
+            continue
+        if g.suppressed:
+            rows.append(f'<tr><td>{esc(g.label)}</td><td>{secret()}</td><td class="num">{secret()}</td>'
+                        f'<td class="num">—</td><td class="num">—</td><td></td></tr>')
+            continue
+        groups = f"{esc(g.high_label)} : {pct(g.high)}<br>{esc(g.low_label)} : {pct(g.low)}"
+        trend = {"se creuse": "widen", "se resserre": "narrow", "stable": "flat"}.get(g.trend, "flat")
+        rows.append(
+            f"<tr><td>{esc(g.label)}</td><td>{groups}</td><td class=\"num\">{esc(fr.points(g.value))}</td>"
+            f'<td class="num">{esc(fr.points(g.previous))}</td><td class="num">{esc(fr.points(g.change))}</td>'
+            f'<td class="{trend}">{esc(g.trend or "—")}</td></tr>'
+        )
+    table = ('<table class="gaps"><colgroup><col style="width:30%"><col style="width:22%"><col style="width:11%">'
+             '<col style="width:13%"><col style="width:12%"><col style="width:12%"></colgroup>'
+             "<thead><tr><th>Écart de taux d'activité des parents</th><th>Groupes cette semaine</th>"
+             "<th class=num>Écart</th><th class=num>Semaine précédente</th>"
+             "<th class=num>Variation de l'écart</th><th>Tendance</th></tr></thead>"
+             f"<tbody>{''.join(rows)}</tbody></table>")
+    if report.sii is not None:
+        now, before = report.sii
+        sii = (f"<p>Indice de pente de l'inégalité (SII) selon l'IPS des établissements : "
+               f"<strong>{esc(fr.points(now))}</strong> cette semaine ({esc(fr.points(before))} la semaine "
+               "précédente). C'est l'écart de taux d'activité des parents estimé entre l'établissement le plus "
+               "favorisé et le moins favorisé, chaque établissement pesant son nombre de comptes parents.</p>")
+    else:
+        sii = f'<p class="note">Indice de pente de l\'inégalité (SII) : {esc(report.sii_note)}.</p>'
+    note = ('<p class="note">Un écart « se creuse » quand sa valeur absolue augmente d\'au moins 0,5 point en une '
+            "semaine, « se resserre » quand elle diminue d'autant. Les quintiles d'IPS sont nationaux, pondérés "
+            "par les comptes parents (Q1 : 20 % des familles dans les établissements les moins favorisés).</p>")
+    return table + sii + note
+
+
+def _flagged_section(report: Report) -> str:
+    intro = ("<p>Un établissement est signalé quand le taux d'activité de ses parents sort des limites à 99,8 % "
+             "de l'entonnoir (limites ajustées de la surdispersion) autour du taux de son académie. Sont listés "
+             "les établissements signalés cette semaine qui ne l'étaient pas la semaine précédente.</p>")
+    if report.funnel_note:
+        return intro + f'<p class="note">{esc(report.funnel_note)}.</p>'
+    flagged = report.flagged
+    extra = ""
+    if report.is_national and len(flagged) > MAX_NATIONAL_FLAGGED:
+        extra = (f'<p class="note">… et {len(flagged) - MAX_NATIONAL_FLAGGED} autres établissements : voir les '
+                 "rapports des académies.</p>")
+        flagged = flagged[:MAX_NATIONAL_FLAGGED]
+    if not flagged:
+        body = "<p>Aucun établissement n'est nouvellement sorti des limites cette semaine.</p>"
+    else:
+        head = (["Académie"] if report.is_national else []) + [
+            "Établissement", "Commune", "Niveau", "Signal", "Taux d'activité des parents", "Comptes parents",
+            "Taux de l'académie"]
+        rows = []
+        for s in flagged:
+            signal = ('<span class="up">au-dessus</span>' if s.flag == "haut" else '<span class="down">en dessous</span>')
+            cells = ([f"<td>{esc(s.academie_name)}</td>"] if report.is_national else []) + [
+                f"<td>{esc(s.name)}</td>", f"<td>{esc(s.commune)}</td>", f"<td>{esc(LEVEL_LABELS.get(s.level, s.level))}</td>",
+                f"<td>{signal}</td>", f'<td class="num">{pct(s.rate)}</td>',
+                f'<td class="num">{esc(fr.number(s.loaded))}</td>', f'<td class="num">{pct(s.target)}</td>']
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        header = "".join(f"<th>{esc(h)}</th>" for h in head)
+        body = f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>" + extra
+    if report.flagged_hidden:
+        n = report.flagged_hidden
+        body += (f'<p class="note">{n} autre{"s" if n > 1 else ""} établissement{"s" if n > 1 else ""} '
+                 f'signalé{"s" if n > 1 else ""} n\'{"est" if n == 1 else "sont"} pas nommé{"s" if n > 1 else ""} : '
+                 f"{fr.SECRET}.</p>")
+    return intro + body
+
+
+def _reach_section(report: Report, chart: str) -> str:
+    if not report.reach:
+        return "<p>Aucune donnée d'usage des services pour cette période.</p>"
+    if report.reach_period == "week":
+        period = f"<p>Période : {esc(week_label(report))}.</p>"
+    else:
+        active = ("" if report.reach_active is None
+                  else f" ({esc(fr.number(report.reach_active))} comptes parents actifs)")
+        period = (f"<p>Période : <strong>mois de {esc(month_label(report.weeks.month))}</strong>, car la semaine "
+                  f"compte moins de {MIN_ACTIVE_FOR_WEEKLY_REACH} comptes parents actifs{active}.</p>")
+    candidates = [r for r in report.reach if r.service not in IGNORED_SERVICES and r.reach is not None]
+    lowest = candidates[:3]
+    summary = ""
+    if lowest:
+        items = ", ".join(f"{esc(SERVICE_LABELS.get(r.service, r.service))} (ignoré par "
+                          f"{esc(fr.percent(1 - r.reach))} des parents actifs)" for r in lowest)
+        summary = f"<p>Les services que les familles ignorent le plus : {items}.</p>"
+    head = ["Service", "Parents actifs l'ayant utilisé", "L'ont ignoré"] + ([] if report.is_national else ["France"])
+    rows = []
+    for r in report.reach:
+        if r.service in IGNORED_SERVICES:
+            continue
+        cells = [f"<td>{esc(SERVICE_LABELS.get(r.service, r.service))}</td>",
+                 f'<td class="num">{pct(r.reach, r.suppressed)}</td>',
+                 f'<td class="num">{pct(None if r.reach is None else 1 - r.reach, r.suppressed)}</td>']
+        if not report.is_national:
+            cells.append(f'<td class="num">{pct(r.national, r.national_suppressed)}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    header = "".join(f'<th{" class=num" if i else ""}>{esc(h)}</th>' for i, h in enumerate(head))
+    table = f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    qrows = []
+    for r in report.reach:
+        if r.service in IGNORED_SERVICES:
+            continue
+        cells = "".join(f'<td class="num">{pct(r.by_quintile[q], r.by_quintile[q] is None)}</td>'
+                        if q in r.by_quintile else '<td class="num">—</td>' for q in "12345")
+        qrows.append(f"<tr><td>{esc(SERVICE_LABELS.get(r.service, r.service))}</td>{cells}</tr>")
+    qtable = ("<h3>Usage des services par quintile d'IPS de l'établissement</h3>"
+              "<table><thead><tr><th>Service</th>" + "".join(f"<th class=num>Q{q}</th>" for q in "12345")
+              + f"</tr></thead><tbody>{''.join(qrows)}</tbody></table>"
+              '<p class="note">Q1 : établissements les moins favorisés, Q5 : les plus favorisés ; « — » : aucun '
+              "établissement de ce quintile n'est suivi.</p>")
+    return period + summary + chart + table + qtable
+
+
+def _quality_section(report: Report) -> str:
+    parts = ["<h3>Baisses de volume probables</h3>"]
+    if report.data_gaps:
+        rows = "".join(
+            f"<tr>{'<td>' + esc(g['academie']) + '</td>' if report.is_national else ''}<td>{esc(g['name'])}</td>"
+            f"<td>{esc(g['commune'])}</td><td class=num>{esc(fr.number(g['events']))}</td>"
+            f"<td class=num>{esc(fr.number(g['expected']))}</td><td class=num>{esc(fr.percent(g['share'], 0))}</td></tr>"
+            for g in report.data_gaps)
+        parts.append("<table><thead><tr>" + ("<th>Académie</th>" if report.is_national else "")
+                     + "<th>Établissement</th><th>Commune</th><th class=num>Événements reçus</th>"
+                     "<th class=num>Attendus</th><th class=num>Part de l'attendu</th></tr></thead>"
+                     f"<tbody>{rows}</tbody></table>"
+                     '<p class="note">Volume de la semaine inférieur de plus de 80 % à ce que l\'établissement '
+                     "reçoit d'habitude à cette période : les taux de ces établissements sont probablement "
+                     "sous-estimés.</p>")
+    else:
+        parts.append("<p>Aucun établissement ne présente de baisse de volume anormale cette semaine.</p>")
+    parts.append("<h3>Établissements connus seulement par les exports statistiques ODE</h3>")
+    if report.ode_only:
+        items = "".join(f"<li>{esc(s['name'])} ({esc(s['commune'])}"
+                        f"{', ' + esc(s['academie']) if report.is_national else ''})</li>" for s in report.ode_only)
+        parts.append(f"<ul>{items}</ul><p class=\"note\">Pour ces établissements, seuls les comptes chargés, "
+                     "activés et les visiteurs uniques sont connus : pas de sessions, de mobile ni de services.</p>")
+    else:
+        parts.append("<p>Aucun : tous les établissements suivis transmettent leurs événements.</p>")
+    if report.is_national:
+        parts.append("<h3>Lignes mises en quarantaine pendant la semaine</h3>")
+        if report.quarantine:
+            rows = "".join(f"<tr><td>{esc(q['reason'])}</td><td class=num>{esc(fr.number(q['rows']))}</td>"
+                           f"<td class=num>{esc(fr.number(q['files']))}</td></tr>" for q in report.quarantine)
+            parts.append("<table><thead><tr><th>Motif</th><th class=num>Lignes</th><th class=num>Fichiers</th>"
+                         f"</tr></thead><tbody>{rows}</tbody></table>")
+        else:
+            parts.append("<p>Aucune ligne mise en quarantaine pendant la semaine.</p>")
+        parts.append("<h3>Fichiers rejetés pendant la semaine</h3>")
+        if report.rejected:
+            rows = "".join(f"<tr><td>{esc(f['file_name'])}</td><td>{esc(f['format'])}</td>"
+                           f"<td>{esc(str(f['error'])[:200])}</td></tr>" for f in report.rejected)
+            parts.append("<table><thead><tr><th>Fichier</th><th>Format</th><th>Motif</th></tr></thead>"
+                         f"<tbody>{rows}</tbody></table>")
+        else:
+            parts.append("<p>Aucun fichier rejeté pendant la semaine.</p>")
+    return "".join(parts)
+
+
+def _academies_section(report: Report) -> str:
+    rows = "".join(
+        f"<tr><td>{esc(a['name'])}</td><td class=num>{esc(fr.number(a['schools']))}</td>"
+        f"<td class=num>{pct(a['rate'], a['suppressed'])}</td><td class=num>{delta_html(a['delta'])}</td></tr>"
+        for a in report.academies)
+    return ("<table><thead><tr><th>Académie</th><th class=num>Établissements suivis</th>"
+            "<th class=num>Taux d'activité des parents</th><th class=num>Évolution sur une semaine</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
+def _footer(report: Report) -> str:
+    demo = ("<dd><strong>Les données de ce rapport sont synthétiques</strong> (démonstration) : elles sont produites "
+            "par le générateur de l'Observatoire, calibré sur des chiffres d'usage publiés, et ne décrivent aucun "
+            "établissement réel.</dd>" if report.demo else
+            "<dd>En démonstration, les journaux d'usage sont synthétiques ; les données de référence sont réelles.</dd>")
+    return f"""
+<footer>
+<h2>Méthodologie</h2>
+<dl>
+<dt>Comptes chargés, activés, actifs</dt>
+<dd>Taux d'activation = comptes activés / comptes chargés. Taux d'activité = comptes ayant ouvert au moins une
+session dans la semaine / comptes chargés (établissements dont l'activité est connue).</dd>
+<dt>Sessions</dt>
+<dd>Une session commence à chaque connexion (LOGIN) ou après 30 minutes ou plus sans événement. Visites par compte
+actif = sessions / comptes actifs ; part du mobile = sessions depuis l'application mobile / sessions.</dd>
+<dt>Services</dt>
+<dd>Usage d'un service = part des comptes actifs qui l'ont utilisé au moins une fois dans la période ; la part
+restante l'a ignoré.</dd>
+<dt>Semaines</dt>
+<dd>Semaines ISO (du lundi au dimanche), heure de Paris (Europe/Paris).</dd>
+<dt>Secret statistique</dt>
+<dd>Un taux n'est publié que s'il porte sur au moins {MIN_DENOMINATOR} comptes et qu'au moins {MIN_CELL} comptes
+sont de chaque côté (comptés et non comptés) ; sinon il est remplacé par « {fr.SECRET} », tout comme les chiffres
+qui permettraient de le retrouver par soustraction. Les effectifs d'un établissement sous secret ne sont jamais
+publiés.</dd>
+<dt>Écarts et signalements</dt>
+<dd>Les taux de groupe somment numérateurs et dénominateurs des établissements. Limites de l'entonnoir :
+Spiegelhalter (2005), limites à 99,8 % ajustées de la surdispersion. SII : régression pondérée du taux
+d'activité sur le rang social (ridit) de l'IPS.</dd>
+<dt>Sources</dt>
+<dd>Journaux d'usage des ENT (exports anonymisés par établissement, identifiants pseudonymisés). Indices de
+position sociale (IPS) et annuaire des établissements : Ministère de l'Éducation nationale,
+data.education.gouv.fr, Licence Ouverte 2.0.</dd>
+{demo}
+</dl>
+<p>Rapport généré le {esc(generated_label(report.generated_at))} par l'Observatoire ENT.</p>
+</footer>"""
+
+
+def render_report(report: Report) -> str:
+    """The whole report as one HTML document (French, self-contained)."""
+    title = report_title(report)
+    week = week_label(report)
+    charts = charts_html(report)
+    demo = ('<p class="demo">Données de démonstration : les chiffres de ce rapport sont produits à partir de '
+            "journaux synthétiques.</p>" if report.demo else "")
+    scope = "en France" if report.is_national else f"dans l'{title[0].lower()}{title[1:]}"
+    academies = ("<section id=\"academies\"><h2>Taux d'activité des parents par académie</h2>"
+                 f"{_academies_section(report)}</section>" if report.is_national else "")
+    return f"""<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Observatoire ENT – {esc(title)} – {esc(week)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+<header>
+<p class="kicker">Observatoire ENT · Rapport hebdomadaire</p>
+<h1>{esc(title)}</h1>
+<p class="week">{esc(week[0].upper() + week[1:])}</p>
+{demo}
+</header>
+<section id="chiffres-cles">
+<h2>Les familles et l'ENT cette semaine</h2>
+<p>Usage de l'ENT par les parents {esc(scope)} au cours de la {esc(week)}.</p>
+{_cards(report)}
+{_year_note(report)}
+{charts["trend"]}
+<h3>Élèves et enseignants</h3>
+{_profiles_table(report)}
+</section>
+<section id="ecarts">
+<h2>Écarts entre familles</h2>
+{_gaps_section(report)}
+{charts["quintiles"]}
+</section>
+{academies}
+<section id="signalements">
+<h2>Établissements nouvellement hors des limites</h2>
+{_flagged_section(report)}
+</section>
+<section id="services">
+<h2>Les services que les familles ignorent</h2>
+{_reach_section(report, charts["reach"])}
+</section>
+<section id="qualite">
+<h2>Qualité des données de la semaine</h2>
+{_quality_section(report)}
+</section>
+{_footer(report)}
+</main>
+</body>
+</html>
+"""
+
+
+__all__ = ["academie_title", "render_report", "report_title"]
