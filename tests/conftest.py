@@ -11,6 +11,19 @@ REFERENCE_DIR = REPO_ROOT / "data" / "reference"
 
 
 @pytest.fixture
+def con(tmp_path):
+    """A fresh DuckDB file in tmp_path holding the reference tables (schools, académies, ...)."""
+    import duckdb
+
+    from pipelines.defs.reference.schools import build_schools
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    build_schools(con, REFERENCE_DIR)
+    yield con
+    con.close()
+
+
+@pytest.fixture
 def ent_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temporary ENT_DATA_DIR whose reference/ is the repo's (read-only) real reference data."""
     root = tmp_path / "ent_data"

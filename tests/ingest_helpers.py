@@ -9,8 +9,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.defs.ingest.pseudonymize import make_pseudonymizer
+
 UAI_A = "0350103X"  # an école of Ille-et-Vilaine (académie de Rennes)
-UAI_B = "0751234W"  # placeholder replaced in tests by a real second UAI when needed
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)  # the clock of the ingestion tests
+PSEUDO = make_pseudonymizer(b"a-test-key-that-is-long-enough-123456", demo=False)
 
 
 def ms(ts: str) -> int:

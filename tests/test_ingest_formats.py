@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-import duckdb
 import pytest
 
 from pipelines.defs.ingest.ingest_file import ingest_landing
-from pipelines.defs.ingest.pseudonymize import make_pseudonymizer
-from pipelines.defs.reference.schools import build_schools
-from tests.conftest import REFERENCE_DIR
+from tests.ingest_helpers import NOW, PSEUDO
 from tests.ingest_helpers import UAI_A, entcore_line, write_canonical_parquet, write_text
 
-NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 WINDOW = date(2025, 9, 1)
-PSEUDO = make_pseudonymizer(b"a-test-key-that-is-long-enough-123456", demo=False)
-
-
-@pytest.fixture
-def con(tmp_path):
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    build_schools(con, REFERENCE_DIR)
-    yield con
-    con.close()
 
 
 def ingest(con, landing):

@@ -5,29 +5,17 @@ from __future__ import annotations
 import shutil
 from datetime import date, datetime, timezone
 
-import duckdb
 import pytest
 
 from pipelines.defs.ingest import ingest_file as ingest_module
 from pipelines.defs.ingest.ingest_file import KeyMismatchError, ingest_landing
 from pipelines.defs.ingest.pseudonymize import MissingKeyError, make_pseudonymizer, pseudonymizer_from_env
-from pipelines.defs.reference.schools import build_schools
-from tests.conftest import REFERENCE_DIR
+from tests.ingest_helpers import NOW, PSEUDO
 from tests.ingest_helpers import UAI_A, entcore_line, write_canonical_parquet, write_text
 
-NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 WINDOW = date(2025, 9, 1)
-PSEUDO = make_pseudonymizer(b"a-test-key-that-is-long-enough-123456", demo=False)
 RAW_IDS = ["7f1c2a9e-0b7d-4c1e-9a55-3e2f1d0c9b8a", "parent-jdupont-42", "pg-user-77"]
 COUNTED = ["landing_manifest", "quarantine", "staged_events", "accounts", "entcore_structures"]
-
-
-@pytest.fixture
-def con(tmp_path):
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    build_schools(con, REFERENCE_DIR)
-    yield con
-    con.close()
 
 
 @pytest.fixture

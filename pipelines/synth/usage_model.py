@@ -25,21 +25,11 @@ from scipy.special import expit, logit
 
 from pipelines.synth.adoption_model import Adoption, solve_intercept
 from pipelines.synth.calendar import MODEL_PROFILES
+from pipelines.formats.entcore import SERVICES
 from pipelines.synth.school_frame import by_level
 
 # Services an account can use (canonical names, "connexion" excluded: that is the LOGIN).
-MODEL_SERVICES = (
-    "notes",
-    "vie_scolaire",
-    "cahier_de_textes",
-    "messagerie",
-    "blog",
-    "documents",
-    "carnet_de_liaison",
-    "actualites",
-    "agenda",
-    "autre",
-)
+MODEL_SERVICES = tuple(s for s in SERVICES if s != "connexion")
 
 # Probability that an active account uses a service during the year, per profile and level group, in
 # MODEL_SERVICES order. Parents in secondary: vie scolaire (notes, absences) and cahier de textes dominate,
