@@ -62,6 +62,18 @@ def as_counts(values: Any, name: str) -> np.ndarray:
     return arr
 
 
+def as_binomial_counts(k: Any, n: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Successes ``k`` and trials ``n`` per unit: whole, same length, n >= 1 and k <= n."""
+    kk = as_counts(k, "k")
+    nn = as_counts(n, "n")
+    check_same_length(len(kk), n=nn)
+    if (nn < 1).any():
+        raise ValueError("n must be at least 1 for every unit")
+    if (kk > nn).any():
+        raise ValueError("k must not exceed n")
+    return kk, nn
+
+
 def check_same_length(expected: int, /, **arrays: np.ndarray) -> None:
     """Raise if any of ``arrays`` does not have length ``expected``."""
     for name, arr in arrays.items():

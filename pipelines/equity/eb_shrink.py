@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from ._validation import as_counts, check_conf_level, check_same_length
+from ._validation import as_binomial_counts, as_counts, check_conf_level
 
 __all__ = ["EBShrinkResult", "eb_shrink", "betabinomial_loglik"]
 
@@ -111,13 +111,7 @@ def eb_shrink(k: Any, n: Any, *, conf_level: float = 0.95) -> EBShrinkResult:
         the beta prior cannot be estimated then.
     """
     conf_level = check_conf_level(conf_level)
-    kk = as_counts(k, "k")
-    nn = as_counts(n, "n")
-    check_same_length(len(kk), n=nn)
-    if (nn < 1).any():
-        raise ValueError("n must be at least 1 for every unit")
-    if (kk > nn).any():
-        raise ValueError("k must not exceed n")
+    kk, nn = as_binomial_counts(k, n)
     if len(kk) < 2:
         raise ValueError("empirical Bayes needs at least two units")
     if kk.sum() == 0 or kk.sum() == nn.sum():

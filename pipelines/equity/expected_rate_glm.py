@@ -34,7 +34,7 @@ from statsmodels.genmod.families import Binomial
 from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools.tools import add_constant
 
-from ._validation import as_counts, check_same_length
+from ._validation import as_binomial_counts, check_same_length
 
 __all__ = ["ExpectedRateResult", "design_matrix", "expected_rate_glm"]
 
@@ -99,13 +99,7 @@ def expected_rate_glm(k: Any, n: Any, covariates: Any) -> ExpectedRateResult:
     covariates : pandas.DataFrame or array
         One row per unit, e.g. columns ``ips`` (numeric), ``secteur``, ``niveau``, ``rural``.
     """
-    kk = as_counts(k, "k")
-    nn = as_counts(n, "n")
-    check_same_length(len(kk), n=nn)
-    if (nn < 1).any():
-        raise ValueError("n must be at least 1 for every unit")
-    if (kk > nn).any():
-        raise ValueError("k must not exceed n")
+    kk, nn = as_binomial_counts(k, n)
     design = design_matrix(covariates)
     check_same_length(len(kk), covariates=design)
     if len(kk) <= design.shape[1]:

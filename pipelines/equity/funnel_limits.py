@@ -65,7 +65,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from ._validation import as_counts, check_same_length
+from ._validation import as_binomial_counts, as_counts
 
 __all__ = ["ControlLimits", "FunnelCurve", "FunnelResult", "funnel_flag", "funnel_limits"]
 
@@ -219,13 +219,7 @@ def funnel_limits(
         Denominators at which to compute the funnel curve; default ``grid_points`` values
         spaced geometrically from min(n) to max(n).
     """
-    kk = as_counts(k, "k")
-    nn = as_counts(n, "n")
-    check_same_length(len(kk), n=nn)
-    if (nn < 1).any():
-        raise ValueError("n must be at least 1 for every unit")
-    if (kk > nn).any():
-        raise ValueError("k must not exceed n")
+    kk, nn = as_binomial_counts(k, n)
     if scale not in ("arcsine", "identity"):
         raise ValueError(f"scale must be 'arcsine' or 'identity', got {scale!r}")
     if not 0.0 <= float(winsorize) < 0.5:
