@@ -26,6 +26,7 @@ browser:  ## Debian's chromium for the browser tests and PDF reports (never a do
 demo: setup
 	ENT_DEMO=1 $(RUN) ent-equity synth
 	ENT_DEMO=1 $(RUN) ent-equity run
+	$(RUN) ent-equity users demo
 	$(RUN) ent-equity dashboard
 
 synth: setup

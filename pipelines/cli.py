@@ -12,6 +12,7 @@ from pathlib import Path
 from pipelines.paths import data_dir
 from pipelines.defs.reports.command import add_parser as add_report_parser
 from pipelines.synth.command import add_parser as add_synth_parser
+from pipelines.users import add_parser as add_users_parser
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD_APP = PROJECT_ROOT / "dashboards" / "app.py"
@@ -55,7 +56,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     command = [
         sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP),
         "--server.port", str(args.port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
+        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
     ]
     print(f"dashboard: http://localhost:{args.port}")
     return subprocess.call(command)
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_synth_parser(sub)
     add_report_parser(sub)
+    add_users_parser(sub)
     run = sub.add_parser("run", help="materialize the whole pipeline on the project's Dagster instance")
     run.set_defaults(func=cmd_run)
     ingest = sub.add_parser("ingest", help="ingest new landing files, then the weeks they touched")

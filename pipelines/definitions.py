@@ -9,11 +9,14 @@ from pipelines.defs.indicators.checks import indicator_checks
 from pipelines.defs.ingest.assets import data_gaps, events, landed_files
 from pipelines.defs.ingest.checks import ingest_checks
 from pipelines.defs.ingest.retention import expired_events_purge, retention_job, retention_schedule
-from pipelines.defs.ingest.sensors import indicators_after_weeks_sensor, ingested_weeks_sensor, landing_sensor
+from pipelines.defs.ingest.sensors import (
+    indicators_after_weeks_sensor, ingested_weeks_sensor, landing_sensor, serving_after_indicators_sensor,
+)
 from pipelines.defs.reference.assets import reference_assets
 from pipelines.defs.reports.assets import weekly_report, weekly_report_job, weekly_report_schedule
 from pipelines.defs.reference.checks import schools_checks
-from pipelines.jobs import indicators_job, ingest_job, weekly_job
+from pipelines.defs.serving.assets import serving_assets
+from pipelines.jobs import indicators_job, ingest_job, serving_job, weekly_job
 from pipelines.resources import warehouse_resource
 
 
@@ -21,11 +24,11 @@ def build_defs() -> dg.Definitions:
     """Definitions bound to the current ``ENT_DATA_DIR`` (tests call this after pointing it at tmp_path)."""
     return dg.Definitions(
         assets=[*reference_assets, landed_files, events, data_gaps, *weekly_indicator_assets,
-                *period_indicator_assets, *equity_assets, expired_events_purge, weekly_report],
+                *period_indicator_assets, *equity_assets, *serving_assets, expired_events_purge, weekly_report],
         asset_checks=[*schools_checks, *ingest_checks, *indicator_checks, *equity_checks],
-        jobs=[ingest_job, weekly_job, indicators_job, retention_job, weekly_report_job],
+        jobs=[ingest_job, weekly_job, indicators_job, serving_job, retention_job, weekly_report_job],
         schedules=[retention_schedule, weekly_report_schedule],
-        sensors=[landing_sensor, ingested_weeks_sensor, indicators_after_weeks_sensor],
+        sensors=[landing_sensor, ingested_weeks_sensor, indicators_after_weeks_sensor, serving_after_indicators_sensor],
         resources={"duckdb": warehouse_resource()},
         # One process per run: DuckDB allows a single writing process per file, and steps are SQL-bound.
         executor=dg.in_process_executor,

@@ -1,4 +1,5 @@
-"""French formatting of figures and dates for the dashboard and the reports ("12,5 %", "lundi 3 novembre 2025")."""
+"""French formatting of figures, dates, periods and category labels, shared by the dashboard and the reports
+("12,5 %", "lundi 3 novembre 2025", "secret statistique")."""
 
 from __future__ import annotations
 
@@ -6,10 +7,30 @@ import datetime as dt
 import math
 
 SECRET = "secret statistique"
-_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre")
-_NBSP = "\u202f"  # narrow no-break space: French thousands separator and before %
+NOT_AVAILABLE = "—"
+_NBSP = "\u202f"  # narrow no-break space: French thousands separator and before % / pt
+
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+TRIMESTERS = {"1": "septembre–décembre", "2": "janvier–mars", "3": "avril–août"}
+
+PROFILES = {"parent": "Parents", "eleve": "Élèves", "enseignant": "Enseignants", "personnel": "Personnels",
+            "autre": "Autres"}
+LEVELS = {"all": "Tous niveaux", "ecole": "Écoles", "college": "Collèges", "lycee": "Lycées", "inconnu": "Inconnu"}
+SECTEURS = {"all": "Tous secteurs", "public": "Public", "prive": "Privé sous contrat", "inconnu": "Inconnu"}
+EP = {"REP+": "REP+", "REP": "REP", "hors_ep": "Hors éducation prioritaire", "inconnu": "Inconnu"}
+RURAL_URBAN = {"urbain": "Urbain", "intermediaire": "Intermédiaire", "rural": "Rural", "inconnu": "Inconnu"}
+QUINTILES = {"1": "Q1 (IPS le plus bas)", "2": "Q2", "3": "Q3", "4": "Q4", "5": "Q5 (IPS le plus haut)",
+             "inconnu": "IPS inconnu"}
+BREAKDOWNS = {"level": "Niveau", "secteur": "Secteur", "education_prioritaire": "Éducation prioritaire",
+              "rural_urban": "Rural / urbain", "ips_quintile": "Quintile d'IPS"}
+SERVICES = {"connexion": "Connexion", "notes": "Notes", "vie_scolaire": "Vie scolaire (absences)",
+            "cahier_de_textes": "Cahier de textes", "messagerie": "Messagerie", "blog": "Blog",
+            "documents": "Documents", "carnet_de_liaison": "Carnet de liaison", "actualites": "Actualités",
+            "agenda": "Agenda", "autre": "Autres services"}
+PERIOD_TYPES = {"school_year": "Année scolaire", "trimester": "Trimestre", "month": "Mois", "week": "Semaine"}
+FUNNEL_FLAGS = {"haut": "au-dessus des limites", "bas": "en dessous des limites"}
 
 
 def _missing(value) -> bool:
@@ -19,7 +40,7 @@ def _missing(value) -> bool:
 def number(value, decimals: int = 0) -> str:
     """1234.5 → '1 234,5' (narrow no-break spaces between thousands)."""
     if _missing(value):
-        return "—"
+        return NOT_AVAILABLE
     text = f"{value:,.{decimals}f}"
     return text.replace(",", _NBSP).replace(".", ",")
 
@@ -29,25 +50,53 @@ def percent(rate, decimals: int = 1, suppressed: bool = False) -> str:
     if suppressed:
         return SECRET
     if _missing(rate):
-        return "—"
+        return NOT_AVAILABLE
     return f"{number(100 * rate, decimals)}{_NBSP}%"
 
 
-def points(delta, decimals: int = 1) -> str:
-    """A change of rate in percentage points, signed: 0.012 → '+1,2 pt'."""
+def points(delta, decimals: int = 1, ascii_minus: bool = False) -> str:
+    """A change of rate in percentage points, signed: 0.012 → '+1,2 pt' (``ascii_minus`` for st.metric deltas,
+    which colour a delta by its leading '-')."""
     if _missing(delta):
-        return "—"
-    sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
+        return NOT_AVAILABLE
+    sign = "+" if delta > 0 else (("-" if ascii_minus else "−") if delta < 0 else "±")
     return f"{sign}{number(abs(100 * delta), decimals)}{_NBSP}pt"
 
 
-def long_date(day: dt.date) -> str:
-    """date(2025, 11, 3) → 'lundi 3 novembre 2025'."""
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+def long_date(day: dt.date | dt.datetime | str | None) -> str:
+    """date(2025, 11, 3) → 'lundi 3 novembre 2025' (also takes an ISO string or a datetime)."""
+    if day is None:
+        return NOT_AVAILABLE
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day[:10])
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def iso_week_label(week_start: dt.date) -> str:
     """The week of Monday ``week_start`` in words: 'semaine 46 (du lundi 10 au dimanche 16 novembre 2025)'."""
     end = week_start + dt.timedelta(days=6)
-    first = f"{_DAYS[0]} {week_start.day}" + ("" if week_start.month == end.month else f" {_MONTHS[week_start.month - 1]}")
+    first = f"{DAYS[0]} {week_start.day}" + ("" if week_start.month == end.month else f" {MONTHS[week_start.month - 1]}")
     return f"semaine {week_start.isocalendar().week} (du {first} au {long_date(end)})"
+
+
+def period_label(period_type: str, period: str, start: dt.date | None = None) -> str:
+    """A period in words: 'novembre 2025', '2025-2026, 1er trimestre (septembre–décembre)', ..."""
+    if period_type == "month":
+        year, month = period.split("-")
+        return f"{MONTHS[int(month) - 1]} {year}"
+    if period_type == "trimester":
+        year, t = period.split(" T")
+        rank = "1er" if t == "1" else f"{t}e"
+        return f"{year}, {rank} trimestre ({TRIMESTERS.get(t, '')})"
+    if period_type == "school_year":
+        return f"année scolaire {period}"
+    if period_type == "week":
+        return f"semaine du {long_date(start)}" if start else f"semaine {period}"
+    return period
+
+
+def label(mapping: dict, value) -> str:
+    """The French label of a category code (the code itself when unknown)."""
+    return mapping.get(str(value), str(value)) if not _missing(value) else NOT_AVAILABLE

@@ -1,5 +1,6 @@
 """Run the pipeline in this process on a Dagster instance, the way the sensors would in the daemon:
-the ingest job, one run of the weekly job over every week that holds events, then the indicators."""
+the ingest job, one run of the weekly job over every week that holds events, the indicators, then the
+serving copy the dashboard reads."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.definitions import build_defs
-from pipelines.jobs import indicators_job, ingest_job, weekly_job
+from pipelines.jobs import indicators_job, ingest_job, serving_job, weekly_job
 from pipelines.paths import warehouse_path
 
 
@@ -41,7 +42,7 @@ def staged_week_range() -> tuple[str, str] | None:
 
 
 def run_pipeline(instance: dg.DagsterInstance) -> PipelineRun:
-    """Ingest, then the weekly assets over all weeks with events, then the period indicators."""
+    """Ingest, then the weekly assets over all weeks with events, the period indicators, then the serving copy."""
     defs = build_defs()
     outcome = PipelineRun()
     _execute(defs.resolve_job_def(ingest_job.name), instance, outcome)
@@ -56,4 +57,6 @@ def run_pipeline(instance: dg.DagsterInstance) -> PipelineRun:
         )
     if outcome.success:
         _execute(defs.resolve_job_def(indicators_job.name), instance, outcome)
+    if outcome.success:
+        _execute(defs.resolve_job_def(serving_job.name), instance, outcome)
     return outcome

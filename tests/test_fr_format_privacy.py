@@ -25,3 +25,11 @@ def test_suppression_rule_in_python_and_sql(n, k, ok):
     assert publishable(n, k) is ok
     assert duckdb.sql(f"SELECT {publishable_sql('n', 'k')} FROM (SELECT ?::INT AS n, ?::INT AS k)",
                       params=[n, k]).fetchall()[0][0] is ok
+
+
+def test_labels_short_dates_and_periods():
+    assert fr_format.points(-0.023, ascii_minus=True) == "-2,3\u202fpt"
+    assert fr_format.label(fr_format.QUINTILES, 1) == "Q1 (IPS le plus bas)"
+    assert fr_format.period_label("month", "2025-11") == "novembre 2025"
+    assert fr_format.period_label("trimester", "2025-2026 T1").startswith("2025-2026, 1er trimestre")
+    assert fr_format.period_label("week", "2025-W45", dt.date(2025, 11, 3)) == "semaine du lundi 3 novembre 2025"

@@ -6,7 +6,7 @@ import json
 import dagster as dg
 
 from pipelines.defs.ingest.ingest_file import landing_files
-from pipelines.jobs import indicators_job, ingest_job, weekly_job
+from pipelines.jobs import indicators_job, ingest_job, serving_job, weekly_job
 from pipelines.paths import landing_dir
 
 
@@ -52,3 +52,14 @@ def ingested_weeks_sensor(context: dg.SensorEvaluationContext, asset_event: dg.E
 def indicators_after_weeks_sensor(context: dg.RunStatusSensorContext):
     """Recomputes the period indicators after weeks were (re)materialized."""
     return dg.RunRequest(run_key=f"indicators-after-{context.dagster_run.run_id}")
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[indicators_job],
+    request_job=serving_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def serving_after_indicators_sensor(context: dg.RunStatusSensorContext):
+    """Republishes the dashboard's serving copy after the indicators were recomputed."""
+    return dg.RunRequest(run_key=f"serving-after-{context.dagster_run.run_id}")

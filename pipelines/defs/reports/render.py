@@ -11,13 +11,6 @@ from pipelines import fr_format as fr
 from pipelines.defs.reports.content import IGNORED_SERVICES, MIN_ACTIVE_FOR_WEEKLY_REACH, Report
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR
 
-PROFILE_LABELS = {"parent": "Parents", "eleve": "Élèves", "enseignant": "Enseignants", "personnel": "Personnels"}
-SERVICE_LABELS = {
-    "connexion": "Connexion", "notes": "Notes", "vie_scolaire": "Vie scolaire (absences)",
-    "cahier_de_textes": "Cahier de textes", "messagerie": "Messagerie", "blog": "Blog", "documents": "Documents",
-    "carnet_de_liaison": "Carnet de liaison", "actualites": "Actualités", "agenda": "Agenda",
-    "autre": "Autres services",
-}
 LEVEL_LABELS = {"ecole": "école", "college": "collège", "lycee": "lycée"}
 METRIC_LABELS = {
     "active_rate": ("Taux d'activité", "des comptes chargés ont ouvert au moins une session dans la semaine"),
@@ -85,14 +78,14 @@ def pct(rate, suppressed: bool = False) -> str:
 def signed(value, decimals: int = 1) -> str:
     """A signed change of a plain number: 0.123 → '+0,1'."""
     if value is None:
-        return "—"
+        return fr.NOT_AVAILABLE
     sign = "+" if value > 0 else ("−" if value < 0 else "±")
     return f"{sign}{fr.number(abs(value), decimals)}"
 
 
 def delta_html(value, kind: str = "rate") -> str:
     if value is None:
-        return "—"
+        return fr.NOT_AVAILABLE
     text = fr.points(value) if kind == "rate" else signed(value)
     css = "up" if value > 0.0005 else ("down" if value < -0.0005 else "flat")
     return f'<span class="{css}">{esc(text)}</span>'
@@ -102,7 +95,7 @@ def metric_value(value, kind: str, suppressed: bool) -> str:
     if suppressed:
         return secret()
     if value is None:
-        return "—"
+        return fr.NOT_AVAILABLE
     return esc(fr.number(value, 1) if kind == "number" else fr.percent(value))
 
 
@@ -117,12 +110,6 @@ def academie_title(name: str) -> str:
 
 def report_title(report: Report) -> str:
     return "France entière" if report.is_national else academie_title(report.name)
-
-
-def month_label(period: str) -> str:
-    """'2025-11' → 'novembre 2025'."""
-    year, month = (int(x) for x in period.split("-"))
-    return fr.long_date(dt.date(year, month, 1)).split(" ", 2)[2]
 
 
 def week_short(day: dt.date) -> str:
@@ -198,7 +185,7 @@ def quintile_chart(report: Report) -> dict:
 
 def reach_chart(report: Report) -> dict:
     rows = [r for r in report.reach if r.service not in IGNORED_SERVICES][::-1]
-    names = [SERVICE_LABELS.get(r.service, r.service) for r in rows]
+    names = [fr.label(fr.SERVICES, r.service) for r in rows]
     hover = "%{y} : %{x:.1f} %<extra>%{fullData.name}</extra>"
     data = [dict(type="bar", orientation="h", y=names, x=_pct_points([r.reach for r in rows]),
                  name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=hover)]
@@ -291,7 +278,7 @@ def _profiles_table(report: Report) -> str:
     year = report.weeks.year_ago
     rows = []
     for headline in report.headlines[1:]:
-        label = PROFILE_LABELS[headline.profile]
+        label = fr.PROFILES[headline.profile]
         if not headline.metrics:
             rows.append(f'<tr><td>{esc(label)}</td><td colspan="{len(METRIC_LABELS)}">aucun compte suivi</td></tr>')
             continue
@@ -393,13 +380,13 @@ def _reach_section(report: Report, chart: str) -> str:
     else:
         active = ("" if report.reach_active is None
                   else f" ({esc(fr.number(report.reach_active))} comptes parents actifs)")
-        period = (f"<p>Période : <strong>mois de {esc(month_label(report.weeks.month))}</strong>, car la semaine "
+        period = (f"<p>Période : <strong>mois de {esc(fr.period_label('month', report.weeks.month))}</strong>, car la semaine "
                   f"compte moins de {MIN_ACTIVE_FOR_WEEKLY_REACH} comptes parents actifs{active}.</p>")
     candidates = [r for r in report.reach if r.service not in IGNORED_SERVICES and r.reach is not None]
     lowest = candidates[:3]
     summary = ""
     if lowest:
-        items = ", ".join(f"{esc(SERVICE_LABELS.get(r.service, r.service))} (ignoré par "
+        items = ", ".join(f"{esc(fr.label(fr.SERVICES, r.service))} (ignoré par "
                           f"{esc(fr.percent(1 - r.reach))} des parents actifs)" for r in lowest)
         summary = f"<p>Les services que les familles ignorent le plus : {items}.</p>"
     head = ["Service", "Parents actifs l'ayant utilisé", "L'ont ignoré"] + ([] if report.is_national else ["France"])
@@ -407,7 +394,7 @@ def _reach_section(report: Report, chart: str) -> str:
     for r in report.reach:
         if r.service in IGNORED_SERVICES:
             continue
-        cells = [f"<td>{esc(SERVICE_LABELS.get(r.service, r.service))}</td>",
+        cells = [f"<td>{esc(fr.label(fr.SERVICES, r.service))}</td>",
                  f'<td class="num">{pct(r.reach, r.suppressed)}</td>',
                  f'<td class="num">{pct(None if r.reach is None else 1 - r.reach, r.suppressed)}</td>']
         if not report.is_national:
@@ -421,7 +408,7 @@ def _reach_section(report: Report, chart: str) -> str:
             continue
         cells = "".join(f'<td class="num">{pct(r.by_quintile[q], r.by_quintile[q] is None)}</td>'
                         if q in r.by_quintile else '<td class="num">—</td>' for q in "12345")
-        qrows.append(f"<tr><td>{esc(SERVICE_LABELS.get(r.service, r.service))}</td>{cells}</tr>")
+        qrows.append(f"<tr><td>{esc(fr.label(fr.SERVICES, r.service))}</td>{cells}</tr>")
     qtable = ("<h3>Usage des services par quintile d'IPS de l'établissement</h3>"
               "<table><thead><tr><th>Service</th>" + "".join(f"<th class=num>Q{q}</th>" for q in "12345")
               + f"</tr></thead><tbody>{''.join(qrows)}</tbody></table>"

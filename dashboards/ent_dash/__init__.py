@@ -1,0 +1,1 @@
+"""Observatoire ENT dashboard package: authentication, scoped data access, French formatting, charts."""

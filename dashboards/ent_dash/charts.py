@@ -1,0 +1,252 @@
+"""Plotly figures with French labels. Maps are drawn as filled polygons on plain axes (no geo base map to
+download, so they render offline), with the overseas académies as insets beside metropolitan France."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from pipelines import fr_format as fmt
+
+COLORSCALE = "YlGnBu"
+SECRET_COLOR = "#d9d9d9"
+NO_DATA_COLOR = "#f2f2f2"
+ACCENT = "#1f5fa8"
+FRANCE = "#c0392b"
+LAYOUT = dict(separators=", ", margin=dict(l=10, r=10, t=40, b=10), font=dict(size=12),
+              hoverlabel=dict(align="left"))
+# Overseas académies drawn as insets on the left of the metropolitan map (order, top to bottom).
+INSETS = ("32", "31", "33", "28", "43")
+METRO_LAT = 46.5
+
+
+def _layout(fig: go.Figure, title: str | None = None, height: int = 420, **kwargs) -> go.Figure:
+    fig.update_layout(**LAYOUT, title=title, height=height, **kwargs)
+    return fig
+
+
+def _rings(geometry: dict):
+    for polygon in geometry["coordinates"]:
+        for ring in polygon:
+            yield np.asarray(ring, dtype=float)
+
+
+def _project(shapes: pd.DataFrame, insets: bool) -> dict[str, list[np.ndarray]]:
+    """Rings per code in map units: x = lon·cos(46.5°), y = lat; overseas académies moved into insets."""
+    scale_x = math.cos(math.radians(METRO_LAT))
+    out: dict[str, list[np.ndarray]] = {}
+    for code, geojson in zip(shapes["code"], shapes["geojson"]):
+        rings = list(_rings(json.loads(geojson)))
+        if insets and code in INSETS:
+            allpts = np.vstack(rings)
+            lo, hi = allpts.min(axis=0), allpts.max(axis=0)
+            size = max(hi - lo) or 1.0
+            box, top = 1.7, 51.0 - INSETS.index(code) * 2.05
+            moved = []
+            for r in rings:
+                xy = (r - lo) / size * box
+                moved.append(np.column_stack([-8.2 + xy[:, 0] + (box - (hi[0] - lo[0]) / size * box) / 2,
+                                              top - box + xy[:, 1]]))
+            out[code] = moved
+        else:
+            if insets:  # metropolitan académies only: drop far-away parts (Saint-Pierre-et-Miquelon, Normandie)
+                rings = [r for r in rings if -6 <= r[:, 0].mean() <= 10 and 41 <= r[:, 1].mean() <= 52] or rings
+            out[code] = [np.column_stack([r[:, 0] * scale_x, r[:, 1]]) for r in rings]
+    return out
+
+
+def choropleth(shapes: pd.DataFrame, values: dict[str, float | None], labels: dict[str, str],
+               suppressed: set[str], title: str, insets: bool = True, height: int = 520,
+               colorbar_title: str = "Taux") -> go.Figure:
+    """Choropleth of académies or départements. ``values`` are rates (0-1); hover shows ``labels``."""
+    projected = _project(shapes, insets)
+    known = [v for v in values.values() if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.01, hi + 0.01
+    fig = go.Figure()
+    for code, rings in projected.items():
+        xs, ys = [], []
+        for r in rings:
+            xs += [*r[:, 0], None]
+            ys += [*r[:, 1], None]
+        v = values.get(code)
+        if code in suppressed:
+            color = SECRET_COLOR
+        elif v is None or (isinstance(v, float) and math.isnan(v)):
+            color = NO_DATA_COLOR
+        else:
+            color = sample_colorscale(COLORSCALE, [(v - lo) / (hi - lo)])[0]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=color,
+                                 line=dict(color="white", width=0.6), hoveron="fills", hoverinfo="name",
+                                 name=labels.get(code, code), showlegend=False))
+    if insets and any(c in projected for c in INSETS):
+        for i, code in enumerate(INSETS):
+            if code in projected:
+                top = 51.0 - i * 2.05
+                fig.add_shape(type="rect", x0=-8.3, x1=-6.4, y0=top - 1.8, y1=top + 0.1,
+                              line=dict(color="#bbbbbb", width=0.5))
+    # Colour bar: an invisible marker trace carrying the scale.
+    fig.add_trace(go.Scatter(
+        x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
+        marker=dict(colorscale=COLORSCALE, cmin=100 * lo, cmax=100 * hi, color=[100 * lo], showscale=True,
+                    colorbar=dict(title=colorbar_title, ticksuffix=" %", thickness=12, len=0.6))))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
+    return _layout(fig, title, height, plot_bgcolor="white")
+
+
+def heat_scatter(frame: pd.DataFrame, title: str) -> go.Figure:
+    """HEAT-style scatter: mean adoption (y) against SII (x), one bubble per académie."""
+    fig = go.Figure(go.Scatter(
+        x=100 * frame["sii"], y=100 * frame["rate"], mode="markers+text", text=frame["name"],
+        textposition="top center", textfont=dict(size=9),
+        marker=dict(size=np.sqrt(frame["schools"].clip(lower=1)) * 2 + 6, color=ACCENT, opacity=0.7),
+        hovertext=frame["hover"], hoverinfo="text"))
+    fig.add_vline(x=0, line=dict(color="#999", dash="dot"))
+    fig.update_xaxes(title="Indice de pente des inégalités (SII, points)", ticksuffix=" pts", zeroline=False)
+    fig.update_yaxes(title="Taux d'usage actif moyen", ticksuffix=" %")
+    return _layout(fig, title, 460)
+
+
+def bars(frame: pd.DataFrame, category: str, value: str, text: str, title: str, reference: float | None = None,
+         reference_label: str = "France", height: int = 320, color: str = ACCENT) -> go.Figure:
+    """Horizontal bars of rates (0-1) with their French labels; suppressed bars have no length."""
+    fig = go.Figure(go.Bar(y=frame[category], x=100 * frame[value].astype(float), orientation="h",
+                           text=frame[text], textposition="auto", marker_color=color, hoverinfo="text",
+                           hovertext=[f"{c} : {t}" for c, t in zip(frame[category], frame[text])]))
+    if reference is not None and not pd.isna(reference):
+        fig.add_vline(x=100 * reference, line=dict(color=FRANCE, dash="dash"),
+                      annotation_text=f"{reference_label} {fmt.percent(reference)}", annotation_position="top")
+    fig.update_xaxes(ticksuffix=" %", rangemode="tozero")
+    fig.update_yaxes(autorange="reversed", title=None)
+    return _layout(fig, title, height)
+
+
+def funnel(schools: pd.DataFrame, target: float | None, title: str) -> go.Figure:
+    """Funnel plot: active rate against loaded accounts, with 95 % and 99.8 % limits."""
+    pts = schools.dropna(subset=["active_rate", "loaded"]).sort_values("loaded")
+    fig = go.Figure()
+    if len(pts):
+        n = pts["loaded"].astype(float).to_numpy()
+        has_limits = pts["funnel_low95"].notna().any()
+        if has_limits:
+            lims = {k: pts[k].astype(float).to_numpy() for k in ("funnel_low95", "funnel_high95", "funnel_low998",
+                                                                   "funnel_high998")}
+            tgt = pts["funnel_target"].dropna()
+            target = float(tgt.iloc[0]) if len(tgt) else target
+            source = "limites du modèle (surdispersion prise en compte)"
+        else:
+            p = target if target is not None else float((pts["active"].sum()) / max(pts["loaded"].sum(), 1))
+            target = p
+            grid = n
+            se = np.sqrt(p * (1 - p) / grid)
+            lims = {"funnel_low95": p - 1.96 * se, "funnel_high95": p + 1.96 * se,
+                    "funnel_low998": p - 3.09 * se, "funnel_high998": p + 3.09 * se}
+            source = "limites binomiales (approximation, sans surdispersion)"
+        for key, dash, name in (("funnel_high998", "dot", "99,8 %"), ("funnel_low998", "dot", None),
+                                ("funnel_high95", "dash", "95 %"), ("funnel_low95", "dash", None)):
+            fig.add_trace(go.Scatter(x=n, y=100 * np.clip(lims[key], 0, 1), mode="lines",
+                                     line=dict(color="#888", dash=dash, width=1), name=name or key,
+                                     showlegend=name is not None, hoverinfo="skip"))
+        if target is not None:
+            fig.add_hline(y=100 * target, line=dict(color=FRANCE, width=1),
+                          annotation_text=f"référence {fmt.percent(target)}", annotation_position="bottom right")
+        flag = pts["funnel_flag"].fillna("")
+        colors = np.where(flag == "bas", "#d35400", np.where(flag == "haut", "#27ae60", ACCENT))
+        hover = [
+            f"<b>{r.name}</b><br>{r.commune_name}<br>n = {fmt.number(r.loaded)} comptes<br>"
+            f"taux d'usage actif : {fmt.percent(r.active_rate)}<br>attendu à IPS comparable : {fmt.percent(r.expected_rate)}"
+            + (f"<br>{fmt.FUNNEL_FLAGS.get(r.funnel_flag, '')}" if isinstance(r.funnel_flag, str) else "")
+            for r in pts.itertuples()
+        ]
+        fig.add_trace(go.Scatter(x=n, y=100 * pts["active_rate"].astype(float), mode="markers",
+                                 marker=dict(color=colors, size=8, line=dict(color="white", width=0.5)),
+                                 name="établissements", hovertext=hover, hoverinfo="text"))
+        fig.add_annotation(text=source, xref="paper", yref="paper", x=0, y=-0.2, showarrow=False,
+                           font=dict(size=10, color="#666"))
+    fig.update_xaxes(title="Comptes chargés (n)", type="log")
+    fig.update_yaxes(title="Taux d'usage actif", ticksuffix=" %")
+    return _layout(fig, title, 460, legend=dict(orientation="h", y=1.02, x=1, xanchor="right"))
+
+
+def ips_scatter(schools: pd.DataFrame, fits: pd.DataFrame, academie_name: str, title: str) -> go.Figure:
+    """Adoption against IPS, bubble size = loaded accounts, with weighted fits (académie and France)."""
+    pts = schools.dropna(subset=["active_rate", "ips"])
+    fig = go.Figure()
+    if len(pts):
+        hover = [f"<b>{r.name}</b><br>{r.commune_name}<br>IPS {fmt.number(r.ips, 1)}<br>"
+                 f"taux : {fmt.percent(r.active_rate)}<br>n = {fmt.number(r.loaded)}" for r in pts.itertuples()]
+        fig.add_trace(go.Scatter(x=pts["ips"], y=100 * pts["active_rate"].astype(float), mode="markers",
+                                 marker=dict(size=np.sqrt(pts["loaded"].astype(float).clip(lower=1)) / 1.5 + 4,
+                                             color=ACCENT, opacity=0.55),
+                                 name="établissements", hovertext=hover, hoverinfo="text"))
+        xs = np.linspace(float(pts["ips"].min()), float(pts["ips"].max()), 20)
+        for geo, color, name in (("academie", ACCENT, academie_name), ("nation", FRANCE, "France")):
+            fit = fits[fits["geo_level"] == geo]
+            if len(fit) and pd.notna(fit["slope"].iloc[0]):
+                slope, intercept = float(fit["slope"].iloc[0]), float(fit["intercept"].iloc[0])
+                fig.add_trace(go.Scatter(x=xs, y=100 * (intercept + slope * xs), mode="lines",
+                                         line=dict(color=color, width=2, dash="solid" if geo == "academie" else "dash"),
+                                         name=f"ajustement pondéré — {name} ({fmt.points(slope * 10)} par 10 pts d'IPS)"))
+    fig.update_xaxes(title="Indice de position sociale (IPS)")
+    fig.update_yaxes(title="Taux d'usage actif", ticksuffix=" %")
+    return _layout(fig, title, 460, legend=dict(orientation="h", y=-0.25))
+
+
+def weekly(series: pd.DataFrame, holidays: pd.DataFrame, gaps: pd.DataFrame, title: str) -> go.Figure:
+    """Weekly active rate (France and the académie), holidays shaded, data-gap weeks flagged."""
+    fig = go.Figure()
+    for h in holidays.itertuples():
+        fig.add_vrect(x0=pd.Timestamp(h.first_day), x1=pd.Timestamp(h.last_day) + pd.Timedelta(days=1),
+                      fillcolor="#f5cba7", opacity=0.25 if holidays["zone"].nunique() > 1 else 0.45,
+                      line_width=0, layer="below")
+    for (geo, name), color in zip(series.groupby(["geo_level", "name"], sort=False).groups, (FRANCE, ACCENT)):
+        s = series[(series["geo_level"] == geo) & (series["name"] == name)]
+        fig.add_trace(go.Scatter(
+            x=s["week_start"], y=100 * s["active_rate"].astype(float), mode="lines+markers", name=name,
+            line=dict(color=FRANCE if geo == "nation" else ACCENT, width=2), marker=dict(size=4),
+            hovertext=[f"{name}<br>semaine du {fmt.long_date(w)}<br>{fmt.percent(r, suppressed=bool(sup))}"
+                       for w, r, sup in zip(s["week_start"], s["active_rate"], s["suppressed"])],
+            hoverinfo="text"))
+    if len(gaps):
+        fig.add_trace(go.Scatter(
+            x=gaps["week_start"], y=[0] * len(gaps), mode="markers", name="trou de données probable",
+            marker=dict(symbol="triangle-up", size=11, color="#8e44ad"),
+            hovertext=[f"semaine du {fmt.long_date(w)} : {int(n)} établissement(s) sans données plausibles"
+                       for w, n in zip(gaps["week_start"], gaps["schools_flagged"])], hoverinfo="text"))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", marker=dict(size=12, color="#f5cba7", symbol="square"),
+                             name="vacances scolaires"))
+    fig.update_yaxes(title="Taux d'usage actif hebdomadaire", ticksuffix=" %", rangemode="tozero")
+    fig.update_xaxes(title=None, tickformat="%d/%m")
+    return _layout(fig, title, 440, legend=dict(orientation="h", y=-0.15))
+
+
+def reach_heatmap(frame: pd.DataFrame, title: str) -> go.Figure:
+    """Share of active accounts that never used each service (1 − reach), service × IPS quintile."""
+    services = list(dict.fromkeys(frame["service_label"]))
+    quintiles = list(dict.fromkeys(frame["quintile_label"]))
+    z, text = [], []
+    for s in services:
+        row, trow = [], []
+        for qn in quintiles:
+            cell = frame[(frame["service_label"] == s) & (frame["quintile_label"] == qn)]
+            if len(cell) and not bool(cell["suppressed"].iloc[0]) and pd.notna(cell["reach"].iloc[0]):
+                row.append(100 * (1 - float(cell["reach"].iloc[0])))
+                trow.append(fmt.percent(1 - float(cell["reach"].iloc[0])))
+            else:
+                row.append(None)
+                trow.append(fmt.SECRET if len(cell) and bool(cell["suppressed"].iloc[0]) else fmt.NOT_AVAILABLE)
+        z.append(row)
+        text.append(trow)
+    fig = go.Figure(go.Heatmap(z=z, x=quintiles, y=services, text=text, texttemplate="%{text}", colorscale="OrRd",
+                               colorbar=dict(title="ignoré", ticksuffix=" %"), hoverinfo="text",
+                               hovertext=[[f"{s} — {qn} : {t}" for qn, t in zip(quintiles, tr)]
+                                          for s, tr in zip(services, text)]))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title, 60 + 34 * max(len(services), 3))

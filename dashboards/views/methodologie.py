@@ -1,0 +1,97 @@
+"""Méthodologie: definitions, sources and licences, the suppression rule, what is synthetic."""
+
+import json
+
+import streamlit as st
+
+from ent_dash import data, ui
+from pipelines import fr_format as fmt
+
+ctx = ui.current()
+meta = data.meta(ctx.version)
+st.title("Méthodologie")
+
+if meta.get("synthetic") == "true":
+    st.warning("**Démonstration : les journaux d'usage de l'ENT sont synthétiques.** Les établissements, leurs "
+               "IPS, académies, départements et contours sont réels ; les comptes, connexions et usages sont "
+               "générés par le simulateur du projet, calé sur les chiffres d'usage publiés, avec sa vérité "
+               "terrain conservée à part. Aucun chiffre de cette démonstration ne décrit un établissement réel.")
+
+st.header("Définitions")
+st.markdown("""
+- **Comptes chargés** (n) : comptes ENT provisionnés pour le profil dans l'établissement (alimentation annuaire).
+- **Taux d'activation** : comptes activés / comptes chargés.
+- **Taux d'usage actif** : comptes ayant ouvert au moins une session pendant la période / comptes chargés.
+  Une session commence à une connexion, ou après 30 minutes sans activité.
+- **Visites par compte actif**, **part mobile** (sessions ouvertes depuis l'application mobile).
+- **Portée d'un service** : part des comptes actifs qui l'ont utilisé au moins une fois ; 1 − portée = la
+  part des familles actives qui **ignorent** la fonctionnalité.
+- **Quintiles d'IPS** : établissements classés par indice de position sociale (DEPP), en cinq groupes
+  représentant chacun environ 20 % des comptes parents.
+- **SII / RII** : pente et rapport de l'inégalité selon le rang social (ridit de l'IPS), pondérés par les comptes.
+- **Theil** : indice de Theil T des taux d'usage, décomposé entre et au sein des territoires.
+- **Funnel plot** : taux de chaque établissement selon sa taille, avec des limites à 95 % et 99,8 % autour de la
+  référence, élargies pour la surdispersion (Spiegelhalter, 2005) ; un point hors des limites signale un
+  établissement à regarder de près, **pas un classement**.
+- **Taux attendu à IPS comparable** et **taux lissé** : modèle binomial sur l'IPS et estimation
+  empirique-bayésienne (bêta-binomiale) qui stabilise les petits établissements.
+- **Périodes** : semaines ISO (heure de Paris), mois, trimestres scolaires (septembre–décembre, janvier–mars,
+  avril–août) et années scolaires.
+""")
+
+st.header("Secret statistique")
+st.markdown(f"""
+Un taux d'établissement n'est publié que si **n ≥ {meta.get('min_n', '11')} comptes chargés** et si **k ≥
+{meta.get('min_k', '3')} et n − k ≥ {meta.get('min_k', '3')}** (k : comptes actifs, ou activés) ; sinon la case
+affiche « {fmt.SECRET} » et aucun effectif n'est publié pour cet établissement. Les agrégats (département,
+académie, France, par niveau, secteur, éducation prioritaire, milieu rural ou urbain, quintile d'IPS) suivent la
+même règle sur leurs propres effectifs.
+
+**Secret secondaire** : aucun chiffre publié ne doit permettre de retrouver un chiffre masqué par différence.
+Dans toute case publiée, les établissements masqués sont soit aucun, soit au moins deux dont le total respecte
+la règle : quand un seul établissement d'un département est masqué, le plus petit autre établissement publié du
+département l'est aussi. La même règle s'applique entre cases agrégées (académie − public = privé, France −
+autres académies, …). Un audit exact (algèbre linéaire sur l'ensemble des cases publiées) vérifie ensuite
+qu'aucun établissement masqué ne peut être recalculé, et masque une case de plus si besoin.
+
+Les taux par établissement sont publiés pour les parents et les élèves ; pour les enseignants et personnels,
+seuls les agrégats le sont. Les académies ne voient le détail que de leurs propres établissements.
+""")
+try:
+    report = json.loads(meta.get("suppression", "[]"))
+except ValueError:
+    report = []
+if report:
+    with st.expander("Bilan du secret statistique de cette publication"):
+        names = {"adoption": "Établissements (parents, élèves)", "adoption_staff": "Personnels (agrégats)",
+                 "adoption_week": "Semaines (agrégats)", "reach": "Portée des services (agrégats)"}
+        st.dataframe([{
+            "Ensemble": names.get(r["family"], r["family"]),
+            "Établissements-périodes": fmt.number(r["units"]),
+            "Secret primaire": fmt.number(r["units_primary"]),
+            "Secret secondaire": fmt.number(r["units_secondary"]),
+            "Cases": fmt.number(r["cells"]),
+            "Cases masquées (règle)": fmt.number(r["cells_primary"]),
+            "Cases masquées (complément)": fmt.number(r["cells_complementary"]),
+            "Audit": r["audit"],
+        } for r in report], hide_index=True)
+
+st.header("Sources et licences")
+st.markdown("""
+| Donnée | Source | Licence |
+|---|---|---|
+| Indice de position sociale des écoles (2024-2025), collèges et lycées (2022-2023) | Ministère de l'Éducation nationale — DEPP, [data.education.gouv.fr](https://data.education.gouv.fr) | Licence Ouverte 2.0 (Etalab) |
+| Annuaire de l'éducation (éducation prioritaire, effectifs ; départements 35 et 94) | Ministère de l'Éducation nationale, data.education.gouv.fr | Licence Ouverte 2.0 |
+| Contours des académies (2020) | Ministère de l'Éducation nationale, data.education.gouv.fr | Licence Ouverte 2.0 |
+| Contours des départements | IGN – Admin Express (COG 2018), via france-geojson | Licence Ouverte 2.0 |
+| Communes : population, superficie (classement rural / urbain approché par la densité) | INSEE (COG, comparateur de territoires) | Licence Ouverte 2.0 |
+| Calendrier scolaire 2025-2026 (zones A, B, C) | Ministère de l'Éducation nationale (arrêté) ; dates d'outre-mer et de Corse en partie approchées | — |
+| Journaux d'usage de l'ENT | exports des ENT (entcore, ODE) ; **synthétiques dans la démonstration** | — |
+
+Réutilisation : « Ministère de l'Éducation nationale, data.education.gouv.fr », « IGN – Admin Express »,
+« INSEE », avec la date d'extraction. Le classement rural / intermédiaire / urbain est une approximation par la
+densité communale, pas la grille communale de densité de l'INSEE.
+""")
+st.caption(f"Publication : {fmt.long_date(meta.get('published_at'))} · données jusqu'au "
+           f"{fmt.long_date(meta.get('data_until')) if meta.get('data_until') not in (None, 'None') else fmt.NOT_AVAILABLE}"
+           f" · format {meta.get('schema_version')}")

@@ -1,0 +1,95 @@
+"""Vue nationale: académies on a map, HEAT-style scatter (adoption vs SII), headline figures and change."""
+
+import pandas as pd
+import streamlit as st
+
+from ent_dash import charts, data, ui
+from pipelines import fr_format as fmt
+from pipelines import users as accounts
+
+ctx = ui.current()
+f, v, scope = ctx.filters, ctx.version, ctx.scope
+if not scope.national:  # not in an académie user's navigation; refused again here
+    accounts.audit("scope_refused", login=ctx.principal.login, page="nationale")
+    st.error("Cette page est réservée aux utilisateurs nationaux.")
+    st.stop()
+
+st.title("Vue nationale")
+st.caption(ui.filters_caption(ctx))
+
+nation = data.cells(v, scope, f.period_type, f.period, f.profile, "nation", level=f.level, secteur=f.secteur)
+before = (data.cells(v, scope, f.period_type, f.previous, f.profile, "nation", level=f.level, secteur=f.secteur)
+          if f.previous else pd.DataFrame())
+
+
+def delta(col):
+    if nation.empty or before.empty or bool(nation["suppressed"].iloc[0]) or bool(before["suppressed"].iloc[0]):
+        return None
+    now, then = nation[col].iloc[0], before[col].iloc[0]
+    return None if pd.isna(now) or pd.isna(then) else fmt.points(now - then, ascii_minus=True)
+
+
+if nation.empty:
+    st.info("Aucune donnée pour ces filtres.")
+else:
+    row = nation.iloc[0]
+    sup = bool(row["suppressed"])
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Taux d'usage actif", ui.rate_text(row["active_rate"], sup), delta("active_rate"),
+              help="Comptes ayant ouvert au moins une session sur la période / comptes chargés.")
+    c2.metric("Taux d'activation", ui.rate_text(row["activation_rate"], sup), delta("activation_rate"))
+    c3.metric("Part des sessions sur l'application mobile", ui.rate_text(row["mobile_share"], sup),
+              delta("mobile_share"))
+    c4.metric("Établissements", fmt.number(row["schools"]),
+              help=f"{fmt.SECRET if sup else fmt.number(row['loaded'])} comptes chargés")
+    if f.previous:
+        st.caption(f"Évolution par rapport à la période précédente ({fmt.period_label(f.period_type, f.previous)}), "
+                   "en points de pourcentage.")
+
+aca = data.cells(v, scope, f.period_type, f.period, f.profile, "academie", level=f.level, secteur=f.secteur)
+aca_before = (data.cells(v, scope, f.period_type, f.previous, f.profile, "academie", level=f.level,
+                         secteur=f.secteur) if f.previous else pd.DataFrame(columns=aca.columns))
+names = dict(zip(ctx.academies["academie_code"], ctx.academies["academie_name"]))
+equity = data.equity(v, scope, f.period_type, f.period, f.profile, f.level, scope_level="academie")
+sii = equity[equity["measure"] == "sii"].set_index("scope_code")
+
+left, right = st.columns([3, 2])
+with left:
+    shapes = data.shapes(v, scope, "academie")
+    values = {r.geo_code: (None if r.suppressed else r.active_rate) for r in aca.itertuples()}
+    labels = {code: f"<b>{names.get(code, code)}</b><br>taux d'usage actif : "
+                    + (ui.rate_text(r.active_rate, r.suppressed) if (r := next(
+                        (x for x in aca.itertuples() if x.geo_code == code), None)) else fmt.NOT_AVAILABLE)
+              for code in shapes["code"]}
+    suppressed = set(aca.loc[aca["suppressed"], "geo_code"])
+    st.plotly_chart(charts.choropleth(shapes, values, labels, suppressed,
+                                      f"Taux d'usage actif par académie — {fmt.PROFILES[f.profile].lower()}"),
+                    key="map_academies")
+    st.caption("Gris : secret statistique. Les académies d'outre-mer sont représentées en médaillon, à gauche.")
+with right:
+    if sii.empty:
+        st.info("Indicateurs d'équité non publiés pour ces filtres.")
+    else:
+        heat = aca[~aca["suppressed"]].merge(sii[["value", "suppressed"]].rename(
+            columns={"value": "sii", "suppressed": "sii_suppressed"}), left_on="geo_code", right_index=True)
+        heat = heat[~heat["sii_suppressed"] & heat["sii"].notna()].copy()
+        heat["name"] = heat["geo_code"].map(names)
+        heat["rate"] = heat["active_rate"]
+        heat["hover"] = [f"<b>{n}</b><br>taux : {fmt.percent(r)}<br>SII : {fmt.points(s)}"
+                         for n, r, s in zip(heat["name"], heat["rate"], heat["sii"])]
+        st.plotly_chart(charts.heat_scatter(heat, "Adoption moyenne et inégalité sociale (SII)"), key="heat")
+        st.caption("SII : écart de taux d'usage entre le haut et le bas de l'échelle sociale (IPS), en points. "
+                   "Plus il est grand, plus l'usage dépend du milieu social."
+                   + (" Calculé tous secteurs confondus." if f.secteur != "all" else ""))
+
+st.subheader("Tableau des académies")
+prev_rates = dict(zip(aca_before["geo_code"], zip(aca_before["active_rate"], aca_before["suppressed"])))
+display = ui.cell_table(aca, "Académie", names)
+display["Évolution (pts)"] = [
+    fmt.points(r.active_rate - prev_rates[r.geo_code][0])
+    if r.geo_code in prev_rates and not r.suppressed and not prev_rates[r.geo_code][1]
+    and pd.notna(r.active_rate) and pd.notna(prev_rates[r.geo_code][0]) else fmt.NOT_AVAILABLE
+    for r in aca.itertuples()]
+display["SII"] = [fmt.points(sii.loc[c, "value"]) if c in sii.index and not sii.loc[c, "suppressed"]
+                  else (fmt.SECRET if c in sii.index else fmt.NOT_AVAILABLE) for c in aca["geo_code"]]
+ui.table(display.sort_values("Académie"), f"academies_{f.period}_{f.profile}.csv", "dl_academies")

@@ -1,0 +1,16 @@
+"""Where the published serving file lives (no Dagster import: the dashboard reads this module)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.paths import serving_dir
+
+SERVING_FILENAME = "observatoire_serving.duckdb"
+# Bumped when the published tables change shape; the dashboard refuses a file of another version.
+SCHEMA_VERSION = "1"
+
+
+def serving_path() -> Path:
+    """The published, read-only DuckDB file the dashboard opens (swapped atomically by each publish)."""
+    return serving_dir() / SERVING_FILENAME

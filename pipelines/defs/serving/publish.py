@@ -1,0 +1,412 @@
+"""Build the serving file from the warehouse: suppressed, pre-aggregated, small, swapped atomically.
+
+``publish_serving(con, target)`` runs on a connection to the warehouse (the Dagster asset passes its
+``DuckDBResource`` connection). Work tables are TEMP tables of that connection (nothing is written to
+the warehouse); the result is written into a new DuckDB file beside the target, checkpointed, fsynced,
+made read-only and moved over the target with ``os.replace``: a reader that opened the old file keeps
+reading it, a reader that opens the path afterwards gets the new one, and nobody sees half a file.
+
+Published tables (all figures of a suppressed unit or cell are NULL, ``suppressed = true``):
+
+=================  ==================================================================================
+``meta``           key/value: published_at, schema_version, synthetic, suppression report, audit
+``periods``        periods that hold data (week, month, trimester, school_year)
+``academies``      code, name, holiday zone; ``departements`` code, name, académie
+``schools``        public reference data of the schools that have figures (name, commune, IPS, ...)
+``adoption_cells`` France / académie / département × level × secteur, and académie × level × one
+                   breakdown (EP, rural/urban, IPS quintile), × period × profile: loaded, activated,
+                   active, rates, visits, breadth, mobile share. Staff profiles: no breakdown.
+                   Weeks: France and académies × level × secteur only.
+``school_adoption`` one school × month / trimester / school year × profile (parents, élèves): the
+                   same figures, plus the equity engineer's shrunk rate, expected rate and funnel
+                   limits (school_flags)
+``reach_cells``    feature reach per service: France / académie × level, and × IPS quintile (all
+                   levels), without its denominator
+``equity``         equity_summary measures (France / académie × level), NULL where the adoption cell
+                   of the same scope is suppressed; ``weight_total`` is not published
+``ips_fit``        weighted least-squares line of the active rate on IPS over the published schools
+``data_gaps``      probable data-gap school-weeks counted per académie and week
+``holidays``       school holidays per académie (zone calendar)
+``geo_shapes``     simplified GeoJSON of académies and départements
+=================  ==================================================================================
+
+See ``suppression.py`` for the rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.defs.serving.geo import boundary_rows
+from pipelines.defs.serving.holidays import academie_zones, school_holidays
+from pipelines.defs.serving.paths import SCHEMA_VERSION
+from pipelines.defs.serving.suppression import Family, SuppressionReport, suppress
+from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR
+from pipelines.paths import reference_dir, truth_dir
+
+GROUP = ("period_type", "period", "profile")
+ADOPTION_SUMS = ("ev_sessions", "ev_active", "mobile_sessions", "services_used")
+
+# School figures are published for the family profiles only: staff counts per school are mostly below
+# the threshold (a median école has ~9 teachers), so their school level would be almost all "secret"
+# and would only force suppressions elsewhere; staff figures are published for cells.
+SCHOOL_LEVEL_PROFILES = ("parent", "eleve")
+# Breakdown cells (EP, rural/urban, IPS quintile) are published by académie only: the pages compare an
+# académie's groups with France's total, and France × breakdown cells would add cross-académie paths.
+ADOPTION = Family("adoption", GROUP, measures=2, sums=ADOPTION_SUMS, breakdown_geos=("academie",))
+ADOPTION_STAFF = Family("adoption_staff", GROUP, breakdowns=(), units_published=False, measures=2,
+                        sums=ADOPTION_SUMS)
+ADOPTION_WEEK = Family("adoption_week", GROUP, geo_levels=("nation", "academie"), breakdowns=(),
+                       units_published=False, measures=2, sums=ADOPTION_SUMS)
+REACH = Family("reach", (*GROUP, "service"), geo_levels=("nation", "academie"), breakdowns=("ips_quintile",),
+               units_published=False, measures=1, sums=("users",), by_secteur=False, breakdown_levels=False)
+
+SUPPRESSION_RULE = (
+    f"Un taux n'est publié que si n ≥ {MIN_DENOMINATOR} comptes et si k ≥ {MIN_CELL} et n − k ≥ {MIN_CELL} ; sinon « secret "
+    "statistique ». Secret secondaire : dans toute case publiée, les établissements non publiés sont soit "
+    "aucun, soit au moins deux dont le total passe la règle ; de même entre cases agrégées."
+)
+
+
+@dataclass
+class PublishSummary:
+    path: Path
+    tables: dict[str, int] = field(default_factory=dict)
+    reports: list[SuppressionReport] = field(default_factory=list)
+    missing_inputs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def metadata(self) -> dict:
+        out = {f"rows_{t}": n for t, n in self.tables.items()}
+        for r in self.reports:
+            for k, v in r.as_metadata().items():
+                if k != "family":
+                    out[f"{r.family}_{k}"] = v
+        out["missing_inputs"] = ", ".join(self.missing_inputs) or "none"
+        out["seconds"] = round(self.seconds, 1)
+        return out
+
+
+def _tables(con) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary"
+    ).fetchall()} | {r[0] for r in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
+    ).fetchall()}
+
+
+def _attributes(quintiles: bool) -> str:
+    quintile = "coalesce(q.ips_quintile::VARCHAR, 'inconnu')" if quintiles else "'inconnu'"
+    return f"""s.academie_code, coalesce(s.departement_code, 'inconnu') AS departement_code,
+        coalesce(s.level, 'inconnu') AS level, coalesce(s.secteur, 'inconnu') AS secteur,
+        coalesce(s.education_prioritaire, 'inconnu') AS education_prioritaire,
+        coalesce(s.rural_urban, 'inconnu') AS rural_urban, {quintile} AS ips_quintile"""
+
+
+def _stage_adoption(con, family: Family, quintiles: bool) -> None:
+    name = family.units
+    profiles = ", ".join(f"'{p}'" for p in SCHOOL_LEVEL_PROFILES)
+    where = {ADOPTION.name: f"a.period_type <> 'week' AND a.profile::VARCHAR IN ({profiles})",
+             ADOPTION_STAFF.name: f"a.period_type <> 'week' AND a.profile::VARCHAR NOT IN ({profiles})",
+             ADOPTION_WEEK.name: "a.period_type = 'week'"}[family.name]
+    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT a.period_type, a.period, a.profile::VARCHAR AS profile, a.uai, {_attributes(quintiles)},
+            coalesce(a.loaded, 0) AS size,
+            CASE WHEN a.activated IS NOT NULL THEN coalesce(a.loaded, 0) ELSE 0 END AS m0_n,
+            coalesce(a.activated, 0) AS m0_k,
+            CASE WHEN a.active IS NOT NULL THEN coalesce(a.loaded, 0) ELSE 0 END AS m1_n,
+            coalesce(a.active, 0) AS m1_k,
+            CASE WHEN a.source = 'events' THEN coalesce(a.sessions, 0) ELSE 0 END AS ev_sessions,
+            CASE WHEN a.source = 'events' THEN coalesce(a.active, 0) ELSE 0 END AS ev_active,
+            coalesce(a.mobile_sessions, 0) AS mobile_sessions,
+            coalesce(a.services_used, 0) AS services_used
+        FROM adoption_school a JOIN schools s USING (uai) {join_q}
+        WHERE {where}
+    """)
+
+
+def _stage_reach(con, quintiles: bool) -> None:
+    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {REACH.units} AS
+        SELECT f.period_type, f.period, f.profile::VARCHAR AS profile, f.service::VARCHAR AS service, f.uai,
+            {_attributes(quintiles)},
+            coalesce(f.active, 0) AS size, coalesce(f.active, 0) AS m0_n, coalesce(f.users, 0) AS m0_k,
+            coalesce(f.users, 0) AS users
+        FROM feature_reach_school f JOIN schools s USING (uai) {join_q}
+        WHERE f.period_type <> 'week'
+    """)
+
+
+CELL_FIGURES = """
+    schools, NOT published AS suppressed,
+    CASE WHEN published THEN size END AS loaded,
+    CASE WHEN published AND m0_n > 0 THEN m0_k END AS activated,
+    CASE WHEN published AND m1_n > 0 THEN m1_k END AS active,
+    CASE WHEN published AND m0_n > 0 THEN m0_k / m0_n END AS activation_rate,
+    CASE WHEN published AND m1_n > 0 THEN m1_k / m1_n END AS active_rate,
+    CASE WHEN published AND ev_active > 0 THEN ev_sessions / ev_active END AS visits_per_active,
+    CASE WHEN published AND ev_active > 0 THEN services_used / ev_active END AS breadth,
+    CASE WHEN published AND ev_sessions > 0 THEN mobile_sessions / ev_sessions END AS mobile_share,
+    CASE WHEN published THEN ev_sessions END AS sessions"""
+
+CELL_COLUMNS = ("period_type, period, profile, geo_level, geo_code, academie_code, level, secteur, breakdown, "
+                "breakdown_value")
+
+_KEY = "concat_ws('|', period_type, period, profile, geo_level, geo_code, level, secteur, breakdown, breakdown_value)"
+
+FLAG_COLUMNS = ("shrunk_rate", "shrunk_low", "shrunk_high", "observed_minus_expected", "funnel_z", "funnel_flag",
+                "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998", "funnel_target")
+
+
+def _write_school_adoption(con, has_flags: bool) -> None:
+    flags_join = ("LEFT JOIN school_flags f ON f.period_type = u.period_type AND f.period = u.period "
+                  "AND f.profile::VARCHAR = u.profile AND f.uai = u.uai") if has_flags else ""
+    flag_cols = ",\n".join(
+        f"CASE WHEN u.published THEN f.{c} END AS {c}" if has_flags else
+        f"NULL::{'VARCHAR' if c == 'funnel_flag' else 'DOUBLE'} AS {c}"
+        for c in FLAG_COLUMNS)
+    expected = "f.expected_rate" if has_flags else "NULL::DOUBLE"
+    con.execute(f"""
+        CREATE TABLE srv.school_adoption AS
+        SELECT u.period_type, u.period, u.profile, u.uai, u.academie_code, u.departement_code, u.level, u.secteur,
+            NOT u.published AS suppressed,
+            a.source, a.missing_reason,
+            CASE WHEN u.published THEN a.loaded END AS loaded,
+            CASE WHEN u.published THEN a.activated END AS activated,
+            CASE WHEN u.published THEN a.active END AS active,
+            CASE WHEN u.published THEN a.activation_rate END AS activation_rate,
+            CASE WHEN u.published THEN a.active_rate END AS active_rate,
+            CASE WHEN u.published THEN a.visits_per_active END AS visits_per_active,
+            CASE WHEN u.published THEN a.breadth END AS breadth,
+            CASE WHEN u.published THEN a.mobile_share END AS mobile_share,
+            {expected} AS expected_rate,
+            {flag_cols}
+        FROM {ADOPTION.units} u
+        JOIN adoption_school a ON a.period_type = u.period_type AND a.period = u.period
+             AND a.profile::VARCHAR = u.profile AND a.uai = u.uai
+        {flags_join}
+        ORDER BY u.period_type, u.period, u.profile, u.academie_code, u.uai
+    """)
+
+
+def _write_equity(con, present: set[str]) -> None:
+    con.execute("""
+        CREATE TABLE srv.equity (period_type VARCHAR, period VARCHAR, profile VARCHAR, scope VARCHAR,
+            scope_code VARCHAR, academie_code VARCHAR, level VARCHAR, measure VARCHAR, value DOUBLE,
+            ci_low DOUBLE, ci_high DOUBLE, n_schools BIGINT, suppressed BOOLEAN)
+    """)
+    if "equity_summary" not in present:
+        return
+    con.execute(f"""
+        INSERT INTO srv.equity
+        SELECT e.period_type, e.period, e.profile::VARCHAR, e.scope, e.scope_code,
+            CASE WHEN e.scope = 'academie' THEN e.scope_code END,
+            e.level, e.measure,
+            CASE WHEN c.published THEN e.value END, CASE WHEN c.published THEN e.ci_low END,
+            CASE WHEN c.published THEN e.ci_high END, e.n_schools, NOT coalesce(c.published, false)
+        FROM equity_summary e
+        LEFT JOIN _all_adoption_cells c ON c.period_type = e.period_type AND c.period = e.period
+            AND c.profile = e.profile::VARCHAR AND c.geo_level = e.scope AND c.geo_code = e.scope_code
+            AND c.level = e.level AND c.secteur = 'all' AND c.breakdown = 'all'
+        WHERE e.scope IN ('nation', 'academie')
+        ORDER BY ALL
+    """)
+
+
+def _write_ips_fit(con) -> None:
+    """Weighted (loaded accounts) least squares of the active rate on IPS, over published schools only."""
+    con.execute(f"""
+        CREATE TABLE srv.ips_fit AS
+        WITH pts AS (
+            SELECT u.period_type, u.period, u.profile, u.academie_code, u.level, u.secteur,
+                   s.ips AS x, a.active_rate AS y, a.loaded::DOUBLE AS w
+            FROM {ADOPTION.units} u JOIN schools s USING (uai)
+            JOIN srv.school_adoption a ON a.period_type = u.period_type AND a.period = u.period
+                 AND a.profile = u.profile AND a.uai = u.uai
+            WHERE u.published AND s.ips IS NOT NULL AND a.active_rate IS NOT NULL
+        ),
+        sums AS (
+            SELECT period_type, period, profile,
+                CASE WHEN GROUPING(academie_code) = 0 THEN 'academie' ELSE 'nation' END AS geo_level,
+                coalesce(academie_code, 'FR') AS geo_code, academie_code,
+                coalesce(level, 'all') AS level, coalesce(secteur, 'all') AS secteur,
+                count(*) AS schools, sum(w) AS sw, sum(w * x) AS swx, sum(w * y) AS swy,
+                sum(w * x * x) AS swxx, sum(w * x * y) AS swxy
+            FROM pts
+            GROUP BY GROUPING SETS (
+                (period_type, period, profile), (period_type, period, profile, level),
+                (period_type, period, profile, secteur), (period_type, period, profile, level, secteur),
+                (period_type, period, profile, academie_code), (period_type, period, profile, academie_code, level),
+                (period_type, period, profile, academie_code, secteur),
+                (period_type, period, profile, academie_code, level, secteur))
+        )
+        SELECT period_type, period, profile, geo_level, geo_code, academie_code, level, secteur, schools,
+            (sw * swxy - swx * swy) / nullif(sw * swxx - swx * swx, 0) AS slope,
+            (swy - (sw * swxy - swx * swy) / nullif(sw * swxx - swx * swx, 0) * swx) / sw AS intercept
+        FROM sums WHERE schools >= 3
+        ORDER BY ALL
+    """)
+
+
+def _write_reference(con, present: set[str], reference: Path) -> None:
+    zones = academie_zones()
+    con.execute("CREATE TABLE srv.academies AS SELECT academie_code, academie_name, NULL::VARCHAR AS zone "
+                "FROM academies ORDER BY academie_code")
+    for code, zone in zones.items():
+        con.execute("UPDATE srv.academies SET zone = ? WHERE academie_code = ?", [zone, code])
+    con.execute("CREATE TABLE srv.departements AS SELECT departement_code, departement_name, academie_code "
+                "FROM departements ORDER BY departement_code")
+    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if "school_ips_quintiles" in present else ""
+    quintile = "q.ips_quintile::VARCHAR" if join_q else "NULL::VARCHAR"
+    con.execute(f"""
+        CREATE TABLE srv.schools AS
+        SELECT s.uai, s.name, s.level, s.secteur, s.academie_code, s.departement_code, s.commune_name,
+            s.education_prioritaire, s.rural_urban, s.ips, {quintile} AS ips_quintile
+        FROM schools s {join_q}
+        WHERE s.uai IN (SELECT DISTINCT uai FROM adoption_school)
+        ORDER BY s.academie_code, s.uai
+    """)
+    con.execute("""
+        CREATE TABLE srv.periods AS
+        SELECT p.period_type, p.period, p.period_start, p.period_end, p.school_year
+        FROM periods p WHERE (p.period_type, p.period) IN (SELECT DISTINCT period_type, period FROM adoption_school)
+        ORDER BY p.period_type, p.period_start
+    """)
+    con.execute("CREATE TABLE srv.holidays (academie_code VARCHAR, zone VARCHAR, school_year VARCHAR, "
+                "name VARCHAR, first_day DATE, last_day DATE)")
+    holidays = school_holidays()
+    rows = [(code, zone, sy, name, first, last) for code, z in zones.items()
+            for (sy, zone, name, first, last) in holidays if zone == z]
+    if rows:
+        con.executemany("INSERT INTO srv.holidays VALUES (?, ?, ?, ?, ?, ?)", rows)
+    names = dict(con.execute("SELECT academie_code, academie_name FROM academies").fetchall())
+    dep_aca = dict(con.execute("SELECT departement_code, academie_code FROM departements").fetchall())
+    con.execute("CREATE TABLE srv.geo_shapes (geo_level VARCHAR, code VARCHAR, name VARCHAR, "
+                "academie_code VARCHAR, geojson VARCHAR)")
+    shapes = boundary_rows(reference, dep_aca, names)
+    if shapes:
+        con.executemany("INSERT INTO srv.geo_shapes VALUES (?, ?, ?, ?, ?)", shapes)
+    con.execute("CREATE TABLE srv.data_gaps (week_start DATE, academie_code VARCHAR, schools_flagged BIGINT)")
+    if "data_gaps" in present:
+        con.execute("""
+            INSERT INTO srv.data_gaps
+            SELECT g.week_start, s.academie_code, count(DISTINCT g.uai)
+            FROM data_gaps g JOIN schools s USING (uai) GROUP BY ALL ORDER BY ALL
+        """)
+
+
+def _is_synthetic() -> bool:
+    truth = truth_dir()
+    return os.environ.get("ENT_DEMO") == "1" or (truth.exists() and any(truth.iterdir()))
+
+
+def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
+                    reference: Path | None = None) -> PublishSummary:
+    """Build the serving file from the warehouse connection ``con`` and swap it in at ``target``.
+
+    ``reference``: folder of the reference data (boundaries); default ``$ENT_DATA_DIR/reference``.
+    """
+    started = dt.datetime.now(dt.UTC)
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    summary = PublishSummary(target)
+    present = _tables(con)
+    required = {"schools", "academies", "departements", "periods", "adoption_school"}
+    if missing := sorted(required - present):
+        raise RuntimeError(f"cannot publish: warehouse tables missing: {', '.join(missing)}")
+    optional = ["feature_reach_school", "school_ips_quintiles", "equity_summary", "school_flags", "data_gaps"]
+    summary.missing_inputs = [t for t in optional if t not in present]
+    quintiles = "school_ips_quintiles" in present
+
+    for family in (ADOPTION, ADOPTION_STAFF, ADOPTION_WEEK):
+        _stage_adoption(con, family, quintiles)
+        summary.reports.append(suppress(con, family, audit_max_atoms=audit_max_atoms))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _all_adoption_cells AS
+        SELECT * FROM {ADOPTION.cells} UNION ALL BY NAME SELECT * FROM {ADOPTION_STAFF.cells}
+    """)
+    has_reach = "feature_reach_school" in present
+    if has_reach:
+        _stage_reach(con, quintiles)
+        # No reach cell where the adoption cell with the same key is suppressed (see suppression.py).
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _adoption_suppressed AS
+            SELECT {CELL_COLUMNS} FROM _all_adoption_cells WHERE NOT published
+        """)
+        summary.reports.append(suppress(
+            con, REACH, audit_max_atoms=audit_max_atoms,
+            pre_suppressed_cells=f"{_KEY} IN (SELECT {_KEY} FROM _adoption_suppressed)",
+        ))
+
+    try:
+        con.execute(f"ATTACH '{tmp.as_posix()}' AS srv")
+        try:
+            con.execute(f"""
+                CREATE TABLE srv.adoption_cells AS
+                SELECT {CELL_COLUMNS}, {CELL_FIGURES} FROM (
+                    SELECT * FROM _all_adoption_cells UNION ALL BY NAME SELECT * FROM {ADOPTION_WEEK.cells})
+                ORDER BY period_type, period, profile, geo_level, academie_code, geo_code, level, secteur,
+                         breakdown, breakdown_value
+            """)
+            _write_school_adoption(con, "school_flags" in present)
+            con.execute("CREATE TABLE srv.reach_cells (period_type VARCHAR, period VARCHAR, profile VARCHAR, "
+                        "service VARCHAR, geo_level VARCHAR, geo_code VARCHAR, academie_code VARCHAR, level VARCHAR, "
+                        "secteur VARCHAR, breakdown VARCHAR, breakdown_value VARCHAR, schools BIGINT, "
+                        "suppressed BOOLEAN, reach DOUBLE)")
+            if has_reach:
+                con.execute(f"""
+                    INSERT INTO srv.reach_cells
+                    SELECT period_type, period, profile, service, geo_level, geo_code, academie_code, level, secteur,
+                        breakdown, breakdown_value, schools, NOT published,
+                        CASE WHEN published AND m0_n > 0 THEN m0_k / m0_n END
+                    FROM {REACH.cells}
+                    ORDER BY period_type, period, profile, geo_level, academie_code, geo_code, level, secteur,
+                             breakdown, breakdown_value, service
+                """)
+            _write_equity(con, present)
+            _write_ips_fit(con)
+            _write_reference(con, present, Path(reference) if reference else reference_dir())
+            summary.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "synthetic": "true" if _is_synthetic() else "false",
+                "suppression_rule": SUPPRESSION_RULE,
+                "min_n": str(MIN_DENOMINATOR), "min_k": str(MIN_CELL),
+                "missing_inputs": ",".join(summary.missing_inputs),
+                "suppression": json.dumps([r.as_metadata() for r in summary.reports]),
+                "data_until": str(con.execute("SELECT max(period_end) FROM periods").fetchall()[0][0]),
+            }
+            con.execute("CREATE TABLE srv.meta (key VARCHAR, value VARCHAR)")
+            con.executemany("INSERT INTO srv.meta VALUES (?, ?)", list(meta.items()))
+            for (table,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'srv' ORDER BY 1"
+            ).fetchall():
+                summary.tables[table] = con.execute(f"SELECT count(*) FROM srv.{table}").fetchall()[0][0]
+            con.execute("CHECKPOINT srv")
+        finally:
+            con.execute("DETACH DATABASE IF EXISTS srv")
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            if leftover.exists():
+                leftover.unlink()
+    summary.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    return summary

@@ -1,0 +1,667 @@
+"""Small-cell suppression of the published figures ("secret statistique"), and an exact disclosure audit.
+
+Vocabulary
+----------
+A **unit** is one school in one group (a group is period_type × period × profile, plus the service for
+feature reach). A **cell** is an aggregate of units: France, an académie or a département, crossed with
+a level (all / école / collège / lycée), a secteur (all / public / privé) and, for France and académies,
+at most one breakdown (éducation prioritaire, rural/urbain, IPS quintile). Every attribute is completed
+with ``inconnu`` so that the children of a cell always add up to it exactly.
+
+Each unit or cell carries a size ``n`` (loaded accounts; active accounts for feature reach) and one or
+more measures ``(n_m, k_m)``: (loaded, activated) and (loaded with a known active count, active) for
+adoption, (active, users of the service) for feature reach. ``n_m = 0`` means "not measured".
+
+The rule (DESIGN.md, "Privacy rules")
+-------------------------------------
+1. **Primary suppression.** A figure passes when ``n >= 11`` and, for every measure it has,
+   ``n_m >= 11``, ``k_m >= 3`` and ``n_m - k_m >= 3``. A unit or cell that fails is published with every
+   count and rate NULL and ``suppressed = true`` (the dashboard reads "secret statistique"). A
+   suppressed school has no count at all in the serving file (no n, no k, no shrunk rate, no funnel
+   limits, which would give n away).
+
+2. **Secondary suppression of schools** (families whose school figures are published). For every
+   published cell, the schools it contains that are not published (its *remainder*, which anyone can
+   compute as the cell total minus the published schools) must be either none, or **at least two
+   schools whose pooled figure passes the rule**. When exactly one school of a département (or of any
+   other published cell: académie, académie × level × secteur, académie × REP+, France × privé, ...)
+   is suppressed, or when the pooled remainder fails, a **partner** school of that cell is suppressed
+   too: the published school most like the suppressed one (same département, level, secteur, IPS
+   quintile, éducation prioritaire, rural/urban class, in that order of priority), the smallest n
+   among equals; and so on until the remainder passes. Picking the most similar school makes the
+   partner fill the same cells as the suppressed school, so one partner usually serves them all.
+   Breakdown cells (by EP, rural/urban, IPS quintile) and cells of at most ``SMALL_CELL_SCHOOLS``
+   schools are suppressed themselves instead (their figure is nearly a school figure anyway, and a
+   partner that differs on one attribute would start a cascade); so is a cell with no published
+   school left.
+
+3. **Complementary suppression of cells.** Cells are nested: a cell equals the sum of its children
+   along each *partition* (level values; secteur values; the values of each breakdown; the académies
+   of France; the départements of an académie). For every published cell and each of its partitions,
+   the children that are not published must likewise be none, or at least two whose pooled figure
+   passes; otherwise the smallest published child is suppressed, or the parent if none is left.
+   A school figure that cannot be subtracted out of one cell therefore cannot be subtracted out of a
+   sibling cell either (``académie − public = privé`` is blocked like ``département − écoles``).
+
+   The complement is taken among the least important children first (a breakdown before a level ×
+   secteur cell before a total; départements before académies before France). **Twins** (a child
+   holding exactly its parent's schools, e.g. Paris and its only département, or an académie and its
+   "EP inconnu" group) have the same figure, so they share one fate: suppressing one suppresses all,
+   and a twin counts as important as its most important member.
+
+Rules 2 and 3 are applied again and again until nothing changes (suppression only grows, so this ends).
+Families whose school figures are not published (weekly figures, feature reach) apply rule 2 as
+"a published cell holds at least two schools" (its remainder is the whole cell, which passes).
+
+Feature reach cells are suppressed where the adoption cell with the same key is suppressed, and are
+published without their denominator (active accounts), so they reveal no adoption count that the
+rules hide.
+
+4. **Audit.** Rules 2 and 3 are local (one cell and one partition at a time). ``audit_family`` checks the
+   whole system exactly: with the published figures known, the unknown schools are grouped into
+   *atoms* (schools that belong to exactly the same published cells, which no subtraction can tell
+   apart), and an atom is recoverable by any linear combination of published figures iff its unit
+   vector lies in the row space of the published cells × atoms matrix (leverage 1 in an SVD). A
+   recoverable atom holding a primary-suppressed school is a disclosure unless it holds two schools or
+   more whose pooled figure passes. The publisher runs the audit when the system is small enough
+   (``max_atoms``) and, on a disclosure, suppresses a partner school next to the disclosed one (school-
+   level families, first time) or else the least important published cell that contains it, then
+   applies rules 2-3 again, until the audit passes. The tests audit the published file independently.
+
+What is not checked exactly: pooled remainders of *several* atoms (e.g. the sum of two suppressed
+schools recovered across three crossed partitions) are covered by rules 2-3 for each partition, not
+by the exact audit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipelines.privacy import MIN_DENOMINATOR, publishable, publishable_sql
+
+# A cell of at most this many schools whose remainder fails is suppressed rather than costing a school.
+SMALL_CELL_SCHOOLS = 5
+
+GEO_COLUMN = {"academie": "academie_code", "departement": "departement_code"}
+BREAKDOWNS = ("education_prioritaire", "rural_urban", "ips_quintile")
+ATTRIBUTES = ("academie_code", "departement_code", "level", "secteur", *BREAKDOWNS)
+CELL_KEY = ("geo_level", "geo_code", "level", "secteur", "breakdown", "breakdown_value")
+
+
+@dataclass(frozen=True)
+class Family:
+    """One set of units and the cells published from them.
+
+    The units table ``<name>_units`` must hold: the group columns, ``uai``, the ATTRIBUTES (never NULL),
+    ``size``, ``m<i>_n``/``m<i>_k`` for each measure, and the ``sums`` columns to aggregate into cells.
+    """
+
+    name: str
+    group_cols: tuple[str, ...]
+    geo_levels: tuple[str, ...] = ("nation", "academie", "departement")
+    breakdowns: tuple[str, ...] = BREAKDOWNS
+    units_published: bool = True
+    measures: int = 1
+    sums: tuple[str, ...] = ()
+    # Breakdown cells are crossed with the level only (secteur = 'all'): crossing level × secteur ×
+    # breakdown makes a lattice so dense that exact subtraction paths appear in sparse data.
+    secteur_breakdowns: bool = False
+    # Cells split by secteur at all (False: secteur is always 'all').
+    by_secteur: bool = True
+    # Geographic levels that get breakdown cells (départements never do).
+    breakdown_geos: tuple[str, ...] = ("nation", "academie")
+    # Breakdown cells crossed with the level (False: breakdowns for all levels together only).
+    breakdown_levels: bool = True
+
+    @property
+    def units(self) -> str:
+        return f"{self.name}_units"
+
+    @property
+    def cells(self) -> str:
+        return f"{self.name}_cells"
+
+    @property
+    def edges(self) -> str:
+        return f"{self.name}_edges"
+
+    def measure_cols(self) -> list[str]:
+        return [c for i in range(self.measures) for c in (f"m{i}_n", f"m{i}_k")]
+
+
+def pass_sql(measures: int, prefix: str = "") -> str:
+    """SQL predicate: the figure (size and measures, under ``prefix``) passes the primary rule."""
+    parts = [f"{prefix}size >= {MIN_DENOMINATOR}"]
+    for i in range(measures):
+        n, k = f"{prefix}m{i}_n", f"{prefix}m{i}_k"
+        parts.append(f"({n} = 0 OR {publishable_sql(n, k)})")
+    return "(" + " AND ".join(parts) + ")"
+
+
+def passes(size: float, measures: Iterable[tuple[float, float]]) -> bool:
+    """Python twin of ``pass_sql``."""
+    if size < MIN_DENOMINATOR:
+        return False
+    return all(n == 0 or publishable(n, k) for n, k in measures)
+
+
+def cells_sql(family: Family, source: str, sum_cols: list[str], count_as: str = "schools") -> str:
+    """SELECT of the family's cells over ``source``: the cell key (CELL_KEY plus ``academie_code``), the
+    number of units (``count_as``) and the sums of ``sum_cols``.
+
+    Aggregated in stages (one breakdown at a time at the finest geography, then the level/secteur
+    totals, then the geographic roll-up): one GROUPING SETS query over every cell is ~20 times slower.
+    """
+    g = ", ".join(family.group_cols)
+    base = "departement_code" if "departement" in family.geo_levels else "academie_code"
+    base_cols = "academie_code, departement_code" if base == "departement_code" else "academie_code"
+    sums = ", ".join(f"sum({c}) AS {c}" for c in sum_cols)
+    resum = ", ".join([f"sum({count_as}) AS {count_as}", *(f"sum({c}) AS {c}" for c in sum_cols)])
+    fine = [f"SELECT {g}, {base_cols}, level, secteur, 'all' AS breakdown, 'all' AS breakdown_value, "
+            f"count(*) AS {count_as}, {sums} FROM {source} GROUP BY ALL"]
+    fine += [f"SELECT {g}, {base_cols}, level, secteur, '{b}' AS breakdown, {b} AS breakdown_value, "
+             f"count(*) AS {count_as}, {sums} FROM {source} GROUP BY ALL" for b in family.breakdowns]
+    keys = f"{g}, {base_cols}"
+    variants = [
+        f"SELECT {keys}, level, 'all' AS secteur, breakdown, breakdown_value, {resum} FROM fine GROUP BY ALL",
+        f"SELECT {keys}, 'all' AS level, 'all' AS secteur, breakdown, breakdown_value, {resum} FROM fine GROUP BY ALL",
+    ]
+    if family.by_secteur:
+        variants += [
+            f"SELECT {keys}, level, secteur, breakdown, breakdown_value, {count_as}, {', '.join(sum_cols)} FROM fine",
+            f"SELECT {keys}, 'all' AS level, secteur, breakdown, breakdown_value, {resum} FROM fine GROUP BY ALL",
+        ]
+    totals = " UNION ALL ".join(variants)
+    rest = "level, secteur, breakdown, breakdown_value"
+    geo = []
+    if "departement" in family.geo_levels:
+        geo.append(f"SELECT {g}, 'departement' AS geo_level, departement_code AS geo_code, academie_code, {rest}, "
+                   f"{count_as}, {', '.join(sum_cols)} FROM ls WHERE breakdown = 'all'")
+    def only(level):
+        return "" if level in family.breakdown_geos else "WHERE breakdown = 'all' "
+
+    if "academie" in family.geo_levels:
+        geo.append(f"SELECT {g}, 'academie' AS geo_level, academie_code AS geo_code, academie_code, {rest}, {resum} "
+                   f"FROM ls {only('academie')}GROUP BY ALL")
+    if "nation" in family.geo_levels:
+        geo.append(f"SELECT {g}, 'nation' AS geo_level, 'FR' AS geo_code, NULL::VARCHAR AS academie_code, {rest}, "
+                   f"{resum} FROM ls {only('nation')}GROUP BY ALL")
+    if not family.secteur_breakdowns:
+        totals = f"SELECT * FROM ({totals}) WHERE breakdown = 'all' OR secteur = 'all'"
+    if not family.breakdown_levels:
+        totals = f"SELECT * FROM ({totals}) WHERE breakdown = 'all' OR level = 'all'"
+    return (f"WITH fine AS ({' UNION ALL '.join(fine)}),\n ls AS ({totals})\n"
+            + " UNION ALL ".join(geo))
+
+
+def build_cells(con, family: Family) -> int:
+    """Create ``<name>_cells`` (primary rule applied) and ``<name>_edges`` (the partitions) from the units."""
+    sum_cols = ["size", *family.measure_cols(), *family.sums]
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {family.cells} AS
+        SELECT row_number() OVER (ORDER BY {', '.join((*family.group_cols, *CELL_KEY))}) AS cell_id, *,
+               {pass_sql(family.measures)} AS primary_pass,
+               {pass_sql(family.measures)} AS published
+        FROM ({cells_sql(family, family.units, sum_cols)})
+    """)
+    g = " AND ".join(f"p.{c} = c.{c}" for c in family.group_cols)
+    same = lambda *cols: " AND ".join(f"p.{c} = c.{c}" for c in cols)  # noqa: E731
+    edges = [
+        ("'level'", f"p.level = 'all' AND c.level <> 'all' AND {same('geo_level', 'geo_code', 'secteur', 'breakdown', 'breakdown_value')}"),
+        ("'secteur'", f"p.secteur = 'all' AND c.secteur <> 'all' AND {same('geo_level', 'geo_code', 'level', 'breakdown', 'breakdown_value')}"),
+        ("'bd:' || c.breakdown", f"p.breakdown = 'all' AND c.breakdown <> 'all' AND {same('geo_level', 'geo_code', 'level', 'secteur')}"),
+        ("'geo'", f"p.geo_level = 'nation' AND c.geo_level = 'academie' AND {same('level', 'secteur', 'breakdown', 'breakdown_value')}"),
+        ("'geo'", f"p.geo_level = 'academie' AND c.geo_level = 'departement' AND c.academie_code = p.geo_code "
+                  f"AND {same('level', 'secteur', 'breakdown', 'breakdown_value')}"),
+    ]
+    union = "\nUNION ALL\n".join(
+        f"SELECT p.cell_id AS parent_id, {part} AS part, c.cell_id AS child_id "
+        f"FROM {family.cells} p JOIN {family.cells} c ON {g} AND {cond}"
+        for part, cond in edges
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {family.edges} AS {union}")
+    _build_twins(con, family)
+    if family.units_published:
+        _build_members(con, family)
+    return con.execute(f"SELECT count(*) FROM {family.cells}").fetchall()[0][0]
+
+
+def _build_twins(con, family: Family) -> None:
+    """Twin classes: a child cell holding as many schools as its parent is the same set, hence the same
+    figure (France × éducation prioritaire "inconnu" = France, Paris = its only département, ...).
+    Twins must share their fate: ``cls`` numbers the class, ``cls_importance`` is the importance of its
+    most important member (France > académie > département; totals > level/secteur > breakdowns), and
+    complements are chosen among the least important classes first, so that suppressing a harmless-
+    looking twin never silently suppresses an académie total."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {family.cells} AS
+        SELECT *, cell_id AS cls,
+            CASE geo_level WHEN 'nation' THEN 300 WHEN 'academie' THEN 200 ELSE 100 END
+            + (breakdown = 'all')::INTEGER * 40 + (level = 'all')::INTEGER * 20 + (secteur = 'all')::INTEGER * 10
+            AS importance
+        FROM {family.cells}
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _twins AS
+        SELECT e.parent_id, e.child_id FROM {family.edges} e
+        JOIN {family.cells} p ON p.cell_id = e.parent_id JOIN {family.cells} c ON c.cell_id = e.child_id
+        WHERE p.schools = c.schools
+    """)
+    while con.execute(f"""
+        UPDATE {family.cells} SET cls = x.m FROM (
+            SELECT id, min(cls) AS m FROM (
+                SELECT t.child_id AS id, p.cls FROM _twins t JOIN {family.cells} p ON p.cell_id = t.parent_id
+                UNION ALL
+                SELECT t.parent_id AS id, c.cls FROM _twins t JOIN {family.cells} c ON c.cell_id = t.child_id
+            ) GROUP BY id
+        ) x WHERE {family.cells}.cell_id = x.id AND x.m < {family.cells}.cls
+    """).fetchall()[0][0]:
+        pass
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {family.cells} AS
+        SELECT c.*, max(c.importance) OVER (PARTITION BY c.cls) AS cls_importance FROM {family.cells} c
+    """)
+    # Twins of a primary-failing cell fail too (same figures); make the initial state consistent anyway.
+    _twin_rule(con, family)
+
+
+def _twin_rule(con, family: Family) -> int:
+    """A cell is published only if all its twins are."""
+    return con.execute(f"""
+        UPDATE {family.cells} SET published = false
+        WHERE published AND cls IN (SELECT cls FROM {family.cells} WHERE NOT published)
+    """).fetchall()[0][0]
+
+
+def _build_members(con, family: Family) -> None:
+    """``<name>_members(unit_id, cell_id)``: every cell each unit belongs to (school-level families)."""
+    patterns = []
+    for geo in family.geo_levels:
+        breakdowns = ["all", *family.breakdowns] if geo != "departement" and geo in family.breakdown_geos else ["all"]
+        for by_level in (False, True):
+            for by_secteur in ((False, True) if family.by_secteur else (False,)):
+                for b in breakdowns:
+                    if b != "all" and ((by_secteur and not family.secteur_breakdowns)
+                                       or (by_level and not family.breakdown_levels)):
+                        continue
+                    patterns.append(f"('{geo}', {by_level}, {by_secteur}, '{b}')")
+    g = " AND ".join(f"c.{c} = u.{c}" for c in family.group_cols)
+    value = " ".join(f"WHEN '{b}' THEN u.{b}" for b in family.breakdowns)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {family.name}_members AS
+        SELECT u.unit_id, c.cell_id
+        FROM {family.units} u
+        CROSS JOIN (VALUES {', '.join(patterns)}) p(geo_level, by_level, by_secteur, breakdown)
+        JOIN {family.cells} c ON {g} AND c.geo_level = p.geo_level
+            AND c.geo_code = CASE p.geo_level WHEN 'nation' THEN 'FR' WHEN 'academie' THEN u.academie_code
+                                              ELSE u.departement_code END
+            AND c.level = CASE WHEN p.by_level THEN u.level ELSE 'all' END
+            AND c.secteur = CASE WHEN p.by_secteur THEN u.secteur ELSE 'all' END
+            AND c.breakdown = p.breakdown
+            AND c.breakdown_value = CASE p.breakdown WHEN 'all' THEN 'all' {value} END
+    """)
+
+
+def _unit_rule(con, family: Family) -> int:
+    """Rule 2: secondary suppression of schools inside every published cell. Returns changes made."""
+    if not family.units_published:
+        # The remainder of a cell is the whole cell: it must hold two schools or more.
+        changed = con.execute(
+            f"UPDATE {family.cells} SET published = false WHERE published AND schools < 2"
+        ).fetchall()[0][0]
+        return changed
+    members = f"{family.name}_members"
+    sums = ", ".join(f"sum(u.{c}) AS {c}" for c in ["size", *family.measure_cols()])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _violations AS
+        SELECT c.cell_id, c.breakdown, c.schools
+        FROM {family.cells} c
+        JOIN (SELECT m.cell_id, count(*) AS cnt, {sums}
+              FROM {members} m JOIN {family.units} u USING (unit_id)
+              WHERE NOT u.published GROUP BY m.cell_id) r USING (cell_id)
+        WHERE c.published AND (r.cnt < 2 OR NOT {pass_sql(family.measures, 'r.')})
+    """)
+    if not con.execute("SELECT count(*) FROM _violations").fetchall()[0][0]:
+        return 0
+    # Breakdown cells and small cells are suppressed themselves rather than costing another school:
+    # a partner school that differs from the suppressed one on some attribute would be alone in other
+    # cells and start a cascade. Large geographic cells keep their figure and suppress a partner school.
+    # Large cells first (their partner often fixes the small cells too); small ones on a later pass.
+    small = f"breakdown <> 'all' OR schools <= {SMALL_CELL_SCHOOLS}"
+    if not con.execute(f"SELECT count(*) FROM _violations WHERE NOT ({small})").fetchall()[0][0]:
+        return con.execute(f"UPDATE {family.cells} SET published = false WHERE cell_id IN "
+                           f"(SELECT cell_id FROM _violations)").fetchall()[0][0]
+    con.execute(f"DELETE FROM _violations WHERE {small}")
+    # The partner of a cell's remainder is the published school most like the remainder's first school
+    # (same département, level, secteur, IPS quintile, ...; then the smallest): every violating cell
+    # around one suppressed school then tends to pick the same partner, instead of one partner each.
+    similarity = " + ".join(f"(p.{a} = c.{a})::INTEGER * {2 ** i}" for i, a in enumerate(reversed(
+        ["departement_code", "level", "secteur", "ips_quintile", "education_prioritaire", "rural_urban"])))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _picks AS
+        WITH mem AS (
+            SELECT m.cell_id, u.* FROM _violations v JOIN {members} m USING (cell_id)
+            JOIN {family.units} u USING (unit_id)
+        ),
+        culprit AS (
+            SELECT * FROM mem WHERE NOT published
+            QUALIFY row_number() OVER (PARTITION BY cell_id ORDER BY primary_pass, size, unit_id) = 1
+        )
+        SELECT p.cell_id, p.unit_id
+        FROM mem p JOIN culprit c USING (cell_id)
+        WHERE p.published
+        QUALIFY row_number() OVER (PARTITION BY p.cell_id ORDER BY {similarity} DESC, p.size, p.unit_id) = 1
+    """)
+    units = con.execute(
+        f"UPDATE {family.units} SET published = false WHERE unit_id IN (SELECT unit_id FROM _picks)"
+    ).fetchall()[0][0]
+    cells = con.execute(
+        f"UPDATE {family.cells} SET published = false "
+        f"WHERE cell_id IN (SELECT cell_id FROM _violations EXCEPT SELECT cell_id FROM _picks)"
+    ).fetchall()[0][0]
+    return units + cells
+
+
+def _cell_rule(con, family: Family) -> int:
+    """Rule 3: complementary suppression among the children of every partition of a published cell."""
+    sums = ", ".join(f"sum(c.{col}) AS {col}" for col in ["size", *family.measure_cols()])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _pviolations AS
+        SELECT r.parent_id, r.part FROM (
+            SELECT e.parent_id, e.part, count(*) AS cnt, {sums}
+            FROM {family.edges} e JOIN {family.cells} c ON c.cell_id = e.child_id
+            WHERE NOT c.published GROUP BY ALL
+        ) r JOIN {family.cells} p ON p.cell_id = r.parent_id
+        WHERE p.published AND (r.cnt < 2 OR NOT {pass_sql(family.measures, 'r.')})
+    """)
+    if not con.execute("SELECT count(*) FROM _pviolations").fetchall()[0][0]:
+        return 0
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ppicks AS
+        SELECT v.parent_id, v.part, c.cell_id
+        FROM _pviolations v JOIN {family.edges} e USING (parent_id, part)
+        JOIN {family.cells} c ON c.cell_id = e.child_id
+        WHERE c.published
+        QUALIFY row_number() OVER (PARTITION BY v.parent_id, v.part ORDER BY c.cls_importance, c.size, c.cell_id) = 1
+    """)
+    children = con.execute(
+        f"UPDATE {family.cells} SET published = false WHERE cell_id IN (SELECT cell_id FROM _ppicks)"
+    ).fetchall()[0][0]
+    parents = con.execute(f"""
+        UPDATE {family.cells} SET published = false WHERE published AND cell_id IN (
+            SELECT parent_id FROM (SELECT parent_id, part FROM _pviolations
+                                   EXCEPT SELECT parent_id, part FROM _ppicks))
+    """).fetchall()[0][0]
+    return children + parents
+
+
+@dataclass
+class SuppressionReport:
+    family: str
+    units: int = 0
+    units_primary: int = 0
+    units_secondary: int = 0
+    cells: int = 0
+    cells_primary: int = 0
+    cells_complementary: int = 0
+    iterations: int = 0
+    seconds: float = 0.0
+    audit: str = "not run"
+    audit_fixes: int = 0
+    disclosures: list = field(default_factory=list)
+
+    def as_metadata(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "disclosures"}
+
+
+def apply_rules(con, family: Family, max_iterations: int = 200) -> int:
+    """Apply rules 2 and 3 until nothing changes; return the number of iterations."""
+    for iteration in range(1, max_iterations + 1):
+        changed = _unit_rule(con, family) + _twin_rule(con, family)
+        changed += _cell_rule(con, family) + _twin_rule(con, family)
+        if not changed:
+            return iteration
+    raise RuntimeError(f"suppression of {family.name} did not settle in {max_iterations} iterations: nothing published")
+
+
+def prepare_units(con, family: Family) -> None:
+    """Number the units and apply the primary rule (``primary_pass``, initial ``published``)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {family.units} AS
+        SELECT * EXCLUDE (unit_id, primary_pass, published),
+               row_number() OVER (ORDER BY {', '.join(family.group_cols)}, uai) AS unit_id,
+               {pass_sql(family.measures)} AS primary_pass,
+               {pass_sql(family.measures) if family.units_published else 'false'} AS published
+        FROM (SELECT *, NULL::BIGINT AS unit_id, NULL::BOOLEAN AS primary_pass, NULL::BOOLEAN AS published
+              FROM {family.units})
+    """)
+
+
+def suppress(con, family: Family, *, pre_suppressed_cells: str | None = None,
+             audit_max_atoms: int | None = 5000, max_fixes: int = 50) -> SuppressionReport:
+    """Primary, secondary and complementary suppression of a family, then the audit.
+
+    The units table must exist; ``<name>_units.published`` and ``<name>_cells.published`` hold the outcome.
+    ``pre_suppressed_cells``: a SQL predicate on the cells table of cells to suppress before rules 2-3
+    (e.g. feature reach cells whose adoption cell is suppressed).
+    """
+    started = time.perf_counter()
+    prepare_units(con, family)
+    build_cells(con, family)
+    if pre_suppressed_cells:
+        con.execute(f"UPDATE {family.cells} SET published = false WHERE published AND ({pre_suppressed_cells})")
+    report = finish(con, family, audit_max_atoms=audit_max_atoms, max_fixes=max_fixes)
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
+
+
+def finish(con, family: Family, *, audit_max_atoms: int | None = 5000, max_fixes: int = 200) -> SuppressionReport:
+    """Rules 2-3 to a fixpoint, then the exact audit with fixes (cells may have been pre-suppressed).
+
+    Groups are independent (no cell spans two groups), so after the first audit only the groups where
+    a cell was suppressed are audited again.
+    """
+    report = SuppressionReport(family.name)
+    report.iterations = apply_rules(con, family)
+    groups = None
+    skipped = False
+    partnered: set[tuple] = set()
+    for _ in range(max_fixes):
+        disclosures, skipped_now = audit_family(con, family, max_atoms=audit_max_atoms, groups=groups)
+        skipped |= skipped_now
+        if not disclosures:
+            report.audit = (f"passed; skipped for groups of more than {audit_max_atoms} unknown atoms"
+                            if skipped else "passed")
+            break
+        report.disclosures += disclosures
+        report.audit_fixes += len(disclosures)
+        for d in disclosures:  # a partner school did not break it last time: suppress a cell instead
+            key = (tuple(d["group"]), d["uai"])
+            if key in partnered:
+                d["fix_small_cell"] = True
+            partnered.add(key)
+        _fix(con, family, disclosures)
+        report.iterations += apply_rules(con, family)
+        groups = {d["group"] for d in disclosures}
+    else:
+        raise RuntimeError(f"{family.name}: disclosure audit still failing after {max_fixes} rounds: nothing published")
+    (report.units, report.units_primary, published_units) = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE NOT primary_pass), count(*) FILTER (WHERE published) FROM {family.units}"
+    ).fetchall()[0]
+    if family.units_published:
+        report.units_secondary = report.units - report.units_primary - published_units
+    report.cells, report.cells_primary, published_cells = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE NOT primary_pass), count(*) FILTER (WHERE published) FROM {family.cells}"
+    ).fetchall()[0]
+    report.cells_complementary = report.cells - report.cells_primary - published_cells
+    return report
+
+
+def _fix(con, family: Family, disclosures: list[dict]) -> None:
+    """Break each disclosure found by the audit.
+
+    When the smallest published cell holding the disclosed school is a breakdown cell or a small cell,
+    suppress that cell. Otherwise, where school figures are published, suppress one more school next
+    to the disclosed one (same département, level and secteur if possible; smallest n): the new unknown
+    enters every cell the disclosed school is in, which breaks all subtraction paths at once; failing
+    that (or for families without school figures) suppress the smallest published cell holding it.
+    """
+    cell_fixes = {d["fix_cell_id"] for d in disclosures}
+    partner_wanted = [d for d in disclosures if not d["fix_small_cell"]]
+    if family.units_published and partner_wanted:
+        cell_fixes = {d["fix_cell_id"] for d in disclosures if d["fix_small_cell"]}
+        ng = len(family.group_cols)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _disclosed AS SELECT * FROM {family.units} LIMIT 0")
+        con.execute("CREATE OR REPLACE TEMP TABLE _disclosed_keys (k VARCHAR[])")
+        con.executemany("INSERT INTO _disclosed_keys VALUES (?)",
+                        [[[*map(str, d["group"]), d["uai"]]] for d in partner_wanted])
+        g = " AND ".join(f"t.{c} = u.{c}" for c in family.group_cols)
+        key = ", ".join(f"t.{c}" for c in family.group_cols)
+        picks = con.execute(f"""
+            SELECT t.uai, {key}, u.unit_id
+            FROM {family.units} t
+            JOIN _disclosed_keys d ON d.k = [{', '.join(f't.{c}::VARCHAR' for c in family.group_cols)}, t.uai]
+            JOIN {family.units} u ON {g} AND u.published AND u.academie_code = t.academie_code
+            QUALIFY row_number() OVER (PARTITION BY {key}, t.uai ORDER BY
+                (u.departement_code = t.departement_code) DESC, (u.level = t.level) DESC,
+                (u.secteur = t.secteur) DESC, u.size, u.unit_id) = 1
+        """).fetchall()
+        fixed = {(tuple(row[1:1 + ng]), row[0]) for row in picks}
+        if picks:
+            con.execute(f"UPDATE {family.units} SET published = false WHERE unit_id IN (SELECT unnest(?::BIGINT[]))",
+                        [[row[-1] for row in picks]])
+        cell_fixes |= {d["fix_cell_id"] for d in partner_wanted if (tuple(d["group"]), d["uai"]) not in fixed}
+    if cell_fixes:
+        con.execute(f"UPDATE {family.cells} SET published = false WHERE cell_id IN (SELECT unnest(?::BIGINT[]))",
+                    [sorted(cell_fixes)])
+
+
+# --- exact audit --------------------------------------------------------------------------------------
+
+
+def unit_cell_keys(family: Family, unit: dict) -> list[tuple]:
+    """Keys (CELL_KEY order) of every cell of the family that contains the unit."""
+    keys = []
+    for geo in family.geo_levels:
+        code = unit[GEO_COLUMN[geo]] if geo in GEO_COLUMN else "FR"
+        breakdowns = [("all", "all")]
+        if geo != "departement" and geo in family.breakdown_geos:
+            breakdowns += [(b, unit[b]) for b in family.breakdowns]
+        for level in ("all", unit["level"]):
+            for secteur in ("all", unit["secteur"]) if family.by_secteur else ("all",):
+                for b, v in breakdowns:
+                    if b != "all" and ((secteur != "all" and not family.secteur_breakdowns)
+                                       or (level != "all" and not family.breakdown_levels)):
+                        continue
+                    keys.append((geo, code, level, secteur, b, v))
+    return keys
+
+
+def recoverable_columns(matrix: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+    """Boolean per column j: is the unit vector e_j in the row space of ``matrix``?"""
+    if matrix.size == 0:
+        return np.zeros(matrix.shape[1], dtype=bool)
+    _, s, vt = np.linalg.svd(matrix, full_matrices=False)
+    rank = int((s > s.max() * max(matrix.shape) * np.finfo(float).eps * 10).sum()) if s.size else 0
+    leverage = (vt[:rank] ** 2).sum(axis=0)
+    return leverage > 1 - tol
+
+
+def audit_groups(family: Family, pieces: list[dict], cells: list[dict], max_atoms: int | None = None):
+    """Exact disclosure audit of one group.
+
+    ``pieces``: the unpublished units, pre-grouped by the attributes the family's cells look at (dicts
+    with those attributes, ``n_units``, ``uai`` (one of them), ``size``, the measures and ``all_pass``);
+    ``cells``: the published cells (CELL_KEY, ``cell_id``, ``size``). Returns a list of disclosures
+    (dicts), or None when the group has more than ``max_atoms`` atoms.
+    """
+    index = {tuple(c[k] for k in CELL_KEY): c for c in cells}
+    atoms: dict[tuple, list[dict]] = defaultdict(list)
+    for piece in pieces:
+        signature = tuple(sorted(index[k]["cell_id"] for k in unit_cell_keys(family, piece) if k in index))
+        atoms[signature].append(piece)
+
+    def harmless(members: list[dict]) -> bool:
+        """Recovering this atom reveals nothing the rule hides."""
+        if all(m["all_pass"] for m in members):
+            return True
+        pooled = (sum(m["size"] for m in members),
+                  [(sum(m[f"m{i}_n"] for m in members), sum(m[f"m{i}_k"] for m in members))
+                   for i in range(family.measures)])
+        return sum(m["n_units"] for m in members) >= 2 and passes(*pooled)
+
+    sensitive = {sig for sig, members in atoms.items() if not harmless(members)}
+    if not sensitive:
+        return []
+    if max_atoms is not None and len(atoms) > max_atoms:
+        return None
+    signatures = list(atoms)
+    rows = sorted({cell_id for sig in signatures for cell_id in sig})
+    row_of = {cell_id: i for i, cell_id in enumerate(rows)}
+    matrix = np.zeros((len(rows), len(signatures)))
+    for j, sig in enumerate(signatures):
+        for cell_id in sig:
+            matrix[row_of[cell_id], j] = 1.0
+    recoverable = recoverable_columns(matrix)
+    by_id = {c["cell_id"]: c for c in cells}
+    disclosures = []
+    for j, sig in enumerate(signatures):
+        if not recoverable[j] or sig not in sensitive:
+            continue
+        members = atoms[sig]
+        n_units = sum(m["n_units"] for m in members)
+        fix = min((by_id[c] for c in sig), key=lambda c: (c["cls_importance"], c["size"], c["cell_id"])) if sig else None
+        small = fix is not None and (fix["breakdown"] != "all" or fix["schools"] <= SMALL_CELL_SCHOOLS)
+        disclosures.append({"uai": min(m["uai"] for m in members), "units": n_units,
+                            "fix_cell_id": fix["cell_id"] if fix else None, "fix_small_cell": small})
+    return disclosures
+
+
+def _relevant_attributes(family: Family) -> list[str]:
+    cols = [GEO_COLUMN[g] for g in family.geo_levels if g in GEO_COLUMN]
+    return [*cols, "level", *(("secteur",) if family.by_secteur else ()), *family.breakdowns]
+
+
+def audit_family(con, family: Family, max_atoms: int | None = 5000, groups: set[tuple] | None = None):
+    """Run ``audit_groups`` on every group of the family (or only ``groups``).
+
+    Returns (disclosures, skipped): the disclosures found, each with the cell to suppress, and whether
+    some group was too large to audit.
+    """
+    g = ", ".join(family.group_cols)
+    attrs = _relevant_attributes(family)
+    sums = ", ".join(f"sum({c}) AS {c}" for c in ["size", *family.measure_cols()])
+    piece_cols = [*attrs, "n_units", "uai", "size", *family.measure_cols(), "all_pass"]
+    pieces = con.execute(f"""
+        SELECT {g}, {', '.join(attrs)}, count(*) AS n_units, min(uai) AS uai, {sums}, bool_and(primary_pass)
+        FROM {family.units} WHERE NOT published GROUP BY ALL
+    """).fetchall()
+    if not pieces:
+        return [], False
+    cells = con.execute(
+        f"SELECT {g}, cell_id, {', '.join(CELL_KEY)}, size, schools, cls_importance FROM {family.cells} WHERE published"
+    ).fetchall()
+    ng = len(family.group_cols)
+    pieces_by_group: dict[tuple, list[dict]] = defaultdict(list)
+    for row in pieces:
+        if groups is None or row[:ng] in groups:
+            pieces_by_group[row[:ng]].append(dict(zip(piece_cols, row[ng:])))
+    cells_by_group: dict[tuple, list[dict]] = defaultdict(list)
+    for row in cells:
+        if row[:ng] in pieces_by_group:
+            cells_by_group[row[:ng]].append(dict(zip(("cell_id", *CELL_KEY, "size", "schools", "cls_importance"),
+                                                     row[ng:])))
+    disclosures = []
+    skipped = False
+    for group, group_pieces in pieces_by_group.items():
+        found = audit_groups(family, group_pieces, cells_by_group.get(group, []), max_atoms)
+        if found is None:
+            skipped = True
+            continue
+        disclosures += [{**d, "group": group} for d in found if d["fix_cell_id"] is not None]
+    return disclosures, skipped

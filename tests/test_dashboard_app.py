@@ -1,0 +1,265 @@
+"""Dashboard pages in ``streamlit.testing.v1.AppTest``: login, every page for both roles, French
+formats, CSV downloads, and an académie user who cannot see another académie's schools whatever the
+widgets, query parameters or session state say."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines import users
+from pipelines.synth.fake_warehouse import shared_fake_serving
+from tests.conftest import REFERENCE_DIR
+
+DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
+APP = DASHBOARDS / "app.py"
+sys.path.insert(0, str(DASHBOARDS))
+
+PASSWORDS = {"nat": "national-password-1", "rennes": "rennes-password-1", "creteil": "creteil-password-1"}
+PAGES = ["views/nationale.py", "views/academie.py", "views/fonctionnalites.py", "views/tendances.py",
+         "views/etablissement.py", "views/methodologie.py"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = shared_fake_serving(tmp_path_factory.getbasetemp(), REFERENCE_DIR)
+    own = tmp_path_factory.mktemp("dashboard")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ENT_DATA_DIR", str(root))
+    mp.setenv("ENT_USERS_FILE", str(own / "users.json"))
+    mp.setenv("ENT_AUDIT_LOG", str(own / "audit.jsonl"))
+    users.add_user("nat", "national", None, PASSWORDS["nat"])
+    users.add_user("rennes", "academie", "14", PASSWORDS["rennes"])
+    users.add_user("creteil", "academie", "24", PASSWORDS["creteil"])
+    import duckdb
+
+    with duckdb.connect(str(root / "serving" / "observatoire_serving.duckdb"), read_only=True) as con:
+        by_academie = {}
+        for uai, aca, name in con.execute("SELECT uai, academie_code, name FROM schools").fetchall():
+            by_academie.setdefault(aca, {})[uai] = name
+    yield {"root": root, "schools": by_academie, "audit": own / "audit.jsonl"}
+    mp.undo()
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=60)
+
+
+def login(user: str, password: str | None = None, at: AppTest | None = None) -> AppTest:
+    at = at if at is not None else app()
+    at.run()
+    at.text_input(key="login_user").input(user)
+    at.text_input(key="login_password").input(password or PASSWORDS[user])
+    at.button[0].click()
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    """Everything a user could read on the page: markdown, metrics, tables, chart JSON."""
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.title]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [df.value.to_csv() for df in at.dataframe]
+    parts += [str(c.proto.spec) for c in at.get("plotly_chart")]
+    return "\n".join(str(p) for p in parts)
+
+
+def audit_events(env) -> list[dict]:
+    return [json.loads(line) for line in env["audit"].read_text().splitlines()] if env["audit"].exists() else []
+
+
+def test_no_data_without_login(env):
+    at = app().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Observatoire ENT"]
+    assert not at.get("plotly_chart") and not at.dataframe and not at.metric
+    body = texts(at)
+    assert not any(uai in body for schools in env["schools"].values() for uai in schools)
+
+
+def test_wrong_password_is_refused_and_audited(env):
+    at = login("rennes", "not-the-password")
+    assert any("incorrect" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+    assert any(e["event"] == "login_failed" and e["login"] == "rennes" for e in audit_events(env))
+    assert "not-the-password" not in env["audit"].read_text()
+
+
+def test_repeated_failures_lock_the_login(env):
+    at = app()
+    for _ in range(5):
+        at = login("creteil", "wrong-password-x", at)
+    at = login("creteil", PASSWORDS["creteil"], at)  # right password, but locked
+    assert any("Trop de tentatives" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+    from ent_dash import auth
+
+    auth._clear_failures("creteil")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_national_user_sees_every_page(env, page):
+    at = login("nat")
+    started = time.perf_counter()
+    at.switch_page(page).run()
+    elapsed = time.perf_counter() - started
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    body = texts(at)
+    if page == "views/nationale.py":
+        assert [t.value for t in at.title] == ["Vue nationale"]
+        assert len(at.metric) >= 4 and len(at.get("plotly_chart")) >= 2  # map + HEAT scatter
+        assert any("%" in m.value and "," in m.value for m in at.metric)  # "41,6 %"
+        assert len(at.get("download_button")) >= 1
+    elif page == "views/academie.py":
+        assert len(at.get("plotly_chart")) >= 5  # map, quintile bars, breakdown bars, funnel, IPS scatter
+        assert "secret statistique" in body
+        assert "Diagramme en entonnoir" in body
+    elif page == "views/methodologie.py":
+        for needle in ("Licence Ouverte 2.0", "data.education.gouv.fr", "IGN", "INSEE", "secret statistique",
+                       "synthétiques"):
+            assert needle in body, needle
+    else:
+        assert at.get("plotly_chart") or at.info
+    assert elapsed < 15
+
+
+@pytest.mark.parametrize("page", PAGES[1:])
+def test_academie_user_sees_its_pages_and_only_its_schools(env, page):
+    at = login("rennes")
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    body = texts(at)
+    for aca, schools in env["schools"].items():
+        if aca != "14":
+            assert not any(uai in body for uai in schools), (page, aca)
+    if page == "views/academie.py":
+        assert "Académie de Rennes" in body
+        assert any(uai in body for uai in env["schools"]["14"])
+
+
+def test_academie_user_has_no_national_page(env):
+    at = login("rennes")
+    assert [t.value for t in at.title] == ["Académie de Rennes"]  # default page
+    with pytest.raises(ValueError):
+        at.switch_page("views/nationale.py")
+
+
+def _other_schools_visible(at, env) -> bool:
+    body = texts(at)
+    return any(uai in body for aca, schools in env["schools"].items() if aca != "14" for uai in schools)
+
+
+def test_tampered_session_state_cannot_widen_the_scope(env):
+    # Set before the widgets exist (AppTest, like a browser, cannot submit a value outside the options).
+    at = app()
+    at.session_state["f_academie"] = "24"
+    at.session_state["role"] = "national"
+    at.session_state["scope"] = "national"
+    at.session_state["academies"] = ["24"]
+    at = login("rennes", at=at)
+    at.switch_page("views/academie.py").run()
+    assert not at.exception
+    assert at.selectbox(key="f_academie").options == ["Rennes"]
+    assert "Académie de Rennes" in texts(at)
+    assert not _other_schools_visible(at, env)
+    assert any(e["event"] == "scope_refused" and e.get("requested_academie") == "24" for e in audit_events(env))
+
+
+def test_query_parameters_cannot_widen_the_scope(env):
+    at = login("rennes")
+    at.switch_page("views/academie.py")
+    at.query_params["academie"] = "24"
+    at.run()
+    assert "Académie de Rennes" in texts(at) and not _other_schools_visible(at, env)
+    creteil_school = next(iter(env["schools"]["24"]))
+    at.switch_page("views/etablissement.py")
+    at.query_params["uai"] = creteil_school
+    at.run()
+    assert not at.exception and not _other_schools_visible(at, env)
+    # The school selector's state, set before the widget exists (as a forged session would hold it).
+    at = app()
+    at.session_state["school_uai"] = creteil_school
+    at = login("rennes", at=at)
+    at.switch_page("views/etablissement.py").run()
+    assert not at.exception and not _other_schools_visible(at, env)
+    assert at.selectbox(key="school_uai").value in env["schools"]["14"]
+    refusals = [e for e in audit_events(env) if e["event"] == "scope_refused"]
+    assert any(e.get("requested_uai") == creteil_school for e in refusals)
+
+
+def test_forged_session_token_is_rejected(env):
+    at = login("rennes")
+    at.session_state["_ent_session"] = f"nat|local|{int(time.time())}|00ff|{'0' * 64}"
+    at.run()
+    assert [t.value for t in at.title] == ["Observatoire ENT"]  # back to the login page
+    assert not at.get("plotly_chart")
+    assert any(e["event"] == "session_rejected" for e in audit_events(env))
+
+
+def test_scope_is_enforced_in_the_queries(env):
+    from ent_dash import data
+
+    v = data.version()
+    rennes = data.Scope("academie", ("14",))
+    assert data.schools(v, rennes, "school_year", "2025-2026", "parent", "24").empty
+    assert data.cells(v, rennes, "school_year", "2025-2026", "parent", "academie", academie="24").empty
+    assert data.school_info(v, rennes, next(iter(env["schools"]["24"]))).empty
+    assert set(data.academies(v, rennes)["academie_code"]) == {"14"}
+    # France as a whole stays visible as a benchmark
+    assert len(data.cells(v, rennes, "school_year", "2025-2026", "parent", "nation")) == 1
+    national = data.Scope("national", None)
+    assert not data.schools(v, national, "school_year", "2025-2026", "parent", "24").empty
+
+
+def test_logins_and_logouts_are_audited(env):
+    at = login("nat")
+    at.button(key="logout").click().run()
+    assert [t.value for t in at.title] == ["Observatoire ENT"]
+    events = audit_events(env)
+    assert any(e["event"] == "login" and e["login"] == "nat" and e["role"] == "national" for e in events)
+    assert any(e["event"] == "logout" and e["login"] == "nat" for e in events)
+
+
+OIDC_SECRETS = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                         "client_id": "observatoire", "client_secret": "s",
+                         "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}}
+
+
+def test_oidc_identity_is_mapped_through_the_users_file(env):
+    users.add_user("dne-analyste", "national", None, "oidc-user-password", email="analyste@education.gouv.fr")
+    at = app()
+    at.secrets = OIDC_SECRETS
+    at.user = {"is_logged_in": True, "email": "analyste@education.gouv.fr", "name": "Analyste"}
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Vue nationale"]
+    assert any(e["event"] == "login" and e.get("method") == "oidc" and e["login"] == "dne-analyste"
+               for e in audit_events(env))
+
+
+def test_oidc_identity_unknown_to_the_users_file_is_refused(env):
+    at = app()
+    at.secrets = OIDC_SECRETS
+    at.user = {"is_logged_in": True, "email": "intrus@example.org"}
+    at.run()
+    assert not at.get("plotly_chart") and not at.dataframe
+    assert any("aucun compte" in e.value for e in at.error)
+    assert any(e["event"] == "login_refused" and e.get("email") == "intrus@example.org" for e in audit_events(env))
+
+
+@pytest.mark.parametrize("profile, period_type", [("enseignant", "school_year"), ("eleve", "month"),
+                                                   ("parent", "trimester")])
+def test_pages_for_other_profiles_and_periods(env, profile, period_type):
+    at = app()
+    at.session_state["f_profile"] = profile
+    at.session_state["f_period_type"] = period_type
+    at = login("nat", at=at)
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])

@@ -1,0 +1,117 @@
+"""End to end in a real headless browser (Debian chromium driven by Playwright, no browser download):
+a Streamlit server on a free localhost port over a serving file built by the test; an académie user
+logs in, opens the Académie page and sees the départements map and the funnel plot. The screenshot is
+saved as ``test-artifacts/dashboard_academie.png``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pipelines import users
+from pipelines.synth.fake_warehouse import shared_fake_serving
+from tests.conftest import REFERENCE_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
+                                                              "(CI installs it: apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = shared_fake_serving(tmp_path_factory.getbasetemp(), REFERENCE_DIR)
+    own = tmp_path_factory.mktemp("browser")
+    env = {**os.environ, "ENT_DATA_DIR": str(root), "ENT_USERS_FILE": str(own / "users.json"),
+           "ENT_AUDIT_LOG": str(own / "audit.jsonl")}
+    previous = {k: os.environ.get(k) for k in ("ENT_DATA_DIR", "ENT_USERS_FILE", "ENT_AUDIT_LOG")}
+    os.environ.update({k: env[k] for k in previous})
+    try:
+        users.add_user("dane-rennes", "academie", "14", "browser-password-1")
+    finally:
+        for k, v in previous.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    port = _free_port()
+    log = open(own / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboards" / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"streamlit did not start: {(own / 'streamlit.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield url, root
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def test_academie_user_sees_map_and_funnel_in_a_browser(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, root = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 3600}, locale="fr-FR")
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_label("Identifiant").fill("dane-rennes")
+            page.get_by_label("Mot de passe").fill("browser-password-1")
+            page.get_by_role("button", name="Se connecter").click()
+            expect(page.get_by_role("heading", name="Académie de Rennes")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Taux d'usage actif par département")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Diagramme en entonnoir (funnel plot)")).to_be_visible(timeout=60_000)
+            plots = page.locator(".js-plotly-plot")
+            expect(plots.first).to_be_visible(timeout=60_000)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8",
+                                   timeout=60_000)
+            # the map holds filled département polygons; the funnel holds school markers
+            assert page.locator(".js-plotly-plot path.js-fill").count() >= 4
+            assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 10
+            page.wait_for_timeout(1500)  # let the last charts settle before the screenshot
+            page.screenshot(path=str(ARTIFACTS / "dashboard_academie.png"), full_page=True)
+            content = page.content()
+            assert "Vue nationale" not in page.locator("[data-testid='stSidebarNav']").inner_text()
+        finally:
+            browser.close()
+    import duckdb
+
+    with duckdb.connect(str(root / "serving" / "observatoire_serving.duckdb"), read_only=True) as con:
+        others = [r[0] for r in con.execute("SELECT uai FROM schools WHERE academie_code <> '14'").fetchall()]
+    assert not any(uai in content for uai in others)
+    assert (ARTIFACTS / "dashboard_academie.png").stat().st_size > 50_000

@@ -1,0 +1,122 @@
+"""The published_serving asset: an atomic, read-only serving file that readers can use while it is
+republished, and a publish that copes with missing optional inputs."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from pipelines.synth.fake_warehouse import build_fake_warehouse
+from pipelines.defs.serving.paths import SERVING_FILENAME, serving_path
+from pipelines.defs.serving.publish import publish_serving
+from tests.conftest import REFERENCE_DIR
+
+DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
+TINY = dict(academies=["14"], schools_per_academie=14, weeks=2, months=1, trimesters=0,
+            profiles=("parent", "enseignant"), tiny_schools=2)
+
+
+@pytest.fixture
+def tiny_warehouse(ent_data_dir: Path) -> Path:
+    path = ent_data_dir / "warehouse" / "observatoire.duckdb"
+    path.parent.mkdir(parents=True)
+    with duckdb.connect(str(path)) as con:
+        build_fake_warehouse(con, REFERENCE_DIR, **TINY)
+    return path
+
+
+def test_asset_publishes_a_read_only_suppressed_file(tiny_warehouse: Path):
+    from pipelines.defs.serving.assets import published_serving
+
+    result = dg.materialize([published_serving], resources={"duckdb": DuckDBResource(database=str(tiny_warehouse))})
+    assert result.success
+    target = serving_path()
+    assert target.exists() and target.name == SERVING_FILENAME
+    assert os.stat(target).st_mode & 0o222 == 0, "the published file is read-only"
+    assert [p.name for p in target.parent.iterdir()] == [SERVING_FILENAME], "no temporary file left behind"
+    metadata = result.asset_materializations_for_node("published_serving")[0].metadata
+    assert metadata["adoption_audit"].value.startswith("passed")
+    with duckdb.connect(str(target), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        assert {"meta", "periods", "academies", "departements", "schools", "adoption_cells", "school_adoption",
+                "reach_cells", "equity", "ips_fit", "data_gaps", "holidays", "geo_shapes"} <= tables
+        assert con.execute("SELECT count(*) FROM school_adoption WHERE suppressed").fetchall()[0][0] > 0
+        assert con.execute("SELECT count(*) FROM equity WHERE value IS NOT NULL").fetchall()[0][0] > 0
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        assert meta["min_n"] == "11" and meta["schema_version"]
+        # only what the pages need: the file stays small
+    assert target.stat().st_size < 20_000_000
+
+
+def test_publish_without_optional_inputs(tiny_warehouse: Path):
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        for table in ("equity_summary", "equity_quintiles", "school_flags", "feature_reach_school", "data_gaps"):
+            con.execute(f"DROP TABLE {table}")
+        summary = publish_serving(con, serving_path())
+    assert set(summary.missing_inputs) == {"equity_summary", "school_flags", "feature_reach_school", "data_gaps"}
+    with duckdb.connect(str(serving_path()), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM equity").fetchall()[0][0] == 0
+        assert con.execute("SELECT count(*) FROM reach_cells").fetchall()[0][0] == 0
+        assert con.execute("SELECT count(*) FROM school_adoption WHERE NOT suppressed").fetchall()[0][0] > 0
+
+
+def test_dashboard_reads_while_a_publish_loop_runs(tiny_warehouse: Path):
+    """A thread republishes (changing the data each time) while the dashboard reader queries: neither
+    fails, readers see whole files only, and a reader that opened the old file keeps reading it."""
+    sys.path.insert(0, str(DASHBOARDS))
+    from ent_dash.data import ServingReader
+
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+    reader = ServingReader(serving_path())
+    first = reader.query("SELECT value FROM meta WHERE key = 'published_at'")["value"].iloc[0]
+    old_connection = reader._connection()
+
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def republish():
+        try:
+            with duckdb.connect(str(tiny_warehouse)) as con:
+                for i in range(3):
+                    time.sleep(1.1)  # published_at has a one-second resolution
+                    con.execute("UPDATE adoption_school SET loaded = loaded + 1 WHERE profile = 'parent'")
+                    publish_serving(con, serving_path())
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=republish)
+    thread.start()
+    seen, reads = set(), 0
+    while not done.is_set() or reads < 5:
+        stamp = reader.query("SELECT value FROM meta WHERE key = 'published_at'")["value"].iloc[0]
+        totals = reader.query("SELECT count(*) AS n, count(DISTINCT period) AS p FROM adoption_cells")
+        assert totals["n"].iloc[0] > 0 and totals["p"].iloc[0] > 0
+        loaded = reader.query("SELECT loaded FROM adoption_cells WHERE geo_level = 'nation' AND profile = 'parent' "
+                              "AND period_type = 'school_year' AND level = 'all' AND secteur = 'all' "
+                              "AND breakdown = 'all'")
+        assert len(loaded) == 1
+        seen.add(stamp)
+        reads += 1
+        if done.is_set() and reads >= 5:
+            break
+        time.sleep(0.05)
+    thread.join()
+    assert not errors, errors
+    assert len(seen) >= 2, "the reader followed the swaps"
+    assert reader.query("SELECT value FROM meta WHERE key = 'published_at'")["value"].iloc[0] != first
+    # The connection opened on the first file still reads it, whole, after three swaps.
+    cursor = old_connection.cursor()
+    cursor.execute("USE srv")
+    assert cursor.execute("SELECT value FROM meta WHERE key = 'published_at'").fetchall()[0][0] == first
+    assert cursor.execute("SELECT count(*) FROM adoption_cells").fetchall()[0][0] > 0
