@@ -51,15 +51,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if outcome.success else 1
 
 
+def dashboard_command(port: int, *extra: str) -> list[str]:
+    """The Streamlit server command of the dashboard (the browser tests start the same one)."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP),
+        "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer", *extra,
+    ]
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Start the Streamlit dashboard (blocks until interrupted)."""
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP),
-        "--server.port", str(args.port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
-    ]
     print(f"dashboard: http://localhost:{args.port}")
-    return subprocess.call(command)
+    return subprocess.call(dashboard_command(args.port))
 
 
 def build_parser() -> argparse.ArgumentParser:

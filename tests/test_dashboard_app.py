@@ -217,6 +217,29 @@ def test_scope_is_enforced_in_the_queries(env):
     assert not data.schools(v, national, "school_year", "2025-2026", "parent", "24").empty
 
 
+def test_map_rates_are_shrunk_towards_the_common_rate(env):
+    """The national map shows empirical-Bayes rates computed from published counts only: each lies between the
+    académie's observed rate and the prior mean, and suppressed académies get none."""
+    import numpy as np
+
+    from ent_dash import data
+    from pipelines.equity.eb_shrink import eb_shrink
+
+    v = data.version()
+    national = data.Scope("national", None)
+    cells = data.cells(v, national, "school_year", "2025-2026", "parent", "academie").set_index("geo_code")
+    shrunk = data.shrunk_active_rates(v, national, "school_year", "2025-2026", "parent", "academie")
+    published = cells[~cells["suppressed"]]
+    assert set(shrunk) == set(published.index) and len(shrunk) >= 2
+    assert not set(shrunk) & set(cells.index[cells["suppressed"]])
+    k = published["active"].to_numpy(dtype=int)
+    fit = eb_shrink(k, np.rint(k / published["active_rate"].to_numpy()).astype(int))
+    for code, rate in shrunk.items():
+        observed = published.loc[code, "active_rate"]
+        assert min(observed, fit.prior_mean) - 1e-9 <= rate <= max(observed, fit.prior_mean) + 1e-9
+    assert any(abs(rate - published.loc[code, "active_rate"]) > 1e-4 for code, rate in shrunk.items())
+
+
 def test_logins_and_logouts_are_audited(env):
     at = login("nat")
     at.button(key="logout").click().run()

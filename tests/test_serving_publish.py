@@ -3,6 +3,7 @@ republished, and a publish that copes with missing optional inputs."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -120,3 +121,37 @@ def test_dashboard_reads_while_a_publish_loop_runs(tiny_warehouse: Path):
     cursor.execute("USE srv")
     assert cursor.execute("SELECT value FROM meta WHERE key = 'published_at'").fetchall()[0][0] == first
     assert cursor.execute("SELECT count(*) FROM adoption_cells").fetchall()[0][0] > 0
+
+
+def test_pipeline_publishes_cells_that_match_the_warehouse_rollups(demo_warehouse):
+    """On the pipeline's own output: the serving copy is published by run_pipeline, its audit passed, it holds
+    no per-user column, and every published cell equals the warehouse's rollup of the same cell (the publisher
+    recomputes cells from school rows to know each cell's schools; both ways must agree)."""
+    root, outcome, warehouse = demo_warehouse
+    assert [job for job, *_ in outcome.runs][-1] == "serving_job" and outcome.success
+    target = root / "serving" / SERVING_FILENAME
+    with duckdb.connect(str(target), read_only=True) as srv:
+        meta = dict(srv.execute("SELECT key, value FROM meta").fetchall())
+        assert all(family["audit"].startswith("passed") for family in json.loads(meta["suppression"]))
+        columns = srv.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE NOT internal"
+                              ).fetchall()
+        assert not [c for c in columns if "user" in c[1] or "pseudo" in c[1] or c[2] == "UHUGEINT"]
+        cells = srv.execute("""
+            SELECT period_type, period, profile, geo_level, geo_code,
+                   CASE WHEN level <> 'all' THEN 'level' WHEN secteur <> 'all' THEN 'secteur' ELSE breakdown END,
+                   CASE WHEN level <> 'all' THEN level WHEN secteur <> 'all' THEN secteur ELSE breakdown_value END,
+                   loaded, activated, active, active_rate
+            FROM adoption_cells
+            WHERE NOT suppressed AND period_type <> 'week' AND (level = 'all' OR secteur = 'all')
+              AND (breakdown = 'all' OR (level = 'all' AND secteur = 'all'))
+              AND breakdown IN ('all', 'education_prioritaire', 'rural_urban')
+        """).fetchall()
+    assert len(cells) > 1000
+    rollup = {tuple(r[:7]): r[7:] for r in warehouse.execute("""
+        SELECT period_type, period, profile::VARCHAR, geo_level, geo_code, breakdown, breakdown_value,
+               loaded, activated, active, active_rate
+        FROM adoption_rollup""").fetchall()}
+    mismatches = [c for c in cells if tuple(c[:7]) not in rollup
+                  or tuple(rollup[tuple(c[:7])][:3]) != tuple(c[7:10])
+                  or abs((rollup[tuple(c[:7])][3] or 0) - (c[10] or 0)) > 1e-12]
+    assert not mismatches, mismatches[:5]

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from pipelines.defs.serving.paths import SCHEMA_VERSION, serving_path
+from pipelines.equity.eb_shrink import eb_shrink
 
 CACHE_TTL = 600
 
@@ -175,6 +177,28 @@ def cells(v: str, scope: Scope, period_type: str, period: str, profile: str, geo
         sql += " AND academie_code = ?"
         params.append(academie)
     return q(sql + " ORDER BY geo_code, breakdown_value", params)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def shrunk_active_rates(v: str, scope: Scope, period_type: str, period: str, profile: str, geo_level: str,
+                        level: str = "all", secteur: str = "all") -> dict[str, float]:
+    """Empirical-Bayes (beta-binomial) shrunk active rate of each published cell of a geographic level.
+
+    Computed from published counts only (active accounts and their denominator ``active / active_rate``), so
+    it reveals nothing that the suppression hides; small académies are pulled towards the common rate
+    instead of standing out by chance. Empty when fewer than two cells are published.
+    """
+    cells_ = cells(v, scope, period_type, period, profile, geo_level, level=level, secteur=secteur)
+    pub = cells_[~cells_["suppressed"] & (cells_["active"] > 0) & (cells_["active_rate"] > 0)]
+    if len(pub) < 2:
+        return {}
+    k = pub["active"].to_numpy(dtype=float)
+    n = np.rint(k / pub["active_rate"].to_numpy(dtype=float))
+    try:
+        fit = eb_shrink(np.rint(k).astype(int), n.astype(int))
+    except ValueError:
+        return {}
+    return dict(zip(pub["geo_code"], (float(x) for x in fit.shrunk_rate)))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)

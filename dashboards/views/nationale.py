@@ -56,16 +56,21 @@ sii = equity[equity["measure"] == "sii"].set_index("scope_code")
 left, right = st.columns([3, 2])
 with left:
     shapes = data.shapes(v, scope, "academie")
-    values = {r.geo_code: (None if r.suppressed else r.active_rate) for r in aca.itertuples()}
-    labels = {code: f"<b>{names.get(code, code)}</b><br>taux d'usage actif : "
-                    + (ui.rate_text(r.active_rate, r.suppressed) if (r := next(
-                        (x for x in aca.itertuples() if x.geo_code == code), None)) else fmt.NOT_AVAILABLE)
+    values = data.shrunk_active_rates(v, scope, f.period_type, f.period, f.profile, "academie", level=f.level,
+                                      secteur=f.secteur)
+    observed = {r.geo_code: r for r in aca.itertuples()}
+    labels = {code: f"<b>{names.get(code, code)}</b><br>taux d'usage actif lissé : "
+                    + (fmt.percent(values[code]) if code in values else fmt.NOT_AVAILABLE)
+                    + "<br>taux observé : "
+                    + (ui.rate_text(r.active_rate, r.suppressed) if (r := observed.get(code)) else fmt.NOT_AVAILABLE)
               for code in shapes["code"]}
     suppressed = set(aca.loc[aca["suppressed"], "geo_code"])
     st.plotly_chart(charts.choropleth(shapes, values, labels, suppressed,
-                                      f"Taux d'usage actif par académie — {fmt.PROFILES[f.profile].lower()}"),
+                                      f"Taux d'usage actif lissé par académie — {fmt.PROFILES[f.profile].lower()}"),
                     key="map_academies")
-    st.caption("Gris : secret statistique. Les académies d'outre-mer sont représentées en médaillon, à gauche.")
+    st.caption("Taux lissé (bayésien empirique, loi bêta-binomiale) : une académie dont peu de comptes sont "
+               "observés est rapprochée du taux commun, pour ne pas ressortir par hasard. Gris : secret "
+               "statistique. Les académies d'outre-mer sont représentées en médaillon, à gauche.")
 with right:
     if sii.empty:
         st.info("Indicateurs d'équité non publiés pour ces filtres.")
