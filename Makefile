@@ -44,5 +44,6 @@ dagster: setup  ## the Dagster UI on the project's instance (dagster.yaml)
 test: setup browser
 	$(RUN) pytest
 
-benchmark: setup
+benchmark: setup  ## scripts that print figures (ingest throughput; dashboard pages on national-scale serving data)
 	$(RUN) python benchmarks/ingest.py
+	$(RUN) python benchmarks/dashboard.py
