@@ -64,8 +64,9 @@ def time_pages(user: str, password: str, pages: dict[str, str], runs: int = 2) -
     at.text_input(key="login_user").input(user)
     at.text_input(key="login_password").input(password)
     at.button[0].click()
-    at.run()
-    out = {}
+    started = time.perf_counter()
+    at.run()  # renders the user's default page with empty caches
+    out = {"(login, default page)": [time.perf_counter() - started]}
     for name, page in pages.items():
         times = []
         for _ in range(runs):
@@ -100,13 +101,16 @@ def main(argv: list[str] | None = None) -> int:
         results = {"national": time_pages("bench-national", "benchmark-password", PAGES),
                    "académie (Versailles)": time_pages("bench-versailles", "benchmark-password",
                                                        {k: v for k, v in PAGES.items() if k != "Vue nationale"})}
-        print(f"\nAppTest wall time per page (cold = first run, warm = second run; target {TARGET_SECONDS} s)")
+        print(f"\nAppTest wall time per page (login = first render with empty caches, national users land on Vue "
+              f"nationale, académie users on Académie; then cold = first visit, warm = second; target {TARGET_SECONDS} s)")
         worst = 0.0
         for role, pages in results.items():
-            for name, (cold, warm, *_) in pages.items():
-                flag = "ok" if max(cold, warm) <= TARGET_SECONDS else "SLOW"
-                worst = max(worst, cold, warm) if name in ("Vue nationale", "Académie") else worst
-                print(f"  {role:22s} {name:16s} cold {cold:5.2f} s   warm {warm:5.2f} s   {flag}")
+            for name, times in pages.items():
+                flag = "ok" if max(times) <= TARGET_SECONDS else "SLOW"
+                if name in ("Vue nationale", "Académie", "(login, default page)"):
+                    worst = max(worst, *times)
+                shown = "   ".join(f"{label} {t:5.2f} s" for label, t in zip(("cold", "warm"), times))
+                print(f"  {role:22s} {name:22s} {shown}   {flag}")
         print(f"national and académie pages: worst {worst:.2f} s "
               f"({'within' if worst <= TARGET_SECONDS else 'above'} the {TARGET_SECONDS} s target); "
               f"median of all runs {statistics.median(t for p in results.values() for ts in p.values() for t in ts):.2f} s")

@@ -85,6 +85,21 @@ def test_no_overdispersion_shrinks_to_the_pooled_rate():
     np.testing.assert_allclose(res.shrunk_rate, 0.3, atol=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_binomial_data_are_reported_without_over_dispersion(seed):
+    """Pure binomial draws (one common rate): the likelihood is flat towards M -> infinity and the
+    optimiser stops wherever the gradient vanishes; the result must still say "no over-dispersion"
+    rather than publish intervals of a huge finite M (regression: seen with the analytic gradient)."""
+    rng = np.random.default_rng(seed)
+    n = rng.integers(8, 40, 10)
+    k = rng.binomial(n, 0.8)
+    res = eb_shrink(k, n)
+    if not res.at_boundary:  # genuine (chance) over-dispersion: then M stays moderate
+        assert res.prior_size < 1e5
+    else:
+        np.testing.assert_allclose(res.shrunk_rate, k.sum() / n.sum(), atol=1e-6)
+
+
 def test_errors():
     with pytest.raises(ValueError, match="exceed"):
         eb_shrink([5, 12], [10, 10])
@@ -96,3 +111,17 @@ def test_errors():
         eb_shrink([0, 1], [0, 10])
     with pytest.raises(ValueError, match="length"):
         eb_shrink([0, 1], [10, 10, 10])
+
+
+def test_analytic_gradient_matches_finite_differences():
+    from scipy import optimize
+
+    from pipelines.equity.eb_shrink import _negloglik_and_gradient
+
+    k, n = _simulate()
+    k, n = k.astype(float), n.astype(float)
+    for point in ([-0.4, 2.3], [0.8, 0.1], [-2.0, 6.0]):
+        error = optimize.check_grad(lambda x: _negloglik_and_gradient(x, k, n)[0],
+                                    lambda x: _negloglik_and_gradient(x, k, n)[1], np.array(point))
+        scale = np.abs(_negloglik_and_gradient(np.array(point), k, n)[1]).max()
+        assert error <= 1e-5 * max(scale, 1.0)
