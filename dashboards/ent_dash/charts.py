@@ -128,35 +128,47 @@ def bars(frame: pd.DataFrame, category: str, value: str, text: str, title: str, 
     return _layout(fig, title, height)
 
 
+LEVEL_SYMBOLS = {"ecole": "circle", "college": "square", "lycee": "diamond"}
+LEVEL_LINE_COLORS = {"ecole": "#6c7a89", "college": "#8e44ad", "lycee": "#b9770e", "inconnu": "#888888"}
+
+
 def funnel(schools: pd.DataFrame, target: float | None, title: str) -> go.Figure:
-    """Funnel plot: active rate against loaded accounts, with 95 % and 99.8 % limits."""
+    """Funnel plot: active rate against loaded accounts, with 95 % and 99.8 % limits.
+
+    The model's limits belong to a target (académie × level: écoles sit far below collèges), so each
+    target gets its own pair of funnels and reference line, drawn in its level's colour; points are
+    coloured by their flag and shaped by their level (école ●, collège ■, lycée ◆)."""
     pts = schools.dropna(subset=["active_rate", "loaded"]).sort_values("loaded")
     fig = go.Figure()
     if len(pts):
-        n = pts["loaded"].astype(float).to_numpy()
         has_limits = pts["funnel_low95"].notna().any()
         if has_limits:
-            lims = {k: pts[k].astype(float).to_numpy() for k in ("funnel_low95", "funnel_high95", "funnel_low998",
-                                                                   "funnel_high998")}
-            tgt = pts["funnel_target"].dropna()
-            target = float(tgt.iloc[0]) if len(tgt) else target
-            source = "limites du modèle (surdispersion prise en compte)"
+            limited = pts.dropna(subset=["funnel_low95"]).assign(level=lambda d: d["level"].fillna("inconnu"))
+            groups = [(float(t), g) for (t, _), g in limited.groupby(["funnel_target", "level"], sort=True)]
+            source = ("limites du modèle (surdispersion prise en compte), une par niveau ; "
+                      "● école, ■ collège, ◆ lycée")
         else:
             p = target if target is not None else float((pts["active"].sum()) / max(pts["loaded"].sum(), 1))
-            target = p
-            grid = n
-            se = np.sqrt(p * (1 - p) / grid)
-            lims = {"funnel_low95": p - 1.96 * se, "funnel_high95": p + 1.96 * se,
-                    "funnel_low998": p - 3.09 * se, "funnel_high998": p + 3.09 * se}
+            se = np.sqrt(p * (1 - p) / pts["loaded"].astype(float))
+            g = pts.assign(funnel_low95=p - 1.96 * se, funnel_high95=p + 1.96 * se,
+                           funnel_low998=p - 3.09 * se, funnel_high998=p + 3.09 * se)
+            groups = [(p, g)]
             source = "limites binomiales (approximation, sans surdispersion)"
-        for key, dash, name in (("funnel_high998", "dot", "99,8 %"), ("funnel_low998", "dot", None),
-                                ("funnel_high95", "dash", "95 %"), ("funnel_low95", "dash", None)):
-            fig.add_trace(go.Scatter(x=n, y=100 * np.clip(lims[key], 0, 1), mode="lines",
-                                     line=dict(color="#888", dash=dash, width=1), name=name or key,
-                                     showlegend=name is not None, hoverinfo="skip"))
-        if target is not None:
-            fig.add_hline(y=100 * target, line=dict(color=FRANCE, width=1),
-                          annotation_text=f"référence {fmt.percent(target)}", annotation_position="bottom right")
+        several = len(groups) > 1
+        for i, (ref, g) in enumerate(groups):
+            level = g["level"].iloc[0] if "level" in g else "inconnu"
+            color = LEVEL_LINE_COLORS.get(level, "#888888") if several else "#888888"
+            suffix = f" — {fmt.label(fmt.LEVELS, level).lower()}" if several else ""
+            n = g["loaded"].astype(float).to_numpy()
+            for key, dash, name in (("funnel_high998", "dot", "99,8 %"), ("funnel_low998", "dot", None),
+                                    ("funnel_high95", "dash", "95 %"), ("funnel_low95", "dash", None)):
+                fig.add_trace(go.Scatter(x=n, y=100 * np.clip(g[key].astype(float).to_numpy(), 0, 1), mode="lines",
+                                         line=dict(color=color, dash=dash, width=1),
+                                         name=f"{name}{suffix}" if name else key, legendgroup=f"limits{i}",
+                                         showlegend=name is not None, hoverinfo="skip"))
+            fig.add_hline(y=100 * ref, line=dict(color=color if several else FRANCE, width=1),
+                          annotation_text=f"référence{suffix} {fmt.percent(ref)}",
+                          annotation_position="bottom right")
         flag = pts["funnel_flag"].fillna("")
         colors = np.where(flag == "bas", "#d35400", np.where(flag == "haut", "#27ae60", ACCENT))
         hover = [
@@ -165,8 +177,9 @@ def funnel(schools: pd.DataFrame, target: float | None, title: str) -> go.Figure
             + (f"<br>{fmt.FUNNEL_FLAGS.get(r.funnel_flag, '')}" if isinstance(r.funnel_flag, str) else "")
             for r in pts.itertuples()
         ]
-        fig.add_trace(go.Scatter(x=n, y=100 * pts["active_rate"].astype(float), mode="markers",
-                                 marker=dict(color=colors, size=8, line=dict(color="white", width=0.5)),
+        fig.add_trace(go.Scatter(x=pts["loaded"].astype(float), y=100 * pts["active_rate"].astype(float),
+                                 mode="markers", marker=dict(color=colors, size=8, line=dict(color="white", width=0.5),
+                                                             symbol=[LEVEL_SYMBOLS.get(x, "circle") for x in pts["level"]]),
                                  name="établissements", hovertext=hover, hoverinfo="text"))
         fig.add_annotation(text=source, xref="paper", yref="paper", x=0, y=-0.2, showarrow=False,
                            font=dict(size=10, color="#666"))
