@@ -63,15 +63,15 @@ else:
                "actives de ces établissements. Les cases « secret statistique » regroupent trop peu de comptes."
                + (" Quintiles calculés tous niveaux confondus." if f.level != "all" else ""))
 
+shown = here.sort_values(["service_label", "breakdown", "breakdown_value"])  # the territory chosen above
 table = pd.DataFrame({
-    "Territoire": ["France" if g == "nation" else ctx.academie_name(a) for g, a in
-                   zip(frame["geo_level"], frame["academie_code"])],
-    "Service": frame["service_label"],
+    "Territoire": "France" if academie is None else ctx.academie_name(academie),
+    "Service": shown["service_label"],
     "Catégorie": [("Tous" if b == "all" else fmt.QUINTILES.get(x, x)) for b, x in
-                  zip(frame["breakdown"], frame["breakdown_value"])],
-    "Portée (comptes actifs l'ayant utilisé)": [ui.rate_text(r, s) for r, s in zip(frame["reach"], frame["suppressed"])],
+                  zip(shown["breakdown"], shown["breakdown_value"])],
+    "Portée (comptes actifs l'ayant utilisé)": [ui.rate_text(r, s) for r, s in zip(shown["reach"], shown["suppressed"])],
     "Ignoré": [fmt.SECRET if s else fmt.percent(None if pd.isna(r) else 1 - r) for r, s in
-               zip(frame["reach"], frame["suppressed"])],
-    "Établissements": [fmt.number(x) for x in frame["schools"]],
+               zip(shown["reach"], shown["suppressed"])],
+    "Établissements": [fmt.number(x) for x in shown["schools"]],
 })
-ui.table(table, f"fonctionnalites_{f.period}_{f.profile}.csv", "dl_reach")
+ui.table(table, f"fonctionnalites_{choice}_{f.period}_{f.profile}.csv", "dl_reach")
