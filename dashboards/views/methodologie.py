@@ -34,7 +34,8 @@ st.markdown("""
   référence, élargies pour la surdispersion (Spiegelhalter, 2005) ; un point hors des limites signale un
   établissement à regarder de près, **pas un classement**.
 - **Taux attendu à IPS comparable** et **taux lissé** : modèle binomial sur l'IPS et estimation
-  empirique-bayésienne (bêta-binomiale) qui stabilise les petits établissements.
+  empirique-bayésienne (bêta-binomiale) qui stabilise les petits établissements. La carte nationale montre
+  de même le taux lissé de chaque académie, calculé sur les seuls effectifs publiés.
 - **Périodes** : semaines ISO (heure de Paris), mois, trimestres scolaires (septembre–décembre, janvier–mars,
   avril–août) et années scolaires.
 """)
@@ -49,8 +50,8 @@ même règle sur leurs propres effectifs.
 
 **Secret secondaire** : aucun chiffre publié ne doit permettre de retrouver un chiffre masqué par différence.
 Dans toute case publiée, les établissements masqués sont soit aucun, soit au moins deux dont le total respecte
-la règle : quand un seul établissement d'un département est masqué, le plus petit autre établissement publié du
-département l'est aussi. La même règle s'applique entre cases agrégées (académie − public = privé, France −
+la règle : quand un seul établissement d'un département est masqué, l'établissement publié qui lui ressemble le
+plus (même niveau, secteur, quintile d'IPS…, le plus petit à égalité) l'est aussi. La même règle s'applique entre cases agrégées (académie − public = privé, France −
 autres académies, …). Un audit exact (algèbre linéaire sur l'ensemble des cases publiées) vérifie ensuite
 qu'aucun établissement masqué ne peut être recalculé, et masque une case de plus si besoin.
 
