@@ -276,6 +276,17 @@ def test_oidc_identity_unknown_to_the_users_file_is_refused(env):
     assert any(e["event"] == "login_refused" and e.get("email") == "intrus@example.org" for e in audit_events(env))
 
 
+def test_oidc_identity_with_an_unverified_email_is_refused(env):
+    users.add_user("dane-verif", "national", None, "oidc-user-password-2", email="verif@education.gouv.fr")
+    at = app()
+    at.secrets = OIDC_SECRETS
+    at.user = {"is_logged_in": True, "email": "verif@education.gouv.fr", "email_verified": False}
+    at.run()
+    assert not at.get("plotly_chart") and not at.dataframe and not at.metric
+    assert any(e["event"] == "login_refused" and e.get("email") == "verif@education.gouv.fr"
+               and "not verified" in e.get("reason", "") for e in audit_events(env))
+
+
 @pytest.mark.parametrize("profile, period_type", [("enseignant", "school_year"), ("eleve", "month"),
                                                    ("parent", "trimester")])
 def test_pages_for_other_profiles_and_periods(env, profile, period_type):

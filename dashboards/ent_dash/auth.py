@@ -111,10 +111,14 @@ def current_principal() -> Principal | None:
             return Principal(user.login, user.role, user.academie, method)
     if oidc_configured() and getattr(st.user, "is_logged_in", False):
         email = str(st.user.get("email") or "")
-        user = accounts.user_by_email(email)
+        # An address the identity provider says it has not verified proves nothing about who logs in.
+        unverified = st.user.get("email_verified") in (False, "false", "False")
+        user = None if unverified else accounts.user_by_email(email)
         if user is None:
             if not st.session_state.get("_ent_oidc_refused"):
-                accounts.audit("login_refused", method="oidc", email=email, reason="identity not in the users file")
+                accounts.audit("login_refused", method="oidc", email=email,
+                               reason="e-mail not verified by the identity provider" if unverified
+                               else "identity not in the users file")
                 st.session_state["_ent_oidc_refused"] = True
             return None
         st.session_state[TOKEN_KEY] = issue_token(user.login, "oidc")
