@@ -54,3 +54,29 @@ def test_schools_checks_fail_on_bad_rows(tmp_path):
     with duckdb.connect(str(path)) as con:
         con.execute("DELETE FROM schools WHERE level = 'college'")
     assert not schools_counts_per_level_plausible(duckdb=resource).passed
+
+
+def test_run_status_sensors_chain_weeks_indicators_and_serving(ent_data_dir):
+    """The run-status sensors request the next job of the chain (weekly → indicators → serving), once per
+    upstream run (keyed by its id, so a daemon restart never republishes twice for one run)."""
+    from pipelines.defs.ingest.sensors import indicators_after_weeks_sensor, serving_after_indicators_sensor
+    from pipelines.jobs import indicators_job, serving_job
+
+    @dg.op
+    def succeeds():
+        return 1
+
+    @dg.job
+    def upstream():
+        succeeds()
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = upstream.execute_in_process(instance=instance)
+        for sensor, requested in ((indicators_after_weeks_sensor, indicators_job),
+                                  (serving_after_indicators_sensor, serving_job)):
+            assert [t.job_name for t in sensor.targets] == [requested.name]
+            context = dg.build_run_status_sensor_context(
+                sensor_name=sensor.name, dagster_event=result.get_run_success_event(),
+                dagster_instance=instance, dagster_run=result.dagster_run)
+            request = sensor(context)
+            assert isinstance(request, dg.RunRequest) and result.run_id in request.run_key
