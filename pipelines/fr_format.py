@@ -13,6 +13,7 @@ _NBSP = "\u202f"  # narrow no-break space: French thousands separator and before
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre")
+MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
 TRIMESTERS = {"1": "septembre–décembre", "2": "janvier–mars", "3": "avril–août"}
 
 PROFILES = {"parent": "Parents", "eleve": "Élèves", "enseignant": "Enseignants", "personnel": "Personnels",
@@ -72,6 +73,13 @@ def long_date(day: dt.date | dt.datetime | str | None) -> str:
     if isinstance(day, dt.datetime):
         day = day.date()
     return f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def short_month(day: dt.date | str) -> str:
+    """The month of ``day`` abbreviated the French way: date(2025, 9, 1) → 'sept. 2025' (chart axes)."""
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day[:10])
+    return f"{MONTHS_SHORT[day.month - 1]} {day.year}"
 
 
 def iso_week_label(week_start: dt.date) -> str:

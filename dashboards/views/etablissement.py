@@ -82,11 +82,19 @@ st.plotly_chart(charts.bars(bars, "category", "rate", "text", "Comparaison", hei
 
 history = data.school_history(v, scope, uai, f.profile, "month")
 if len(history):
+    months = [fmt.period_label("month", p) for p in history["period"]]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=history["period_start"], y=100 * history["active_rate"].astype(float),
-                             mode="lines+markers", name="observé", line=dict(color=charts.ACCENT)))
-    fig.add_trace(go.Scatter(x=history["period_start"], y=100 * history["expected_rate"].astype(float),
-                             mode="lines", name="attendu", line=dict(color=charts.FRANCE, dash="dash")))
+                             mode="lines+markers", name="observé", line=dict(color=charts.ACCENT),
+                             hovertext=[f"{m} : {fmt.percent(x)}" for m, x in zip(months, history["active_rate"])],
+                             hoverinfo="text"))
+    if history["expected_rate"].notna().any():
+        fig.add_trace(go.Scatter(x=history["period_start"], y=100 * history["expected_rate"].astype(float),
+                                 mode="lines", name="attendu", line=dict(color=charts.FRANCE, dash="dash"),
+                                 hovertext=[f"{m} : attendu {fmt.percent(x)}"
+                                            for m, x in zip(months, history["expected_rate"])], hoverinfo="text"))
+    # French month names on the axis (plotly's own date labels are English).
+    fig.update_xaxes(tickvals=list(history["period_start"]), ticktext=[fmt.short_month(d) for d in history["period_start"]])
     fig.update_yaxes(ticksuffix=" %", title="Taux d'usage actif mensuel")
     st.plotly_chart(charts._layout(fig, "Mois par mois (les mois sous secret statistique sont absents)", 320),
                     key="school_history")
