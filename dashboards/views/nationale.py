@@ -38,8 +38,8 @@ else:
     c1.metric("Taux d'usage actif", ui.rate_text(row["active_rate"], sup), delta("active_rate"),
               help="Comptes ayant ouvert au moins une session sur la période / comptes chargés.")
     c2.metric("Taux d'activation", ui.rate_text(row["activation_rate"], sup), delta("activation_rate"))
-    c3.metric("Part des sessions sur l'application mobile", ui.rate_text(row["mobile_share"], sup),
-              delta("mobile_share"))
+    c3.metric("Part mobile", ui.rate_text(row["mobile_share"], sup), delta("mobile_share"),
+              help="Part des sessions ouvertes depuis l'application mobile.")
     c4.metric("Établissements", fmt.number(row["schools"]),
               help=f"{fmt.SECRET if sup else fmt.number(row['loaded'])} comptes chargés")
     if f.previous:
