@@ -75,13 +75,6 @@ def long_date(day: dt.date | dt.datetime | str | None) -> str:
     return f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-def short_month(day: dt.date | str) -> str:
-    """The month of ``day`` abbreviated the French way: date(2025, 9, 1) → 'sept. 2025' (chart axes)."""
-    if isinstance(day, str):
-        day = dt.date.fromisoformat(day[:10])
-    return f"{MONTHS_SHORT[day.month - 1]} {day.year}"
-
-
 def iso_week_label(week_start: dt.date) -> str:
     """The week of Monday ``week_start`` in words: 'semaine 46 (du lundi 10 au dimanche 16 novembre 2025)'."""
     end = week_start + dt.timedelta(days=6)

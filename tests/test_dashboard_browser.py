@@ -104,6 +104,10 @@ def test_academie_user_sees_map_and_funnel_in_a_browser(server):
             # the map holds filled département polygons; the funnel holds school markers
             assert page.locator(".js-plotly-plot path.js-fill").count() >= 4
             assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 10
+            # plotly speaks French: modebar tooltips from the locale passed in every chart's config
+            titles = page.eval_on_selector_all(".modebar-btn", "els => els.map(e => e.getAttribute('data-title'))")
+            assert titles.count("Télécharger le graphique (PNG)") >= 8 and "Déplacer" in titles
+            assert not {"Download plot as a PNG", "Download plot as a png", "Pan", "Autoscale"} & set(titles)
             page.wait_for_timeout(1500)  # let the last charts settle before the screenshot
             page.screenshot(path=str(ARTIFACTS / "dashboard_academie.png"), full_page=True)
             content = page.content()

@@ -29,8 +29,6 @@ def test_suppression_rule_in_python_and_sql(n, k, ok):
 
 def test_labels_short_dates_and_periods():
     assert fr_format.points(-0.023, ascii_minus=True) == "-2,3\u202fpt"
-    assert fr_format.short_month(dt.date(2025, 9, 1)) == "sept. 2025"
-    assert fr_format.short_month("2026-06-01") == "juin 2026"
     assert fr_format.label(fr_format.QUINTILES, 1) == "Q1 (IPS le plus bas)"
     assert fr_format.period_label("month", "2025-11") == "novembre 2025"
     assert fr_format.period_label("trimester", "2025-2026 T1").startswith("2025-2026, 1er trimestre")

@@ -25,6 +25,39 @@ INSETS = ("32", "31", "33", "28", "43")
 METRO_LAT = 46.5
 
 
+# plotly.js speaks English (modebar tooltips, date ticks, decimal point): every chart is drawn with this
+# French locale, passed in its config (ui.chart), since Streamlit registers no plotly locale.
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "locale": "fr",
+    "locales": {"fr": {
+        "dictionary": {
+            "Autoscale": "Échelle automatique", "Box Select": "Sélection rectangulaire",
+            "Lasso Select": "Sélection au lasso", "Download plot as a png": "Télécharger le graphique (PNG)",
+            "Download plot as a PNG": "Télécharger le graphique (PNG)", "Fullscreen": "Plein écran",
+            "Download plot": "Télécharger le graphique", "Pan": "Déplacer", "Reset axes": "Réinitialiser les axes",
+            "Reset view": "Réinitialiser la vue", "Zoom": "Zoom", "Zoom in": "Zoom avant", "Zoom out": "Zoom arrière",
+            "Toggle Spike Lines": "Afficher ou masquer les repères",
+            "Show closest data on hover": "Survol : donnée la plus proche",
+            "Compare data on hover": "Survol : comparer les données",
+            "Double-click to zoom back out": "Double-cliquez pour revenir à la vue d'ensemble",
+            "Double-click on legend to isolate one trace": "Double-cliquez sur la légende pour isoler une série",
+            "Taking snapshot - this may take a few seconds": "Capture en cours, quelques secondes…",
+            "Snapshot succeeded": "Capture réussie",
+            "Sorry, there was a problem downloading your snapshot!": "Le téléchargement de la capture a échoué.",
+        },
+        "format": {
+            "days": [d.capitalize() for d in (fmt.DAYS[6], *fmt.DAYS[:6])],
+            "shortDays": [d[:3] + "." for d in (fmt.DAYS[6], *fmt.DAYS[:6])],
+            "months": list(fmt.MONTHS), "shortMonths": list(fmt.MONTHS_SHORT),
+            "periods": ["", ""], "dateTime": "%A %e %B %Y, %X", "date": "%d/%m/%Y", "time": "%H:%M:%S",
+            "decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"],
+            "year": "%Y", "month": "%b %Y", "dayMonth": "%-d %b", "dayMonthYear": "%-d %b %Y",
+        },
+    }},
+}
+
+
 def _layout(fig: go.Figure, title: str | None = None, height: int = 420, **kwargs) -> go.Figure:
     fig.update_layout(**LAYOUT, title=title, height=height, **kwargs)
     return fig

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from ent_dash import data
+from ent_dash import charts, data
 from pipelines import fr_format as fmt
 from ent_dash.auth import Principal
 from pipelines import users as accounts
@@ -145,6 +145,11 @@ def sidebar(principal: Principal) -> Context | None:
     side.caption(f"Données publiées le {fmt.long_date(meta.get('published_at'))}"
                  + (" · **démonstration : données synthétiques**" if meta.get("synthetic") == "true" else ""))
     return _run.ctx
+
+
+def chart(fig, *, key: str) -> None:
+    """A plotly chart in French (locale, modebar tooltips, separators: see charts.PLOTLY_CONFIG)."""
+    st.plotly_chart(fig, key=key, config=charts.PLOTLY_CONFIG)
 
 
 def rate_text(rate, suppressed) -> str:

@@ -51,9 +51,9 @@ with left:
         labels = {c: f"<b>{dep_names.get(c, c)}</b><br>taux d'usage actif : "
                      + (ui.rate_text(by_code[c].active_rate, by_code[c].suppressed) if c in by_code
                         else fmt.NOT_AVAILABLE) for c in shapes["code"]}
-        st.plotly_chart(charts.choropleth(shapes, values, labels, set(deps.loc[deps["suppressed"], "geo_code"]),
-                                          "Taux d'usage actif par département", insets=False, height=420),
-                        key="map_departements")
+        ui.chart(charts.choropleth(shapes, values, labels, set(deps.loc[deps["suppressed"], "geo_code"]),
+                                   "Taux d'usage actif par département", insets=False, height=420),
+                 key="map_departements")
 with right:
     ui.table(ui.cell_table(deps, "Département", dep_names), f"departements_{academie}_{f.period}.csv", "dl_deps")
 
@@ -100,8 +100,8 @@ if q.empty:
             "(les agrégats des personnels sont publiés par territoire, niveau et secteur seulement).")
 col1, col2 = st.columns(2)
 with col1:
-    st.plotly_chart(charts.bars(q, "category", "rate", "text", "Par quintile d'IPS de l'établissement",
-                                reference=fr_rate), key="bars_quintile")
+    ui.chart(charts.bars(q, "category", "rate", "text", "Par quintile d'IPS de l'établissement",
+                         reference=fr_rate), key="bars_quintile")
     st.markdown(f"**SII** (pente sociale) : {measure_text('sii')} · **RII** (rapport) : "
                 f"{measure_text('rii', 'ratio')} · **Écart Q5 − Q1** : {measure_text('q5_q1_gap')}")
     st.caption("Quintiles nationaux d'IPS pondérés par les comptes parents. SII : différence de taux entre le "
@@ -110,20 +110,20 @@ with col1:
 with col2:
     tab_s, tab_ep, tab_ru, tab_l = st.tabs(["Secteur", "Éducation prioritaire", "Rural / urbain", "Niveau"])
     with tab_s:
-        st.plotly_chart(charts.bars(bar_frame("secteur", fmt.SECTEURS), "category", "rate", "text", None,
-                                    reference=fr_rate, height=260), key="bars_secteur")
+        ui.chart(charts.bars(bar_frame("secteur", fmt.SECTEURS), "category", "rate", "text", None,
+                             reference=fr_rate, height=260), key="bars_secteur")
     with tab_ep:
-        st.plotly_chart(charts.bars(bar_frame("education_prioritaire", fmt.EP), "category", "rate", "text", None,
-                                    reference=fr_rate, height=260), key="bars_ep")
+        ui.chart(charts.bars(bar_frame("education_prioritaire", fmt.EP), "category", "rate", "text", None,
+                             reference=fr_rate, height=260), key="bars_ep")
         st.caption("L'appartenance à l'éducation prioritaire n'est connue que là où l'annuaire de l'éducation "
                    "est chargé (départements 35 et 94 dans les données de référence actuelles).")
     with tab_ru:
-        st.plotly_chart(charts.bars(bar_frame("rural_urban", fmt.RURAL_URBAN), "category", "rate", "text", None,
-                                    reference=fr_rate, height=260), key="bars_ru")
+        ui.chart(charts.bars(bar_frame("rural_urban", fmt.RURAL_URBAN), "category", "rate", "text", None,
+                             reference=fr_rate, height=260), key="bars_ru")
     with tab_l:
         if f.level == "all":
-            st.plotly_chart(charts.bars(bar_frame(None, fmt.LEVELS, level_rows=True), "category", "rate", "text",
-                                        None, reference=fr_rate, height=260), key="bars_level")
+            ui.chart(charts.bars(bar_frame(None, fmt.LEVELS, level_rows=True), "category", "rate", "text",
+                                 None, reference=fr_rate, height=260), key="bars_level")
         else:
             st.info("Choisissez « Tous niveaux » pour comparer les niveaux.")
     breakdown_rows = pd.concat([bar_frame(b, m).assign(**{"Répartition": fmt.BREAKDOWNS[b]}) for b, m in
@@ -146,10 +146,10 @@ else:
     col1, col2 = st.columns(2)
     with col1:
         own_rate = None if sup else row["active_rate"]
-        st.plotly_chart(charts.funnel(published, own_rate, "Diagramme en entonnoir (funnel plot)"), key="funnel")
+        ui.chart(charts.funnel(published, own_rate, "Diagramme en entonnoir (funnel plot)"), key="funnel")
     with col2:
         fits = data.ips_fit(v, scope, f.period_type, f.period, f.profile, academie, f.level, f.secteur)
-        st.plotly_chart(charts.ips_scatter(published, fits, name, "Usage et IPS des établissements"), key="ips")
+        ui.chart(charts.ips_scatter(published, fits, name, "Usage et IPS des établissements"), key="ips")
     st.caption(f"{fmt.number(len(published))} établissements publiés sur {fmt.number(len(schools))} ; "
                f"les autres relèvent du secret statistique (moins de 11 comptes, ou moins de 3 actifs ou "
                f"non-actifs, ou secret secondaire).")

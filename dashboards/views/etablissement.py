@@ -78,7 +78,7 @@ bars = pd.DataFrame({
 })
 bars["rate"] = bars["rate"].astype(float)
 bars["text"] = [fmt.SECRET if (i == 0 and sup) else fmt.percent(x) for i, x in enumerate(bars["rate"])]
-st.plotly_chart(charts.bars(bars, "category", "rate", "text", "Comparaison", height=260), key="school_bars")
+ui.chart(charts.bars(bars, "category", "rate", "text", "Comparaison", height=260), key="school_bars")
 
 history = data.school_history(v, scope, uai, f.profile, "month")
 if len(history):
@@ -93,11 +93,9 @@ if len(history):
                                  mode="lines", name="attendu", line=dict(color=charts.FRANCE, dash="dash"),
                                  hovertext=[f"{m} : attendu {fmt.percent(x)}"
                                             for m, x in zip(months, history["expected_rate"])], hoverinfo="text"))
-    # French month names on the axis (plotly's own date labels are English).
-    fig.update_xaxes(tickvals=list(history["period_start"]), ticktext=[fmt.short_month(d) for d in history["period_start"]])
     fig.update_yaxes(ticksuffix=" %", title="Taux d'usage actif mensuel")
-    st.plotly_chart(charts._layout(fig, "Mois par mois (les mois sous secret statistique sont absents)", 320),
-                    key="school_history")
+    ui.chart(charts._layout(fig, "Mois par mois (les mois sous secret statistique sont absents)", 320),
+             key="school_history")
 
 st.subheader("Établissements semblables")
 st.caption("Même académie, même niveau, IPS le plus proche ; seuls les établissements publiés figurent.")

@@ -47,8 +47,8 @@ if academie is not None and len(fr_overall):
                              mode="markers", name="France", marker=dict(color=charts.FRANCE, symbol="line-ns-open",
                                                                         size=18, line=dict(width=3))))
 fig.update_xaxes(ticksuffix=" %", range=[0, 100], title="Part des comptes actifs ayant utilisé le service")
-st.plotly_chart(charts._layout(fig, None, 60 + 32 * max(len(overall), 3),
-                               legend=dict(orientation="h", y=-0.2)), key="reach_bars")
+ui.chart(charts._layout(fig, None, 60 + 32 * max(len(overall), 3),
+                        legend=dict(orientation="h", y=-0.2)), key="reach_bars")
 
 st.subheader("Selon le milieu social de l'établissement")
 by_q = here[here["breakdown"] == "ips_quintile"].copy()
@@ -57,8 +57,8 @@ if by_q.empty:
 else:
     by_q["quintile_label"] = by_q["breakdown_value"].map(lambda q: fmt.QUINTILES.get(q, q))
     by_q = by_q.sort_values(["breakdown_value"])
-    st.plotly_chart(charts.reach_heatmap(by_q, "Part des comptes actifs n'ayant jamais utilisé le service"),
-                    key="reach_heatmap")
+    ui.chart(charts.reach_heatmap(by_q, "Part des comptes actifs n'ayant jamais utilisé le service"),
+             key="reach_heatmap")
     st.caption("Lecture : une case foncée signale une fonctionnalité ignorée par une grande part des familles "
                "actives de ces établissements. Les cases « secret statistique » regroupent trop peu de comptes."
                + (" Quintiles calculés tous niveaux confondus." if f.level != "all" else ""))

@@ -65,9 +65,9 @@ with left:
                     + (ui.rate_text(r.active_rate, r.suppressed) if (r := observed.get(code)) else fmt.NOT_AVAILABLE)
               for code in shapes["code"]}
     suppressed = set(aca.loc[aca["suppressed"], "geo_code"])
-    st.plotly_chart(charts.choropleth(shapes, values, labels, suppressed,
-                                      f"Taux d'usage actif lissé par académie — {fmt.PROFILES[f.profile].lower()}"),
-                    key="map_academies")
+    ui.chart(charts.choropleth(shapes, values, labels, suppressed,
+                               f"Taux d'usage actif lissé par académie — {fmt.PROFILES[f.profile].lower()}"),
+             key="map_academies")
     st.caption("Taux lissé (bayésien empirique, loi bêta-binomiale) : une académie dont peu de comptes sont "
                "observés est rapprochée du taux commun, pour ne pas ressortir par hasard. Gris : secret "
                "statistique. Les académies d'outre-mer sont représentées en médaillon, à gauche.")
@@ -82,7 +82,7 @@ with right:
         heat["rate"] = heat["active_rate"]
         heat["hover"] = [f"<b>{n}</b><br>taux : {fmt.percent(r)}<br>SII : {fmt.points(s)}"
                          for n, r, s in zip(heat["name"], heat["rate"], heat["sii"])]
-        st.plotly_chart(charts.heat_scatter(heat, "Adoption moyenne et inégalité sociale (SII)"), key="heat")
+        ui.chart(charts.heat_scatter(heat, "Adoption moyenne et inégalité sociale (SII)"), key="heat")
         st.caption("SII : écart de taux d'usage entre le haut et le bas de l'échelle sociale (IPS), en points. "
                    "Plus il est grand, plus l'usage dépend du milieu social."
                    + (" Calculé tous secteurs confondus." if f.secteur != "all" else ""))

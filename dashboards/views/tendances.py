@@ -25,7 +25,7 @@ if len(gaps):
     weeks = set(pd.to_datetime(series["week_start"]).dt.date)
     gaps = gaps[pd.to_datetime(gaps["week_start"]).dt.date.isin(weeks) & (gaps["schools_flagged"] > 0)]
 title = f"Taux d'usage actif par semaine — {ctx.academie_name(academie)} et France"
-st.plotly_chart(charts.weekly(series, holidays, gaps, title), key="weekly")
+ui.chart(charts.weekly(series, holidays, gaps, title), key="weekly")
 zone = ctx.academies.set_index("academie_code")["zone"].get(academie) if academie else None
 st.caption(("Vacances de la zone " + str(zone) + " (calendrier officiel 2025-2026 ; certaines dates d'outre-mer et "
             "de Corse sont approchées)." if zone else "Vacances scolaires des zones A, B et C.")
