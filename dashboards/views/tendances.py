@@ -27,20 +27,13 @@ if len(gaps):
 title = f"Taux d'usage actif par semaine — {ctx.academie_name(academie)} et France"
 ui.chart(charts.weekly(series, holidays, gaps, title), key="weekly")
 zone = ctx.academies.set_index("academie_code")["zone"].get(academie) if academie else None
-st.caption(("Vacances de la zone " + str(zone) + " (calendrier officiel 2025-2026 ; certaines dates d'outre-mer et "
-            "de Corse sont approchées)." if zone else "Vacances scolaires des zones A, B et C.")
-           + " Triangles : semaines où au moins un établissement a un volume d'événements anormalement bas "
-             "(trou de données probable, à ne pas lire comme une baisse d'usage).")
-
-table = series.assign(**{
-    "Territoire": series["name"],
-    "Semaine": [fmt.long_date(w) for w in series["week_start"]],
-    "Taux d'usage actif": [ui.rate_text(r, s) for r, s in zip(series["active_rate"], series["suppressed"])],
-    "Sessions": [fmt.SECRET if s else fmt.number(x) for x, s in zip(series["sessions"], series["suppressed"])],
-    "Part mobile": [ui.rate_text(r, s) for r, s in zip(series["mobile_share"], series["suppressed"])],
-    "Trou de données": [
-        fmt.number(int(gaps.loc[pd.to_datetime(gaps["week_start"]).dt.date == pd.Timestamp(w).date(),
-                                "schools_flagged"].sum())) if len(gaps) and g != "nation" else ""
-        for w, g in zip(series["week_start"], series["geo_level"])],
-})[["Territoire", "Semaine", "Taux d'usage actif", "Sessions", "Part mobile", "Trou de données"]]
-ui.table(table, f"tendances_{f.school_year}_{f.profile}.csv", "dl_weekly")
+if holidays.empty:
+    holidays_text = (f"Calendrier des vacances {f.school_year} non disponible dans cette version : "
+                     "les vacances ne sont pas ombrées.")
+elif zone:
+    holidays_text = (f"Vacances de la zone {zone} (calendrier officiel {f.school_year} ; certaines dates "
+                     "d'outre-mer et de Corse sont approchées).")
+else:
+    holidays_text = f"Vacances scolaires des zones A, B et C ({f.school_year})."
+st.caption(holidays_text + " Triangles : semaines où au moins un établissement a un volume d'événements anormalement "
+           "bas (trou de données probable, à ne pas lire comme une baisse d'usage).")
