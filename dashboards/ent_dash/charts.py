@@ -58,7 +58,7 @@ PLOTLY_CONFIG = {
 }
 
 
-def _layout(fig: go.Figure, title: str | None = None, height: int = 420, **kwargs) -> go.Figure:
+def layout(fig: go.Figure, title: str | None = None, height: int = 420, **kwargs) -> go.Figure:
     fig.update_layout(**LAYOUT, title=title, height=height, **kwargs)
     return fig
 
@@ -131,7 +131,7 @@ def choropleth(shapes: pd.DataFrame, values: dict[str, float | None], labels: di
                     colorbar=dict(title=colorbar_title, ticksuffix=" %", thickness=12, len=0.6))))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
-    return _layout(fig, title, height, plot_bgcolor="white")
+    return layout(fig, title, height, plot_bgcolor="white")
 
 
 def heat_scatter(frame: pd.DataFrame, title: str) -> go.Figure:
@@ -144,7 +144,7 @@ def heat_scatter(frame: pd.DataFrame, title: str) -> go.Figure:
     fig.add_vline(x=0, line=dict(color="#999", dash="dot"))
     fig.update_xaxes(title="Indice de pente des inégalités (SII, points)", ticksuffix=" pts", zeroline=False)
     fig.update_yaxes(title="Taux d'usage actif moyen", ticksuffix=" %")
-    return _layout(fig, title, 460)
+    return layout(fig, title, 460)
 
 
 def bars(frame: pd.DataFrame, category: str, value: str, text: str, title: str, reference: float | None = None,
@@ -158,7 +158,7 @@ def bars(frame: pd.DataFrame, category: str, value: str, text: str, title: str, 
                       annotation_text=f"{reference_label} {fmt.percent(reference)}", annotation_position="top")
     fig.update_xaxes(ticksuffix=" %", rangemode="tozero")
     fig.update_yaxes(autorange="reversed", title=None)
-    return _layout(fig, title, height)
+    return layout(fig, title, height)
 
 
 LEVEL_SYMBOLS = {"ecole": "circle", "college": "square", "lycee": "diamond"}
@@ -218,7 +218,7 @@ def funnel(schools: pd.DataFrame, target: float | None, title: str) -> go.Figure
                            font=dict(size=10, color="#666"))
     fig.update_xaxes(title="Comptes chargés (n)", type="log")
     fig.update_yaxes(title="Taux d'usage actif", ticksuffix=" %")
-    return _layout(fig, title, 460, legend=dict(orientation="h", y=1.02, x=1, xanchor="right"))
+    return layout(fig, title, 460, legend=dict(orientation="h", y=1.02, x=1, xanchor="right"))
 
 
 def ips_scatter(schools: pd.DataFrame, fits: pd.DataFrame, academie_name: str, title: str) -> go.Figure:
@@ -242,7 +242,7 @@ def ips_scatter(schools: pd.DataFrame, fits: pd.DataFrame, academie_name: str, t
                                          name=f"ajustement pondéré — {name} ({fmt.points(slope * 10)} par 10 pts d'IPS)"))
     fig.update_xaxes(title="Indice de position sociale (IPS)")
     fig.update_yaxes(title="Taux d'usage actif", ticksuffix=" %")
-    return _layout(fig, title, 460, legend=dict(orientation="h", y=-0.25))
+    return layout(fig, title, 460, legend=dict(orientation="h", y=-0.25))
 
 
 def weekly(series: pd.DataFrame, holidays: pd.DataFrame, gaps: pd.DataFrame, title: str) -> go.Figure:
@@ -270,7 +270,7 @@ def weekly(series: pd.DataFrame, holidays: pd.DataFrame, gaps: pd.DataFrame, tit
                              name="vacances scolaires"))
     fig.update_yaxes(title="Taux d'usage actif hebdomadaire", ticksuffix=" %", rangemode="tozero")
     fig.update_xaxes(title=None, tickformat="%d/%m")
-    return _layout(fig, title, 440, legend=dict(orientation="h", y=-0.15))
+    return layout(fig, title, 440, legend=dict(orientation="h", y=-0.15))
 
 
 def reach_heatmap(frame: pd.DataFrame, title: str) -> go.Figure:
@@ -295,4 +295,4 @@ def reach_heatmap(frame: pd.DataFrame, title: str) -> go.Figure:
                                hovertext=[[f"{s} — {qn} : {t}" for qn, t in zip(quintiles, tr)]
                                           for s, tr in zip(services, text)]))
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title, 60 + 34 * max(len(services), 3))
+    return layout(fig, title, 60 + 34 * max(len(services), 3))

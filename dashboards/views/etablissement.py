@@ -94,7 +94,7 @@ if len(history):
                                  hovertext=[f"{m} : attendu {fmt.percent(x)}"
                                             for m, x in zip(months, history["expected_rate"])], hoverinfo="text"))
     fig.update_yaxes(ticksuffix=" %", title="Taux d'usage actif mensuel")
-    ui.chart(charts._layout(fig, "Mois par mois (les mois sous secret statistique sont absents)", 320),
+    ui.chart(charts.layout(fig, "Mois par mois (les mois sous secret statistique sont absents)", 320),
              key="school_history")
 
 st.subheader("Établissements semblables")

@@ -47,7 +47,7 @@ if academie is not None and len(fr_overall):
                              mode="markers", name="France", marker=dict(color=charts.FRANCE, symbol="line-ns-open",
                                                                         size=18, line=dict(width=3))))
 fig.update_xaxes(ticksuffix=" %", range=[0, 100], title="Part des comptes actifs ayant utilisé le service")
-ui.chart(charts._layout(fig, None, 60 + 32 * max(len(overall), 3),
+ui.chart(charts.layout(fig, None, 60 + 32 * max(len(overall), 3),
                         legend=dict(orientation="h", y=-0.2)), key="reach_bars")
 
 st.subheader("Selon le milieu social de l'établissement")
