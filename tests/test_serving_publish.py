@@ -155,3 +155,25 @@ def test_pipeline_publishes_cells_that_match_the_warehouse_rollups(demo_warehous
                   or tuple(rollup[tuple(c[:7])][:3]) != tuple(c[7:10])
                   or abs((rollup[tuple(c[:7])][3] or 0) - (c[10] or 0)) > 1e-12]
     assert not mismatches, mismatches[:5]
+
+
+def test_holidays_come_from_the_official_calendar_for_every_published_year():
+    """Zones A/B/C from the ministry's calendar (vacances-scolaires-france): the current school year is
+    there, and 2025-2026 agrees with the generator's calendar, which was typed from the same arrêté."""
+    import datetime as dt
+
+    from pipelines.defs.serving.holidays import metropolitan_holidays, school_holidays
+    from pipelines.synth.calendar import CALENDARS
+
+    official = metropolitan_holidays()
+    years = {y for y, *_ in official}
+    assert {"2025-2026", "2026-2027"} <= years
+    for zone in ("A", "B", "C"):
+        starts = {first for y, z, _, first, _ in official if y == "2025-2026" and z == zone}
+        for name, first, resume in CALENDARS["2025-2026"].holidays[zone]:
+            if name != "pont_ascension":  # the package lists no pont de l'Ascension for 2025-2026
+                assert dt.date.fromisoformat(first) in starts, (zone, name)
+        toussaint = [r for r in official if r[0] == "2026-2027" and r[1] == zone and "Toussaint" in r[2]]
+        assert len(toussaint) == 1 and toussaint[0][4] - toussaint[0][3] >= dt.timedelta(days=13)
+    # the other zones keep the generator's calendar
+    assert {z for _, z, *_ in school_holidays()} >= {"A", "B", "C", "corse", "reunion"}

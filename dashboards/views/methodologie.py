@@ -86,7 +86,8 @@ st.markdown("""
 | Contours des académies (2020) | Ministère de l'Éducation nationale, data.education.gouv.fr | Licence Ouverte 2.0 |
 | Contours des départements | IGN – Admin Express (COG 2018), via france-geojson | Licence Ouverte 2.0 |
 | Communes : population, superficie (classement rural / urbain approché par la densité) | INSEE (COG, comparateur de territoires) | Licence Ouverte 2.0 |
-| Calendrier scolaire 2025-2026 (zones A, B, C) | Ministère de l'Éducation nationale (arrêté) ; dates d'outre-mer et de Corse en partie approchées | — |
+| Calendrier scolaire, zones A, B et C (toutes les années publiées) | Ministère de l'Éducation nationale, data.education.gouv.fr, via le paquet `vacances-scolaires-france` | Licence Ouverte 2.0 (données), MIT (paquet) |
+| Vacances de Corse et d'outre-mer (2025-2026) | calendriers académiques, en partie approchés | — |
 | Journaux d'usage de l'ENT | exports des ENT (entcore, ODE) ; **synthétiques dans la démonstration** | — |
 
 Réutilisation : « Ministère de l'Éducation nationale, data.education.gouv.fr », « IGN – Admin Express »,

@@ -30,9 +30,11 @@ zone = ctx.academies.set_index("academie_code")["zone"].get(academie) if academi
 if holidays.empty:
     holidays_text = (f"Calendrier des vacances {f.school_year} non disponible dans cette version : "
                      "les vacances ne sont pas ombrées.")
+elif zone in ("A", "B", "C"):
+    holidays_text = f"Vacances de la zone {zone} (calendrier officiel {f.school_year})."
 elif zone:
-    holidays_text = (f"Vacances de la zone {zone} (calendrier officiel {f.school_year} ; certaines dates "
-                     "d'outre-mer et de Corse sont approchées).")
+    holidays_text = (f"Vacances de l'académie ({f.school_year}) : certaines dates de Corse et d'outre-mer sont "
+                     "approchées.")
 else:
     holidays_text = f"Vacances scolaires des zones A, B et C ({f.school_year})."
 st.caption(holidays_text + " Triangles : semaines où au moins un établissement a un volume d'événements anormalement "
