@@ -34,8 +34,8 @@ def build(root: Path, schools_per_academie: int | None) -> None:
     import duckdb
 
     from pipelines.synth.fake_warehouse import build_fake_warehouse
-    from pipelines.defs.serving.paths import SERVING_FILENAME
-    from pipelines.defs.serving.publish import publish_serving
+    from pipelines.defs.publication.paths import SERVING_FILENAME
+    from pipelines.defs.publication.publish import publish_serving
 
     reference = REPO / "data" / "reference"
     (root / "reference").symlink_to(reference, target_is_directory=True)

@@ -15,7 +15,7 @@ from pipelines.defs.ingest.sensors import (
 from pipelines.defs.reference.assets import reference_assets
 from pipelines.defs.reports.assets import weekly_report, weekly_report_job, weekly_report_schedule
 from pipelines.defs.reference.checks import schools_checks
-from pipelines.defs.serving.assets import serving_assets
+from pipelines.defs.publication.assets import serving_assets
 from pipelines.jobs import indicators_job, ingest_job, serving_job, weekly_job
 from pipelines.resources import warehouse_resource
 

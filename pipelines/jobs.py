@@ -6,7 +6,7 @@ from pipelines.defs.equity.assets import equity_assets
 from pipelines.defs.indicators.assets import period_indicator_assets, weekly_indicator_assets
 from pipelines.defs.ingest.assets import data_gaps, events, landed_files
 from pipelines.defs.reference.assets import reference_assets
-from pipelines.defs.serving.assets import serving_assets
+from pipelines.defs.publication.assets import serving_assets
 
 # Unpartitioned: reference data, then every new landing file.
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*reference_assets, landed_files))

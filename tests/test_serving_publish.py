@@ -16,8 +16,8 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from pipelines.synth.fake_warehouse import build_fake_warehouse
-from pipelines.defs.serving.paths import SERVING_FILENAME, serving_path
-from pipelines.defs.serving.publish import publish_serving
+from pipelines.defs.publication.paths import SERVING_FILENAME, serving_path
+from pipelines.defs.publication.publish import publish_serving
 from tests.conftest import REFERENCE_DIR
 
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
@@ -35,7 +35,7 @@ def tiny_warehouse(ent_data_dir: Path) -> Path:
 
 
 def test_asset_publishes_a_read_only_suppressed_file(tiny_warehouse: Path):
-    from pipelines.defs.serving.assets import published_serving
+    from pipelines.defs.publication.assets import published_serving
 
     result = dg.materialize([published_serving], resources={"duckdb": DuckDBResource(database=str(tiny_warehouse))})
     assert result.success
@@ -162,7 +162,7 @@ def test_holidays_come_from_the_official_calendar_for_every_published_year():
     there, and 2025-2026 agrees with the generator's calendar, which was typed from the same arrêté."""
     import datetime as dt
 
-    from pipelines.defs.serving.holidays import metropolitan_holidays, school_holidays
+    from pipelines.defs.publication.holidays import metropolitan_holidays, school_holidays
     from pipelines.synth.calendar import CALENDARS
 
     official = metropolitan_holidays()

@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from pipelines.defs.serving.suppression import (
+from pipelines.defs.publication.suppression import (
     Family,
     audit_groups,
     passes,
@@ -108,7 +108,7 @@ def test_audit_groups_reports_a_lone_school_behind_a_published_cell():
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     from pipelines.synth.fake_warehouse import shared_fake_serving
-    from pipelines.defs.serving.paths import SERVING_FILENAME
+    from pipelines.defs.publication.paths import SERVING_FILENAME
 
     root = shared_fake_serving(tmp_path_factory.getbasetemp(), REFERENCE_DIR)
     serving = root / "serving" / SERVING_FILENAME

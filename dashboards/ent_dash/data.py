@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pipelines.defs.serving.paths import SCHEMA_VERSION, serving_path
+from pipelines.defs.publication.paths import SCHEMA_VERSION, serving_path
 from pipelines.equity.eb_shrink import eb_shrink
 
 CACHE_TTL = 600

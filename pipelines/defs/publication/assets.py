@@ -3,8 +3,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.serving.paths import serving_path
-from pipelines.defs.serving.publish import publish_serving
+from pipelines.defs.publication.paths import serving_path
+from pipelines.defs.publication.publish import publish_serving
 
 # What the publisher reads. Aggregates are recomputed from the school rows (the suppression needs each
 # cell's schools), so adoption_rollup / feature_reach_rollup / equity_quintiles are not read; the

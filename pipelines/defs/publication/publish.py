@@ -42,10 +42,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.defs.serving.geo import boundary_rows
-from pipelines.defs.serving.holidays import academie_zones, school_holidays
-from pipelines.defs.serving.paths import SCHEMA_VERSION
-from pipelines.defs.serving.suppression import Family, SuppressionReport, suppress
+from pipelines.defs.publication.geo import boundary_rows
+from pipelines.defs.publication.holidays import academie_zones, school_holidays
+from pipelines.defs.publication.paths import SCHEMA_VERSION
+from pipelines.defs.publication.suppression import Family, SuppressionReport, suppress
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR
 from pipelines.paths import reference_dir, truth_dir
 

@@ -1,4 +1,4 @@
-"""Serving layer: small-cell-suppressed, read-only copies of the indicators for the dashboard and reports.
+"""Publication: the small-cell-suppressed, read-only serving copy of the indicators that the dashboard reads.
 
 ``paths`` and ``suppression`` import no Dagster, so the dashboard can use them; ``assets`` holds the asset.
 """
