@@ -67,6 +67,11 @@ def esc(text) -> str:
     return html.escape("" if text is None else str(text))
 
 
+def html_table(header: str, rows) -> str:
+    """A table from the cells of its header row (``<th>`` HTML) and its body rows (``<tr>`` HTML)."""
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
 def secret() -> str:
     return f'<span class="secret">{fr.SECRET}</span>'
 
@@ -295,8 +300,7 @@ def _profiles_table(report: Report) -> str:
     legend = "Sous chaque valeur : évolution par rapport à la semaine précédente"
     if report.has_year_ago:
         legend += f" · évolution depuis la semaine {year.isocalendar().week} de {year.isocalendar().year}"
-    return (f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f'<p class="note">{esc(legend)}.</p>')
+    return html_table(header, rows) + f'<p class="note">{esc(legend)}.</p>'
 
 
 def _gaps_section(report: Report) -> str:
@@ -363,7 +367,7 @@ def _flagged_section(report: Report) -> str:
                 f'<td class="num">{esc(fr.number(s.loaded))}</td>', f'<td class="num">{pct(s.target)}</td>']
             rows.append(f"<tr>{''.join(cells)}</tr>")
         header = "".join(f"<th>{esc(h)}</th>" for h in head)
-        body = f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>" + extra
+        body = html_table(header, rows) + extra
     if report.flagged_hidden:
         n = report.flagged_hidden
         body += (f'<p class="note">{n} autre{"s" if n > 1 else ""} établissement{"s" if n > 1 else ""} '
@@ -401,7 +405,7 @@ def _reach_section(report: Report, chart: str) -> str:
             cells.append(f'<td class="num">{pct(r.national, r.national_suppressed)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     header = "".join(f'<th{" class=num" if i else ""}>{esc(h)}</th>' for i, h in enumerate(head))
-    table = f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table = html_table(header, rows)
     qrows = []
     for r in report.reach:
         if r.service in IGNORED_SERVICES:
@@ -410,9 +414,8 @@ def _reach_section(report: Report, chart: str) -> str:
                         if q in r.by_quintile else '<td class="num">—</td>' for q in "12345")
         qrows.append(f"<tr><td>{esc(fr.label(fr.SERVICES, r.service))}</td>{cells}</tr>")
     qtable = ("<h3>Usage des services par quintile d'IPS de l'établissement</h3>"
-              "<table><thead><tr><th>Service</th>" + "".join(f"<th class=num>Q{q}</th>" for q in "12345")
-              + f"</tr></thead><tbody>{''.join(qrows)}</tbody></table>"
-              '<p class="note">Q1 : établissements les moins favorisés, Q5 : les plus favorisés ; « — » : aucun '
+              + html_table("<th>Service</th>" + "".join(f"<th class=num>Q{q}</th>" for q in "12345"), qrows)
+              + '<p class="note">Q1 : établissements les moins favorisés, Q5 : les plus favorisés ; « — » : aucun '
               "établissement de ce quintile n'est suivi.</p>")
     return period + summary + chart + table + qtable
 
@@ -425,11 +428,10 @@ def _quality_section(report: Report) -> str:
             f"<td>{esc(g['commune'])}</td><td class=num>{esc(fr.number(g['events']))}</td>"
             f"<td class=num>{esc(fr.number(g['expected']))}</td><td class=num>{esc(fr.percent(g['share'], 0))}</td></tr>"
             for g in report.data_gaps)
-        parts.append("<table><thead><tr>" + ("<th>Académie</th>" if report.is_national else "")
-                     + "<th>Établissement</th><th>Commune</th><th class=num>Événements reçus</th>"
-                     "<th class=num>Attendus</th><th class=num>Part de l'attendu</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>"
-                     '<p class="note">Volume de la semaine inférieur de plus de 80 % à ce que l\'établissement '
+        parts.append(html_table(("<th>Académie</th>" if report.is_national else "")
+                                + "<th>Établissement</th><th>Commune</th><th class=num>Événements reçus</th>"
+                                "<th class=num>Attendus</th><th class=num>Part de l'attendu</th>", rows)
+                     + '<p class="note">Volume de la semaine inférieur de plus de 80 % à ce que l\'établissement '
                      "reçoit d'habitude à cette période : les taux de ces établissements sont probablement "
                      "sous-estimés.</p>")
     else:
@@ -447,16 +449,14 @@ def _quality_section(report: Report) -> str:
         if report.quarantine:
             rows = "".join(f"<tr><td>{esc(q['reason'])}</td><td class=num>{esc(fr.number(q['rows']))}</td>"
                            f"<td class=num>{esc(fr.number(q['files']))}</td></tr>" for q in report.quarantine)
-            parts.append("<table><thead><tr><th>Motif</th><th class=num>Lignes</th><th class=num>Fichiers</th>"
-                         f"</tr></thead><tbody>{rows}</tbody></table>")
+            parts.append(html_table("<th>Motif</th><th class=num>Lignes</th><th class=num>Fichiers</th>", rows))
         else:
             parts.append("<p>Aucune ligne mise en quarantaine pendant la semaine.</p>")
         parts.append("<h3>Fichiers rejetés pendant la semaine</h3>")
         if report.rejected:
             rows = "".join(f"<tr><td>{esc(f['file_name'])}</td><td>{esc(f['format'])}</td>"
                            f"<td>{esc(str(f['error'])[:200])}</td></tr>" for f in report.rejected)
-            parts.append("<table><thead><tr><th>Fichier</th><th>Format</th><th>Motif</th></tr></thead>"
-                         f"<tbody>{rows}</tbody></table>")
+            parts.append(html_table("<th>Fichier</th><th>Format</th><th>Motif</th>", rows))
         else:
             parts.append("<p>Aucun fichier rejeté pendant la semaine.</p>")
     return "".join(parts)
@@ -467,9 +467,8 @@ def _academies_section(report: Report) -> str:
         f"<tr><td>{esc(a['name'])}</td><td class=num>{esc(fr.number(a['schools']))}</td>"
         f"<td class=num>{pct(a['rate'], a['suppressed'])}</td><td class=num>{delta_html(a['delta'])}</td></tr>"
         for a in report.academies)
-    return ("<table><thead><tr><th>Académie</th><th class=num>Établissements suivis</th>"
-            "<th class=num>Taux d'activité des parents</th><th class=num>Évolution sur une semaine</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+    return html_table("<th>Académie</th><th class=num>Établissements suivis</th>"
+                      "<th class=num>Taux d'activité des parents</th><th class=num>Évolution sur une semaine</th>", rows)
 
 
 def _footer(report: Report) -> str:
