@@ -260,8 +260,8 @@ def _write_reference(con, present: set[str], reference: Path) -> None:
     zones = academie_zones()
     con.execute("CREATE TABLE srv.academies AS SELECT academie_code, academie_name, NULL::VARCHAR AS zone "
                 "FROM academies ORDER BY academie_code")
-    for code, zone in zones.items():
-        con.execute("UPDATE srv.academies SET zone = ? WHERE academie_code = ?", [zone, code])
+    con.executemany("UPDATE srv.academies SET zone = ? WHERE academie_code = ?",
+                    [(zone, code) for code, zone in zones.items()])
     con.execute("CREATE TABLE srv.departements AS SELECT departement_code, departement_name, academie_code "
                 "FROM departements ORDER BY departement_code")
     join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if "school_ips_quintiles" in present else ""
