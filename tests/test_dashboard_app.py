@@ -217,6 +217,14 @@ def test_scope_is_enforced_in_the_queries(env):
     assert not data.schools(v, national, "school_year", "2025-2026", "parent", "24").empty
 
 
+def test_methodology_reports_the_suppression_audit_in_french(env):
+    at = login("nat")
+    at.switch_page("views/methodologie.py").run()
+    assert not at.exception
+    audit = [v for df in at.dataframe for v in (df.value["Audit"] if "Audit" in df.value else [])]
+    assert audit and all(v.startswith("réussi") for v in audit)
+
+
 def test_map_rates_are_shrunk_towards_the_common_rate(env):
     """The national map shows empirical-Bayes rates computed from published counts only: each lies between the
     académie's observed rate and the prior mean, and suppressed académies get none."""

@@ -7,6 +7,16 @@ import streamlit as st
 from ent_dash import data, ui
 from pipelines import fr_format as fmt
 
+
+def audit_text(audit: str) -> str:
+    """The publisher's audit status (English pipeline metadata) in French."""
+    if audit == "passed":
+        return "réussi"
+    if audit.startswith("passed; skipped"):
+        return "réussi (les groupes les plus grands n'ont pas été audités exactement)"
+    return audit
+
+
 ctx = ui.current()
 meta = data.meta(ctx.version)
 st.title("Méthodologie")
@@ -74,7 +84,7 @@ if report:
             "Cases": fmt.number(r["cells"]),
             "Cases masquées (règle)": fmt.number(r["cells_primary"]),
             "Cases masquées (complément)": fmt.number(r["cells_complementary"]),
-            "Audit": r["audit"],
+            "Audit": audit_text(r["audit"]),
         } for r in report], hide_index=True)
 
 st.header("Sources et licences")
