@@ -62,9 +62,11 @@ def test_publish_without_optional_inputs(tiny_warehouse: Path):
         for table in ("equity_summary", "equity_quintiles", "school_flags", "feature_reach_school", "data_gaps"):
             con.execute(f"DROP TABLE {table}")
         summary = publish_serving(con, serving_path())
-    assert set(summary.missing_inputs) == {"equity_summary", "school_flags", "feature_reach_school", "data_gaps"}
+    # Equity measures and school flags do not come from the warehouse: they are computed on the published
+    # schools, so the release holds them whatever the warehouse has.
+    assert set(summary.missing_inputs) == {"feature_reach_school", "data_gaps"}
     with duckdb.connect(str(serving_path()), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM equity").fetchall()[0][0] == 0
+        assert con.execute("SELECT count(*) FROM equity").fetchall()[0][0] > 0
         assert con.execute("SELECT count(*) FROM reach_cells").fetchall()[0][0] == 0
         assert con.execute("SELECT count(*) FROM school_adoption WHERE NOT suppressed").fetchall()[0][0] > 0
 
@@ -177,3 +179,58 @@ def test_holidays_come_from_the_official_calendar_for_every_published_year():
         assert len(toussaint) == 1 and toussaint[0][4] - toussaint[0][3] >= dt.timedelta(days=13)
     # the other zones keep the generator's calendar
     assert {z for _, z, *_ in school_holidays()} >= {"A", "B", "C", "corse", "reunion"}
+
+
+def test_derived_figures_are_functions_of_the_published_figures_only(tiny_warehouse: Path):
+    """Model outputs (expected rate, shrunk rate, funnel target and limits) and equity measures are fitted on
+    the published schools only: recomputing them from the serving copy alone gives the same numbers, and a
+    suppressed school has none (an expected rate fitted on every school recovered hidden counts)."""
+    import pandas as pd
+
+    from pipelines.defs.publication.derived import PUBLISHED_MEASURES
+    from pipelines.defs.equity.school_flag_measures import flag_rows
+    from pipelines.defs.equity.summary_measures import summary_rows
+
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+    with duckdb.connect(str(serving_path()), read_only=True) as srv:
+        hidden_with_model = srv.execute("""SELECT count(*) FROM school_adoption WHERE suppressed AND (
+            expected_rate IS NOT NULL OR funnel_target IS NOT NULL OR shrunk_rate IS NOT NULL)""").fetchall()[0][0]
+        assert hidden_with_model == 0
+        rates = srv.sql("""
+            SELECT a.period_type, a.period, p.period_start, a.profile, a.uai, s.academie_code, s.departement_code,
+                   s.level, s.secteur, s.education_prioritaire, s.rural_urban, s.ips,
+                   s.ips_quintile::INTEGER AS national_ips_quintile, a.loaded, a.active, a.active / a.loaded AS active_rate
+            FROM school_adoption a JOIN schools s USING (uai) JOIN periods p USING (period_type, period)
+            WHERE NOT a.suppressed AND a.active IS NOT NULL AND a.loaded > 0
+            ORDER BY p.period_start, a.period_type, a.period, a.profile, a.uai""").df()
+        published_flags = srv.sql("""SELECT period_type, period, profile, uai, expected_rate, funnel_target,
+            shrunk_rate FROM school_adoption WHERE NOT suppressed AND funnel_target IS NOT NULL""").df()
+        equity = srv.sql("SELECT period_type, period, profile, scope, scope_code, level, measure, value "
+                         "FROM equity").df()
+    assert len(published_flags) > 0 and len(equity) > 0
+    again = flag_rows(rates[rates.period_type.isin(["school_year", "trimester"])].reset_index(drop=True))
+    merged = published_flags.merge(again, on=["period_type", "period", "profile", "uai"], suffixes=("", "_again"))
+    assert len(merged) == len(published_flags)
+    for column in ("expected_rate", "funnel_target", "shrunk_rate"):
+        assert (merged[column] - merged[f"{column}_again"]).abs().max() < 1e-9, column
+    measures, _ = summary_rows(rates[rates.period_type.isin(["school_year", "trimester", "month"])]
+                               .reset_index(drop=True), PUBLISHED_MEASURES)
+    keys = ["period_type", "period", "profile", "scope", "scope_code", "level", "measure"]
+    joined = equity.merge(measures[keys + ["value"]], on=keys, suffixes=("", "_again"))
+    assert len(joined) == len(equity)
+    assert (joined["value"] - joined["value_again"]).abs().max() < 1e-9
+    assert set(equity["measure"]) <= PUBLISHED_MEASURES
+    assert not pd.isna(joined["value"]).any()
+
+
+def test_mobile_share_follows_the_rule(tiny_warehouse: Path):
+    """No mobile share on a cell with fewer than 11 sessions, or fewer than 3 mobile or 3 other sessions."""
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+    with duckdb.connect(str(serving_path()), read_only=True) as srv:
+        bad = srv.execute("""SELECT count(*) FROM adoption_cells WHERE mobile_share IS NOT NULL AND (
+            sessions < 11 OR round(mobile_share * sessions) < 3 OR sessions - round(mobile_share * sessions) < 3)
+        """).fetchall()[0][0]
+        shown = srv.execute("SELECT count(*) FROM adoption_cells WHERE mobile_share IS NOT NULL").fetchall()[0][0]
+    assert shown > 0 and bad == 0

@@ -6,6 +6,7 @@ import streamlit as st
 
 from ent_dash import data, ui
 from pipelines import fr_format as fmt
+from pipelines.privacy import PROTECTION_MIN, PROTECTION_SHARE
 
 
 def audit_text(audit: str) -> str:
@@ -61,9 +62,26 @@ même règle sur leurs propres effectifs.
 **Secret secondaire** : aucun chiffre publié ne doit permettre de retrouver un chiffre masqué par différence.
 Dans toute case publiée, les établissements masqués sont soit aucun, soit au moins deux dont le total respecte
 la règle : quand un seul établissement d'un département est masqué, l'établissement publié qui lui ressemble le
-plus (même niveau, secteur, quintile d'IPS…, le plus petit à égalité) l'est aussi. La même règle s'applique entre cases agrégées (académie − public = privé, France −
-autres académies, …). Un audit exact (algèbre linéaire sur l'ensemble des cases publiées) vérifie ensuite
-qu'aucun établissement masqué ne peut être recalculé, et masque une case de plus si besoin.
+plus (même niveau, secteur, quintile d'IPS…, le plus petit à égalité) l'est aussi. La même règle s'applique entre
+cases agrégées (académie − public = privé, France − autres académies, …).
+
+**Toute la publication à la fois** : les comptes chargés et activés ne dépendent que du dernier jour de la
+période ; une semaine, un mois et un trimestre qui finissent le même jour partagent donc leurs inconnues, et un
+établissement ou une case masqué dans l'une de ces périodes l'est dans toutes. Un **audit d'attaquant** résout
+ensuite, pour chaque effectif masqué qui ne respecte pas la règle, le plus petit et le plus grand effectif
+compatibles avec *tout* ce qui est publié (toutes périodes, tous profils, toutes les cases et fiches
+d'établissement ; comptes qui ne diminuent pas d'une période à la suivante ; actifs d'une semaine au plus égaux
+à ceux de son mois ; nombres entiers positifs) — le calcul des intervalles de protection des instituts
+statistiques. L'écart entre ces deux bornes doit être d'au moins **{fmt.number(PROTECTION_MIN)} comptes, et
+d'au moins {fmt.percent(PROTECTION_SHARE, 0)} de l'effectif** quand il est grand ; sinon une case de plus est
+masquée et l'audit recommence. La publication échoue (l'ancienne reste en ligne) tant qu'un effectif reste
+exposé.
+
+**Chiffres dérivés** : taux attendus, taux lissés, cibles et limites des funnel plots, SII, RII, écarts entre
+quintiles et indices de Theil sont calculés sur les **seuls établissements publiés** : ils ne disent rien de
+plus sur les établissements masqués. La part mobile suit la règle sur les sessions (au moins 11 sessions, dont
+au moins 3 sur l'application et 3 ailleurs). Les rapports hebdomadaires n'impriment que des chiffres de cette
+publication.
 
 Les taux par établissement sont publiés pour les parents et les élèves ; pour les enseignants et personnels,
 seuls les agrégats le sont. Les académies ne voient le détail que de leurs propres établissements.

@@ -60,12 +60,15 @@ def _finite(x) -> bool:
 class _Collector:
     """Accumulates the measure rows of one group; drops what is not finite or rests on too few schools."""
 
-    def __init__(self) -> None:
+    def __init__(self, only: frozenset[str] | None = None) -> None:
         self.rows: list[dict] = []
         self.failed: dict[str, int] = {}
+        self.only = only
 
     def add(self, measure: str, weights: np.ndarray, compute: Callable[[], tuple], without_ips: int = 0) -> None:
         """``compute()`` returns ``(value, ci_low, ci_high)`` (or ``(value,)``) on the schools of ``weights``."""
+        if self.only is not None and measure not in self.only:
+            return
         weight = float(weights.sum())
         if len(weights) < MIN_SCHOOLS or weight <= 0:
             return
@@ -86,10 +89,12 @@ class _Collector:
                           "n_schools_without_ips": without_ips})
 
 
-def group_measures(schools: pd.DataFrame, theil_key: str) -> tuple[list[dict], dict[str, int]]:
+def group_measures(schools: pd.DataFrame, theil_key: str,
+                   only: frozenset[str] | None = None) -> tuple[list[dict], dict[str, int]]:
     """Every measure of one group of schools (columns ``loaded``, ``active_rate``, ``ips``, ``secteur``,
-    ``education_prioritaire``, ``rural_urban`` and ``theil_key``); returns (rows, failures by measure)."""
-    out = _Collector()
+    ``education_prioritaire``, ``rural_urban`` and ``theil_key``), or those in ``only``; returns (rows,
+    failures by measure)."""
+    out = _Collector(only)
     keep = schools["loaded"].to_numpy(float) > 0
     y = schools["active_rate"].to_numpy(float)[keep]
     w = schools["loaded"].to_numpy(float)[keep]
@@ -163,13 +168,13 @@ def _groups(period_rates: pd.DataFrame) -> Iterator[tuple[str, str, str, pd.Data
                 yield scope, code, level, subset
 
 
-def summary_rows(rates: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """``equity_summary`` rows for the school rates of ``school_rates.sql``; also the failures by measure
-    (degenerate groups whose measure was not written)."""
+def summary_rows(rates: pd.DataFrame, only: frozenset[str] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """``equity_summary`` rows for the school rates of ``school_rates.sql`` (every measure, or those in
+    ``only``); also the failures by measure (degenerate groups whose measure was not written)."""
     rows, failed = [], {}
     for (period_type, period, profile), period_rates in rates.groupby(["period_type", "period", "profile"], sort=False):
         for scope, code, level, schools in _groups(period_rates):
-            measures, failures = group_measures(schools, THEIL_GROUPS[scope])
+            measures, failures = group_measures(schools, THEIL_GROUPS[scope], only)
             keys = dict(zip(KEYS, (period_type, period, profile, scope, code, level)))
             rows += [keys | m for m in measures]
             for name, count in failures.items():

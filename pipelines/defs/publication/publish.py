@@ -16,21 +16,21 @@ Published tables (all figures of a suppressed unit or cell are NULL, ``suppresse
 ``adoption_cells`` France / académie / département × level × secteur, and académie × level × one
                    breakdown (EP, rural/urban, IPS quintile), × period × profile: loaded, activated,
                    active, rates, visits, breadth, mobile share. Staff profiles: no breakdown.
-                   Weeks: France and académies × level × secteur only.
+                   Weeks: France and académies × level × secteur, and × one breakdown (all levels).
 ``school_adoption`` one school × month / trimester / school year × profile (parents, élèves): the
-                   same figures, plus the equity engineer's shrunk rate, expected rate and funnel
-                   limits (school_flags)
+                   same figures, plus the shrunk rate, expected rate and funnel limits fitted on the
+                   published schools (``derived.py``)
 ``reach_cells``    feature reach per service: France / académie × level, and × IPS quintile (all
                    levels), without its denominator
-``equity``         equity_summary measures (France / académie × level), NULL where the adoption cell
-                   of the same scope is suppressed; ``weight_total`` is not published
+``equity``         SII, RII, Q5 − Q1, Theil (France / académie × level) of the published schools
 ``ips_fit``        weighted least-squares line of the active rate on IPS over the published schools
 ``data_gaps``      probable data-gap school-weeks counted per académie and week
 ``holidays``       school holidays per académie (zone calendar)
 ``geo_shapes``     simplified GeoJSON of académies and départements
 =================  ==================================================================================
 
-See ``suppression.py`` for the rule.
+What is published is decided by ``pipelines.disclosure.release.clear_release`` over the adoption families
+together (docs/disclosure_control.md); feature reach follows the adoption cells.
 """
 
 from __future__ import annotations
@@ -42,14 +42,18 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
+from pipelines.defs.publication.derived import published_equity, published_flags, published_school_rates
 from pipelines.defs.publication.geo import boundary_rows
 from pipelines.defs.publication.holidays import academie_zones, school_holidays
 from pipelines.defs.publication.paths import SCHEMA_VERSION
-from pipelines.defs.publication.suppression import Family, SuppressionReport, suppress
-from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR
+from pipelines.disclosure.cell_suppression import Family, SuppressionReport, suppress
+from pipelines.disclosure.release import GROUP_COLS, clear_release
+from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, PROTECTION_MIN, PROTECTION_SHARE
 from pipelines.paths import reference_dir, truth_dir
 
-GROUP = ("period_type", "period", "profile")
+GROUP = GROUP_COLS
 ADOPTION_SUMS = ("ev_sessions", "ev_active", "mobile_sessions", "services_used")
 
 # School figures are published for the family profiles only: staff counts per school are mostly below
@@ -58,18 +62,22 @@ ADOPTION_SUMS = ("ev_sessions", "ev_active", "mobile_sessions", "services_used")
 SCHOOL_LEVEL_PROFILES = ("parent", "eleve")
 # Breakdown cells (EP, rural/urban, IPS quintile) are published by académie only: the pages compare an
 # académie's groups with France's total, and France × breakdown cells would add cross-académie paths.
-ADOPTION = Family("adoption", GROUP, measures=2, sums=ADOPTION_SUMS, breakdown_geos=("academie",))
-ADOPTION_STAFF = Family("adoption_staff", GROUP, breakdowns=(), units_published=False, measures=2,
+ADOPTION = Family("adoption", GROUP, measures=3, sums=ADOPTION_SUMS, breakdown_geos=("academie",))
+ADOPTION_STAFF = Family("adoption_staff", GROUP, breakdowns=(), units_published=False, measures=3,
                         sums=ADOPTION_SUMS)
-ADOPTION_WEEK = Family("adoption_week", GROUP, geo_levels=("nation", "academie"), breakdowns=(),
-                       units_published=False, measures=2, sums=ADOPTION_SUMS)
+# Weeks: France and académies × level × secteur, and × one breakdown for all levels (the weekly reports
+# compare groups); never school figures.
+ADOPTION_WEEK = Family("adoption_week", GROUP, geo_levels=("nation", "academie"), units_published=False,
+                       measures=3, sums=ADOPTION_SUMS, breakdown_levels=False)
 REACH = Family("reach", (*GROUP, "service"), geo_levels=("nation", "academie"), breakdowns=("ips_quintile",),
                units_published=False, measures=1, sums=("users",), by_secteur=False, breakdown_levels=False)
 
 SUPPRESSION_RULE = (
     f"Un taux n'est publié que si n ≥ {MIN_DENOMINATOR} comptes et si k ≥ {MIN_CELL} et n − k ≥ {MIN_CELL} ; sinon « secret "
     "statistique ». Secret secondaire : dans toute case publiée, les établissements non publiés sont soit "
-    "aucun, soit au moins deux dont le total passe la règle ; de même entre cases agrégées."
+    "aucun, soit au moins deux dont le total passe la règle ; de même entre cases agrégées. Audit de toute la "
+    f"publication : chaque effectif masqué garde un intervalle de valeurs possibles d'au moins {PROTECTION_MIN} "
+    f"comptes et {round(PROTECTION_SHARE * 100)} % de l'effectif."
 )
 
 
@@ -79,6 +87,7 @@ class PublishSummary:
     tables: dict[str, int] = field(default_factory=dict)
     reports: list[SuppressionReport] = field(default_factory=list)
     missing_inputs: list[str] = field(default_factory=list)
+    audit: object = None
     seconds: float = 0.0
 
     def metadata(self) -> dict:
@@ -87,6 +96,8 @@ class PublishSummary:
             for k, v in r.as_metadata().items():
                 if k != "family":
                     out[f"{r.family}_{k}"] = v
+        if self.audit is not None:
+            out.update({f"release_audit_{k}": v for k, v in self.audit.as_metadata().items()})
         out["missing_inputs"] = ", ".join(self.missing_inputs) or "none"
         out["seconds"] = round(self.seconds, 1)
         return out
@@ -117,17 +128,22 @@ def _stage_adoption(con, family: Family, quintiles: bool) -> None:
     join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT a.period_type, a.period, a.profile::VARCHAR AS profile, a.uai, {_attributes(quintiles)},
+        SELECT a.period_type, a.period, p.period_start, p.period_end, a.profile::VARCHAR AS profile, a.uai,
+            {_attributes(quintiles)}, a.source = 'events' AS from_events,
             coalesce(a.loaded, 0) AS size,
             CASE WHEN a.activated IS NOT NULL THEN coalesce(a.loaded, 0) ELSE 0 END AS m0_n,
             coalesce(a.activated, 0) AS m0_k,
             CASE WHEN a.active IS NOT NULL THEN coalesce(a.loaded, 0) ELSE 0 END AS m1_n,
             coalesce(a.active, 0) AS m1_k,
+            -- sessions and mobile sessions: the mobile share follows the rule too
+            CASE WHEN a.source = 'events' THEN coalesce(a.sessions, 0) ELSE 0 END AS m2_n,
+            CASE WHEN a.source = 'events' THEN coalesce(a.mobile_sessions, 0) ELSE 0 END AS m2_k,
             CASE WHEN a.source = 'events' THEN coalesce(a.sessions, 0) ELSE 0 END AS ev_sessions,
             CASE WHEN a.source = 'events' THEN coalesce(a.active, 0) ELSE 0 END AS ev_active,
             coalesce(a.mobile_sessions, 0) AS mobile_sessions,
             coalesce(a.services_used, 0) AS services_used
         FROM adoption_school a JOIN schools s USING (uai) {join_q}
+        JOIN periods p ON p.period_type = a.period_type AND p.period = a.period
         WHERE {where}
     """)
 
@@ -136,12 +152,13 @@ def _stage_reach(con, quintiles: bool) -> None:
     join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {REACH.units} AS
-        SELECT f.period_type, f.period, f.profile::VARCHAR AS profile, f.service::VARCHAR AS service, f.uai,
-            {_attributes(quintiles)},
+        SELECT f.period_type, f.period, p.period_start, p.period_end, f.profile::VARCHAR AS profile,
+            f.service::VARCHAR AS service, f.uai, {_attributes(quintiles)},
             coalesce(f.active, 0) AS size, coalesce(f.active, 0) AS m0_n, coalesce(f.users, 0) AS m0_k,
             coalesce(f.users, 0) AS users
         FROM feature_reach_school f JOIN schools s USING (uai) {join_q}
-        WHERE f.period_type <> 'week'
+        JOIN periods p ON p.period_type = f.period_type AND p.period = f.period
+        WHERE f.period_type <> 'week' OR f.profile::VARCHAR = 'parent'
     """)
 
 
@@ -166,14 +183,10 @@ FLAG_COLUMNS = ("shrunk_rate", "shrunk_low", "shrunk_high", "observed_minus_expe
                 "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998", "funnel_target")
 
 
-def _write_school_adoption(con, has_flags: bool) -> None:
-    flags_join = ("LEFT JOIN school_flags f ON f.period_type = u.period_type AND f.period = u.period "
-                  "AND f.profile::VARCHAR = u.profile AND f.uai = u.uai") if has_flags else ""
-    flag_cols = ",\n".join(
-        f"CASE WHEN u.published THEN f.{c} END AS {c}" if has_flags else
-        f"NULL::{'VARCHAR' if c == 'funnel_flag' else 'DOUBLE'} AS {c}"
-        for c in FLAG_COLUMNS)
-    expected = "f.expected_rate" if has_flags else "NULL::DOUBLE"
+def _write_school_adoption(con, flags: pd.DataFrame) -> None:
+    """School rows; shrunk / expected rates and funnel positions fitted on the published schools only."""
+    con.register("_published_flags", flags)
+    flag_cols = ",\n".join(f"f.{c}" for c in ("expected_rate", *FLAG_COLUMNS))
     con.execute(f"""
         CREATE TABLE srv.school_adoption AS
         SELECT u.period_type, u.period, u.profile, u.uai, u.academie_code, u.departement_code, u.level, u.secteur,
@@ -187,38 +200,35 @@ def _write_school_adoption(con, has_flags: bool) -> None:
             CASE WHEN u.published THEN a.visits_per_active END AS visits_per_active,
             CASE WHEN u.published THEN a.breadth END AS breadth,
             CASE WHEN u.published THEN a.mobile_share END AS mobile_share,
-            {expected} AS expected_rate,
             {flag_cols}
         FROM {ADOPTION.units} u
         JOIN adoption_school a ON a.period_type = u.period_type AND a.period = u.period
              AND a.profile::VARCHAR = u.profile AND a.uai = u.uai
-        {flags_join}
+        LEFT JOIN _published_flags f ON f.period_type = u.period_type AND f.period = u.period
+             AND f.profile = u.profile AND f.uai = u.uai AND u.published
         ORDER BY u.period_type, u.period, u.profile, u.academie_code, u.uai
     """)
+    con.unregister("_published_flags")
 
 
-def _write_equity(con, present: set[str]) -> None:
+def _write_equity(con, equity: pd.DataFrame) -> None:
+    """Equity measures of the published schools (France / académie × level)."""
     con.execute("""
         CREATE TABLE srv.equity (period_type VARCHAR, period VARCHAR, profile VARCHAR, scope VARCHAR,
             scope_code VARCHAR, academie_code VARCHAR, level VARCHAR, measure VARCHAR, value DOUBLE,
             ci_low DOUBLE, ci_high DOUBLE, n_schools BIGINT, suppressed BOOLEAN)
     """)
-    if "equity_summary" not in present:
+    if equity.empty:
         return
-    con.execute(f"""
+    con.register("_published_equity", equity)
+    con.execute("""
         INSERT INTO srv.equity
-        SELECT e.period_type, e.period, e.profile::VARCHAR, e.scope, e.scope_code,
-            CASE WHEN e.scope = 'academie' THEN e.scope_code END,
-            e.level, e.measure,
-            CASE WHEN c.published THEN e.value END, CASE WHEN c.published THEN e.ci_low END,
-            CASE WHEN c.published THEN e.ci_high END, e.n_schools, NOT coalesce(c.published, false)
-        FROM equity_summary e
-        LEFT JOIN _all_adoption_cells c ON c.period_type = e.period_type AND c.period = e.period
-            AND c.profile = e.profile::VARCHAR AND c.geo_level = e.scope AND c.geo_code = e.scope_code
-            AND c.level = e.level AND c.secteur = 'all' AND c.breakdown = 'all'
-        WHERE e.scope IN ('nation', 'academie')
+        SELECT period_type, period, profile, scope, scope_code, CASE WHEN scope = 'academie' THEN scope_code END,
+            level, measure, value, ci_low, ci_high, n_schools, false
+        FROM _published_equity WHERE scope IN ('nation', 'academie')
         ORDER BY ALL
     """)
+    con.unregister("_published_equity")
 
 
 def _write_ips_fit(con) -> None:
@@ -323,13 +333,15 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
     required = {"schools", "academies", "departements", "periods", "adoption_school"}
     if missing := sorted(required - present):
         raise RuntimeError(f"cannot publish: warehouse tables missing: {', '.join(missing)}")
-    optional = ["feature_reach_school", "school_ips_quintiles", "equity_summary", "school_flags", "data_gaps"]
+    optional = ["feature_reach_school", "school_ips_quintiles", "data_gaps"]
     summary.missing_inputs = [t for t in optional if t not in present]
     quintiles = "school_ips_quintiles" in present
 
-    for family in (ADOPTION, ADOPTION_STAFF, ADOPTION_WEEK):
+    release = (ADOPTION, ADOPTION_STAFF, ADOPTION_WEEK)
+    for family in release:
         _stage_adoption(con, family, quintiles)
-        summary.reports.append(suppress(con, family, audit_max_atoms=audit_max_atoms))
+    reports, summary.audit = clear_release(con, list(release))
+    summary.reports += reports
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _all_adoption_cells AS
         SELECT * FROM {ADOPTION.cells} UNION ALL BY NAME SELECT * FROM {ADOPTION_STAFF.cells}
@@ -341,6 +353,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _adoption_suppressed AS
             SELECT {CELL_COLUMNS} FROM _all_adoption_cells WHERE NOT published
+            UNION ALL SELECT {CELL_COLUMNS} FROM {ADOPTION_WEEK.cells} WHERE NOT published
         """)
         summary.reports.append(suppress(
             con, REACH, audit_max_atoms=audit_max_atoms,
@@ -357,7 +370,8 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
                 ORDER BY period_type, period, profile, geo_level, academie_code, geo_code, level, secteur,
                          breakdown, breakdown_value
             """)
-            _write_school_adoption(con, "school_flags" in present)
+            rates = published_school_rates(con, ADOPTION.units, quintiles)
+            _write_school_adoption(con, published_flags(rates))
             con.execute("CREATE TABLE srv.reach_cells (period_type VARCHAR, period VARCHAR, profile VARCHAR, "
                         "service VARCHAR, geo_level VARCHAR, geo_code VARCHAR, academie_code VARCHAR, level VARCHAR, "
                         "secteur VARCHAR, breakdown VARCHAR, breakdown_value VARCHAR, schools BIGINT, "
@@ -372,7 +386,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
                     ORDER BY period_type, period, profile, geo_level, academie_code, geo_code, level, secteur,
                              breakdown, breakdown_value, service
                 """)
-            _write_equity(con, present)
+            _write_equity(con, published_equity(rates))
             _write_ips_fit(con)
             _write_reference(con, present, Path(reference) if reference else reference_dir())
             summary.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
@@ -384,6 +398,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
                 "min_n": str(MIN_DENOMINATOR), "min_k": str(MIN_CELL),
                 "missing_inputs": ",".join(summary.missing_inputs),
                 "suppression": json.dumps([r.as_metadata() for r in summary.reports]),
+                "release_audit": json.dumps(summary.audit.as_metadata()),
                 "data_until": str(con.execute("SELECT max(period_end) FROM periods").fetchall()[0][0]),
             }
             con.execute("CREATE TABLE srv.meta (key VARCHAR, value VARCHAR)")

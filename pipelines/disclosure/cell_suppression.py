@@ -226,8 +226,7 @@ def build_cells(con, family: Family) -> int:
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {family.edges} AS {union}")
     _build_twins(con, family)
-    if family.units_published:
-        _build_members(con, family)
+    _build_members(con, family)
     return con.execute(f"SELECT count(*) FROM {family.cells}").fetchall()[0][0]
 
 

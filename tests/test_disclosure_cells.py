@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from pipelines.defs.publication.suppression import (
+from pipelines.disclosure.cell_suppression import (
     Family,
     audit_groups,
     passes,

@@ -1,0 +1,245 @@
+"""The attacker's audit of a whole release: protection intervals of every hidden sensitive count.
+
+An attacker holds every published figure (all periods, families, profiles, tables and reports) and solves
+for what was hidden. For every hidden count that fails the primary rule, this module computes the smallest
+and the largest value consistent with everything published, the way statistical offices check a
+suppression pattern (τ-ARGUS, sdcTable), and calls the count *exposed* when that range is narrower than the
+protection width of ``pipelines.privacy.protection_width`` (docs/disclosure_control.md).
+
+The unknowns, per profile
+-------------------------
+Loaded (``L``) and activated (``A``) accounts of a school depend only on the period's **end**: ISO week 48,
+November and (in December) T1 share them. So the release is cut into independent **blocks**
+``(profile, period_end)``; in a block one school has one ``L`` and one ``A`` unknown, shared by every
+period, family and table that ends that day, and one active-accounts unknown ``Act`` per period.
+
+What the attacker knows (the constraints)
+-----------------------------------------
+* every published cell: its loaded, loaded-with-known-activation, activated, loaded-with-known-activity and
+  active accounts are sums over its schools (published schools are constants, hidden ones unknowns);
+* ``0 <= A <= L``, ``0 <= Act <= L``; a period inside another ending the same day has no more active
+  accounts (December ⊂ T1; the week ending 30 November ⊂ November);
+* counts cannot decrease as a period's end moves later, and active accounts of a period are bounded by
+  those of the periods around it: published school figures of other blocks bound the unknowns
+  (accounts and activations only accumulate; a week has no more active accounts than its month);
+* integrality: counts are whole numbers (the intervals come from an integer program).
+
+Cross-block relations enter as bounds from *published* figures of other blocks; relations between two
+hidden figures of different blocks (e.g. a hidden week and a hidden month of the same school) are not
+modelled: docs/disclosure_control.md says so.
+
+Cost
+----
+Most hidden counts are certified protected without any solver: within an **atom** (unknowns that enter
+exactly the same published equations) moving a value from one member to another changes nothing that is
+published, so each member can move as far as the others' bounds allow (an exchange certificate: an inner
+bound of its range). Only the counts an exchange cannot certify, and the hidden primary-failing cells,
+are solved exactly with HiGHS (``highspy``: the LP relaxation, then the integer program where its
+vertex is not integral), on their block only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from pipelines.privacy import protection_width
+
+INF = float("inf")
+# Equality row kinds: which count of a cell the row sums.
+SIZE, M0N, M0K, M1N, M1K = "size", "m0_n", "m0_k", "m1_n", "m1_k"
+
+
+@dataclass
+class Block:
+    """One independent system of equations: the unknowns of one (profile, period_end).
+
+    ``variables``: var (int, 0..n-1), kind ('L', 'A', 'Act'), value (true), lb, ub (bounds from published
+    figures of other blocks; 0 / inf when none).
+    ``terms``: row, var, coef of the published equalities; ``rhs``: their right-hand sides.
+    ``leq``: pairs (small, big) of variables with small <= big.
+    ``quantities``: qid, var, coef: the sensitive linear forms; ``qinfo``: qid → dict (true value and what
+    to report).
+    """
+
+    key: tuple
+    variables: pd.DataFrame
+    terms: pd.DataFrame
+    rhs: np.ndarray
+    leq: pd.DataFrame
+    quantities: pd.DataFrame
+    qinfo: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.variables)
+
+
+def _matrix(block: Block):
+    """Rows of the block: its equalities (lower = upper = rhs), then its pairs small - big <= 0."""
+    n = block.n
+    parts, lower, upper = [], [], []
+    if len(block.terms):
+        parts.append(sparse.csr_matrix((block.terms["coef"].to_numpy(float),
+                                        (block.terms["row"].to_numpy(), block.terms["var"].to_numpy())),
+                                       shape=(len(block.rhs), n)))
+        lower.append(block.rhs)
+        upper.append(block.rhs)
+    if len(block.leq):
+        m = len(block.leq)
+        rows = np.concatenate([np.arange(m), np.arange(m)])
+        cols = np.concatenate([block.leq["small"].to_numpy(), block.leq["big"].to_numpy()])
+        parts.append(sparse.csr_matrix((np.concatenate([np.ones(m), -np.ones(m)]), (rows, cols)), shape=(m, n)))
+        lower.append(np.full(m, -INF))
+        upper.append(np.zeros(m))
+    if not parts:
+        return sparse.csc_matrix((0, n)), np.zeros(0), np.zeros(0)
+    return sparse.vstack(parts).tocsc(), np.concatenate(lower), np.concatenate(upper)
+
+
+class _Solver:
+    """One HiGHS model per block; each sensitive form is one objective (minimised, then maximised).
+
+    The LP relaxation is solved first (warm-started from the previous objective); when its optimal vertex
+    is not integral the same objective is solved again as an integer program, so the ends are exact."""
+
+    def __init__(self, block: Block):
+        matrix, lower, upper = _matrix(block)
+        self.n = block.n
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.n, matrix.shape[0]
+        lp.col_cost_ = np.zeros(self.n)
+        lp.col_lower_ = block.variables["lb"].to_numpy(float)
+        lp.col_upper_ = np.where(np.isfinite(block.variables["ub"].to_numpy(float)),
+                                 block.variables["ub"].to_numpy(float), highspy.kHighsInf)
+        lp.row_lower_ = np.where(np.isfinite(lower), lower, -highspy.kHighsInf)
+        lp.row_upper_ = upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        h.passModel(lp)
+        self.h = h
+        self.index = np.arange(self.n, dtype=np.int32)
+        self.key = block.key
+        self.integer = False
+
+    def _solve(self, cost: np.ndarray, maximise: bool, integer: bool) -> tuple[str, float, np.ndarray | None]:
+        h = self.h
+        h.changeColsCost(self.n, self.index, cost)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize)
+        if integer != self.integer:  # switching clears the warm start: only when needed
+            kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+            h.changeColsIntegrality(self.n, self.index, np.full(self.n, kind))
+            self.integer = integer
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return "optimal", h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value)
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return "unbounded", INF if maximise else -INF, None
+        raise RuntimeError(f"protection audit: block {self.key} has no feasible solution "
+                           f"(the published figures are inconsistent): {h.modelStatusToString(status)}")
+
+    def end(self, cost: np.ndarray, maximise: bool) -> float:
+        state, value, x = self._solve(cost, maximise, integer=False)
+        if state == "optimal" and np.abs(x - np.round(x)).max(initial=0.0) > 1e-6:
+            state, value, _ = self._solve(cost, maximise, integer=True)
+        return value
+
+
+def protection_intervals(block: Block, qids: list | None = None, need: dict | None = None) -> pd.DataFrame:
+    """Exact [lo, hi] of each sensitive quantity of the block given everything published.
+
+    With ``need`` (qid → protection width), a quantity whose maximum already lies ``need`` above its true
+    value is not minimised (the truth is feasible, so its range is wide enough): ``lo`` is then NaN.
+    """
+    solver = _Solver(block)
+    out = []
+    wanted = block.quantities if qids is None else block.quantities[block.quantities["qid"].isin(qids)]
+    for qid, q in wanted.groupby("qid", sort=False):
+        c = np.zeros(block.n)
+        np.add.at(c, q["var"].to_numpy(), q["coef"].to_numpy(float))
+        info = block.qinfo.get(qid, {})
+        offset = info.get("offset", 0.0)
+        hi = solver.end(c, maximise=True) + offset
+        if need is not None and hi - info["value"] >= need[qid] - 1e-9:
+            out.append({"qid": qid, "lo": np.nan, "hi": hi})
+            continue
+        lo = solver.end(c, maximise=False) + offset
+        out.append({"qid": qid, "lo": lo, "hi": hi})
+    return pd.DataFrame(out, columns=["qid", "lo", "hi"])
+
+
+def exchange_widths(block: Block) -> pd.Series:
+    """Certified (inner) width of each sensitive quantity's range, without a solver; index qid.
+
+    Unknowns with the same equality signature (same published rows, same coefficients) form an atom: moving
+    t from one member to others leaves every published figure unchanged. With every other unknown at its
+    true value, a member can go down by min(its room down, the others' room up) and up symmetrically; that
+    range is feasible, hence inside the attacker's range. Rooms come from the bounds and the <= pairs.
+    """
+    v = block.variables
+    n = block.n
+    value = v["value"].to_numpy(float)
+    lb = v["lb"].to_numpy(float).copy()
+    ub = v["ub"].to_numpy(float).copy()
+    if len(block.leq):  # others at their true values: a pair bounds each side
+        small, big = block.leq["small"].to_numpy(), block.leq["big"].to_numpy()
+        np.minimum.at(ub, small, value[big])
+        np.maximum.at(lb, big, value[small])
+    down = np.maximum(value - lb, 0.0)
+    up = np.maximum(ub - value, 0.0)
+    # Equality signature of each variable: its (row, coef) pairs, hashed.
+    t = block.terms
+    sig = pd.Series(0, index=range(n), dtype="int64")
+    if len(t):
+        h = pd.util.hash_pandas_object(t[["row", "coef"]], index=False).to_numpy()
+        sig_sum = np.zeros(n, dtype=np.uint64)
+        np.add.at(sig_sum, t["var"].to_numpy(), h)
+        sig = pd.Series(sig_sum.astype(np.int64))
+    in_rows = np.bincount(t["var"].to_numpy(), minlength=n) > 0 if len(t) else np.zeros(n, dtype=bool)
+    atoms = pd.factorize(pd.Series(list(zip(v["kind"].to_numpy(), sig.to_numpy()))))[0]
+    tot_down = np.bincount(atoms, weights=down)
+    tot_up = np.bincount(atoms, weights=np.where(np.isfinite(up), up, 1e18))
+    others_down = tot_down[atoms] - down
+    others_up = tot_up[atoms] - np.where(np.isfinite(up), up, 1e18)
+    var_width = np.minimum(down, others_up) + np.minimum(up, others_down)
+    # A variable in no published equation moves freely within its own bounds.
+    var_width[~in_rows] = (up + down)[~in_rows]
+    # Unit forms (L, A, Act, L - A, L - Act of one school) move by at least as much as their best single
+    # unknown, the others fixed (an atom's other members are other schools' unknowns, not in the form).
+    # Cell forms (sums over schools) may move less (two members of one atom cancel): the solver decides.
+    q = block.quantities
+    unit_q = [qid for qid, info in block.qinfo.items() if info["scope"] == "unit"]
+    qq = q[q["qid"].isin(unit_q)]
+    widths = pd.Series(0.0, index=list(block.qinfo))
+    if len(qq):
+        w = var_width[qq["var"].to_numpy()] * qq["coef"].abs().to_numpy(float)
+        widths.update(pd.Series(w).groupby(qq["qid"].to_numpy()).max())
+    return widths
+
+
+def audit_block(block: Block) -> list[dict]:
+    """The exposed quantities of the block: dicts of qinfo plus lo, hi, width needed."""
+    if block.quantities.empty:
+        return []
+    truth = {qid: info["value"] for qid, info in block.qinfo.items()}
+    need = {qid: protection_width(val) for qid, val in truth.items()}
+    certified = exchange_widths(block)
+    todo = [qid for qid in block.qinfo if certified.get(qid, 0.0) < need[qid]]
+    if not todo:
+        return []
+    intervals = protection_intervals(block, todo, need)
+    exposed = []
+    for qid, lo, hi in intervals.itertuples(index=False):
+        if not np.isnan(lo) and hi - lo < need[qid] - 1e-9:
+            exposed.append({**block.qinfo[qid], "lo": lo, "hi": hi, "width_needed": need[qid]})
+    return exposed
