@@ -1,4 +1,5 @@
-"""Publication: the small-cell-suppressed, read-only serving copy of the indicators that the dashboard reads.
+"""Publication: the read-only serving copy of the indicators that the dashboard and the reports read, cleared
+by the disclosure engine (``pipelines.disclosure``).
 
-``paths`` and ``suppression`` import no Dagster, so the dashboard can use them; ``assets`` holds the asset.
+``paths`` imports no Dagster, so the dashboard can use it; ``assets`` holds the asset.
 """
