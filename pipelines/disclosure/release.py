@@ -141,10 +141,6 @@ def _cross_block_bounds(units: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _failing(size, n, k) -> np.ndarray:
-    return (size < MIN_DENOMINATOR) | ((n > 0) & ((n < MIN_DENOMINATOR) | (k < MIN_CELL) | (n - k < MIN_CELL)))
-
-
 def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame,
                  only: set | None = None) -> list[Block]:
     """The independent blocks (profile, period_end) of a release: unknowns, equations, bounds, sensitive forms.
@@ -154,133 +150,126 @@ def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
     columns, CELL_KEY, size and the measures, published, primary_pass, cls_importance. ``members``: family,
     unit_id, cell_id (every cell of the family each unit is in). ``only``: the block keys to build.
     """
-    units = units.copy()
-    bounds = _cross_block_bounds(units)
+    bounds = _cross_block_bounds(units)  # from every block's published figures
+    if only is not None:
+        keep = pd.Series(list(zip(units.profile, units.period_end)), index=units.index).isin(only)
+        units = units[keep]
     units = units.merge(bounds, on=["family", "unit_id"], how="left")
     # The school-level L/A unknown: one per (profile, end, school, value): equal values in one block are
     # one unknown (the same accounts); different ones (an ODE export read over different spans) are not.
-    units["lkey"] = list(zip(units.uai, units["size"], units.m0_k))
+    units["lkey"] = pd.factorize(pd.Series(list(zip(units.profile, units.period_end, units.uai, units["size"],
+                                                    units.m0_k))))[0]
     # Whether the unit's activation / activity is measured (a school with no account: yes, all zero).
     units["has0"] = (units.m0_n > 0) | (units["size"] == 0)
     units["has1"] = (units.m1_n > 0) | (units["size"] == 0)
     blocks = []
     cells_by_block = dict(list(cells.groupby(list(END_GROUP), sort=False)))
-    members = members.merge(units[["family", "unit_id", "published", "size", "m0_n", "m0_k", "m1_n", "m1_k",
-                                   "has0", "has1", "profile", "period_end", "lkey"]], on=["family", "unit_id"])
-    members_by_block = dict(list(members.groupby(list(END_GROUP), sort=False)))
+    members_by_family = members
     for key, bu in units.groupby(list(END_GROUP), sort=False):
-        if only is not None and key not in only:
-            continue
-        hidden = bu[~bu.published]
-        if hidden.empty:
+        if bu.published.all():
             continue
         bc = cells_by_block.get(key)
-        bm = members_by_block.get(key)
-        block = _block(key, bu, bc, bm)
+        bm = None
+        if bc is not None:
+            bm = members_by_family.merge(bc[["family", "cell_id"]], on=["family", "cell_id"])
+        block = _block(key, bu.reset_index(drop=True), bc, bm)
         if block is not None:
             blocks.append(block)
     return blocks
 
 
 def _block(key, bu: pd.DataFrame, bc: pd.DataFrame | None, bm: pd.DataFrame | None) -> Block | None:
-    # Which L/A values are known: a school published anywhere in the block (school-level families).
-    known_l = set(bu.loc[bu.published, "lkey"])
-    hid = bu[~bu.published & ~bu.lkey.isin(known_l)]
-    lvars = hid.drop_duplicates("lkey")
-    var_rows = []
-    lvar = {}
-    avar = {}
-    for row in lvars.itertuples(index=False):
-        lvar[row.lkey] = len(var_rows)
-        var_rows.append(("L", float(row.size), row.L_lb, row.L_ub))
-    has_a = hid.groupby("lkey")["has0"].max()
-    a_rows = lvars[lvars.lkey.map(has_a).astype(bool)]
-    for row in a_rows.itertuples(index=False):
-        avar[row.lkey] = len(var_rows)
-        var_rows.append(("A", float(row.m0_k), row.A_lb, row.A_ub))
-    # Active unknowns: every hidden unit with a known activity.
-    act = bu[~bu.published & bu.has1]
-    actvar = {}
-    for row in act.itertuples(index=False):
-        actvar[(row.family, row.unit_id)] = len(var_rows)
-        var_rows.append(("Act", float(row.m1_k), row.Act_lb, row.Act_ub))
-    if not var_rows:
+    """Unknowns, relations and sensitive forms of one block; ``bu`` gets columns lv, av, xv (var ids, -1
+    where the count is a published constant or not measured)."""
+    known = set(bu.loc[bu.published, "lkey"])
+    hidden_l = bu[~bu.published & ~bu.lkey.isin(known)]
+    lrows = hidden_l.drop_duplicates("lkey")
+    has_a = hidden_l.groupby("lkey")["has0"].any()
+    arows = lrows[lrows.lkey.map(has_a).astype(bool).to_numpy()]
+    xrows = bu[~bu.published & bu.has1]
+    n_l, n_a, n_x = len(lrows), len(arows), len(xrows)
+    if n_l + n_a + n_x == 0:
         return None
-    variables = pd.DataFrame(var_rows, columns=["kind", "value", "lb", "ub"])
-    # Known L bounds the unknowns that L caps.
-    l_known = dict(zip(bu.loc[bu.published, "lkey"], bu.loc[bu.published, "size"]))
-    leq = []
-    for lk, ai in avar.items():
-        leq.append((ai, lvar[lk]))
-    for row in act.itertuples(index=False):
-        ai = actvar[(row.family, row.unit_id)]
-        if row.lkey in lvar:
-            leq.append((ai, lvar[row.lkey]))
-        elif row.lkey in l_known:
-            variables.at[ai, "ub"] = min(variables.at[ai, "ub"], float(l_known[row.lkey]))
+    l_id = pd.Series(np.arange(n_l), index=lrows.lkey.to_numpy())
+    a_id = pd.Series(np.arange(n_l, n_l + n_a), index=arows.lkey.to_numpy())
+    bu["lv"] = bu.lkey.map(l_id).fillna(-1).astype(int)
+    bu["av"] = bu.lkey.map(a_id).fillna(-1).astype(int)
+    bu["xv"] = -1
+    bu.loc[xrows.index, "xv"] = np.arange(n_l + n_a, n_l + n_a + n_x)
+    variables = pd.DataFrame({
+        "kind": ["L"] * n_l + ["A"] * n_a + ["Act"] * n_x,
+        "value": np.concatenate([lrows["size"], arows.m0_k, xrows.m1_k]).astype(float),
+        "lb": np.concatenate([lrows.L_lb, arows.A_lb, xrows.Act_lb]).astype(float),
+        "ub": np.concatenate([lrows.L_ub, arows.A_ub, xrows.Act_ub]).astype(float),
+    })
+    lb, ub = variables["lb"].to_numpy().copy(), variables["ub"].to_numpy().copy()
+    lb[np.isnan(lb)] = 0.0
+    ub[np.isnan(ub)] = np.inf
+    # A <= L; Act <= L (an unknown L, or a published one as a bound).
+    x = bu.loc[xrows.index]
+    small = [a_id.to_numpy(), x.xv.to_numpy()[x.lv.to_numpy() >= 0]]
+    big = [l_id[a_id.index].to_numpy(), x.lv.to_numpy()[x.lv.to_numpy() >= 0]]
+    capped = x[x.lv.to_numpy() < 0]
+    np.minimum.at(ub, capped.xv.to_numpy(), capped["size"].to_numpy(float))
     # Nested periods ending the same day: the shorter has no more active accounts.
-    acts = bu[bu.has1][["family", "unit_id", "uai", "period_start", "published", "m1_k"]]
+    acts = bu[bu.has1][["uai", "period_start", "xv", "m1_k"]]
     pairs = acts.merge(acts, on="uai", suffixes=("_s", "_b"))
     pairs = pairs[pairs.period_start_s > pairs.period_start_b]
-    for r in pairs.itertuples(index=False):
-        s = actvar.get((r.family_s, r.unit_id_s))
-        b = actvar.get((r.family_b, r.unit_id_b))
-        if s is not None and b is not None:
-            leq.append((s, b))
-        elif s is not None:
-            variables.at[s, "ub"] = min(variables.at[s, "ub"], float(r.m1_k_b))
-        elif b is not None:
-            variables.at[b, "lb"] = max(variables.at[b, "lb"], float(r.m1_k_s))
-    variables["lb"] = variables["lb"].fillna(0.0)
-    variables["ub"] = variables["ub"].fillna(np.inf)
+    both = pairs[(pairs.xv_s >= 0) & (pairs.xv_b >= 0)]
+    small.append(both.xv_s.to_numpy())
+    big.append(both.xv_b.to_numpy())
+    upper = pairs[(pairs.xv_s >= 0) & (pairs.xv_b < 0)]
+    np.minimum.at(ub, upper.xv_s.to_numpy(), upper.m1_k_b.to_numpy(float))
+    lower = pairs[(pairs.xv_s < 0) & (pairs.xv_b >= 0)]
+    np.maximum.at(lb, lower.xv_b.to_numpy(), lower.m1_k_s.to_numpy(float))
     # A relation the figures do not satisfy (an ODE export, a test fixture) is no constraint for the attacker.
-    value = variables["value"]
-    variables.loc[variables["lb"] > value, "lb"] = 0.0
-    variables.loc[variables["ub"] < value, "ub"] = np.inf
-    leq = [(a, b) for a, b in leq if value.iat[a] <= value.iat[b]]
+    value = variables["value"].to_numpy()
+    lb[lb > value] = 0.0
+    ub[ub < value] = np.inf
+    variables["lb"], variables["ub"] = lb, ub
+    leq = pd.DataFrame({"small": np.concatenate(small).astype(int), "big": np.concatenate(big).astype(int)})
+    leq = leq[value[leq.small.to_numpy()] <= value[leq.big.to_numpy()]].drop_duplicates().reset_index(drop=True)
     variables.insert(0, "var", range(len(variables)))
-    terms, rhs = _equations(bc, bm, lvar, avar, actvar)
-    quantities, qinfo = _sensitive(bu, bc, bm, lvar, avar, actvar, variables)
-    return Block(key, variables, terms, rhs, pd.DataFrame(leq, columns=["small", "big"]), quantities, qinfo)
+    t = _unit_terms(bu, bm)
+    terms, rhs = _equations(bc, t)
+    quantities, qinfo = _sensitive(bu, bc, t, value)
+    return Block(key, variables, terms, rhs, leq, quantities, qinfo)
 
 
-def _unit_terms(m: pd.DataFrame, lvar, avar, actvar) -> pd.DataFrame:
-    """Per membership row: the unit's unknowns (NaN where its count is a published constant)."""
-    t = m[["family", "cell_id", "size", "m0_n", "m0_k", "m1_n", "m1_k"]].copy()
-    t["lv"] = m["lkey"].map(lvar)
-    t["av"] = m["lkey"].map(avar)
-    t["xv"] = pd.Series(list(zip(m["family"], m["unit_id"])), index=m.index).map(actvar)
-    t["has0"] = m["has0"]
-    t["has1"] = m["has1"]
-    return t
+def _unit_terms(bu: pd.DataFrame, bm: pd.DataFrame | None) -> pd.DataFrame:
+    """Per membership row: the unit's counts and unknowns (-1 where its count is a published constant)."""
+    cols = ["family", "unit_id", "size", "m0_n", "m0_k", "m1_n", "m1_k", "has0", "has1", "lv", "av", "xv"]
+    if bm is None:
+        return pd.DataFrame(columns=["cell_id", *cols])
+    return bm[["family", "unit_id", "cell_id"]].merge(bu[cols], on=["family", "unit_id"])
 
 
-# measure of a cell → (column of the unit's unknown, mask of the units the sum runs over, value column)
+# measure of a cell → (column of the unit's unknown, mask of the units the sum runs over)
 MEASURES = (("size", "lv", None), ("m0_n", "lv", "has0"), ("m0_k", "av", None), ("m1_n", "lv", "has1"),
             ("m1_k", "xv", None))
 
 
-def _equations(bc, bm, lvar, avar, actvar):
+def _equations(bc, t: pd.DataFrame):
     """Rows of the published equalities: per published cell and measure, the sum of its unknowns equals
     the cell total minus its published members (= the true sum of the unknowns). Identical rows once."""
     empty = pd.DataFrame(columns=["row", "var", "coef"]), np.zeros(0)
-    if bc is None or bm is None:
+    if bc is None or t.empty:
         return empty
     pub = bc.loc[bc.published, ["family", "cell_id"]]
-    t = _unit_terms(bm.merge(pub, on=["family", "cell_id"]), lvar, avar, actvar)
+    t = t.merge(pub, on=["family", "cell_id"])
     parts = []
-    for measure, var_col, mask in MEASURES:
+    for i, (measure, var_col, mask) in enumerate(MEASURES):
         sub = t if mask is None else t[t[mask]]
-        sub = sub[sub[var_col].notna()]
+        sub = sub[sub[var_col] >= 0]
         if sub.empty:
             continue
-        parts.append(pd.DataFrame({"key": list(zip(sub["family"], sub["cell_id"], [measure] * len(sub))),
-                                   "var": sub[var_col].astype(int).to_numpy(),
+        parts.append(pd.DataFrame({"family": sub["family"].to_numpy(), "cell_id": sub["cell_id"].to_numpy(),
+                                   "measure": i, "var": sub[var_col].to_numpy(),
                                    "value": sub[measure].astype(float).to_numpy()}))
     if not parts:
         return empty
     terms = pd.concat(parts, ignore_index=True)
-    terms["row0"] = pd.factorize(terms["key"])[0]
+    terms["row0"] = terms.groupby(["family", "cell_id", "measure"], sort=False).ngroup()
     rhs0 = terms.groupby("row0")["value"].sum().to_numpy()
     # Drop duplicate rows (same unknowns, same total): a hash of the unknowns per row.
     h = pd.util.hash_array(terms["var"].to_numpy()).astype(np.uint64)
@@ -295,76 +284,70 @@ def _equations(bc, bm, lvar, avar, actvar):
     return terms[["row", "var"]].assign(coef=1.0).reset_index(drop=True), rhs0[first]
 
 
-def _sensitive(bu, bc, bm, lvar, avar, actvar, variables):
-    """Sensitive linear forms: counts of hidden units and hidden cells that fail the primary rule."""
+def _failing(size, n, k):
+    return (size < MIN_DENOMINATOR) | ((n > 0) & ((n < MIN_DENOMINATOR) | (k < MIN_CELL) | (n - k < MIN_CELL)))
+
+
+def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray):
+    """Sensitive linear forms: counts of hidden units and hidden cells that fail the primary rule.
+
+    Each form is sum(coef * unknown) + offset; ``qinfo`` gives its true value, offset and what to report."""
     rows, qinfo = [], {}
 
-    def add(info, terms, value, offset=0.0):
-        """A form sum(coef * unknown) + offset whose true value is ``value``."""
+    def add(info, terms, true_value):
         qid = len(qinfo)
-        qinfo[qid] = {**info, "value": float(value), "offset": float(offset)}
-        for v, c in terms:
-            rows.append((qid, v, c))
+        offset = float(true_value) - float(sum(value[v] * c for v, c in terms))
+        qinfo[qid] = {**info, "value": float(true_value), "offset": offset}
+        rows.extend((qid, v, c) for v, c in terms)
 
-    truth = variables["value"].to_numpy(float)
-
-    def _true(terms):
-        return float(sum(truth[v] * c for v, c in terms))
-
-    seen = set()
     hidden = bu[~bu.published & ~bu.primary_pass]
-    for r in hidden.itertuples(index=False):
-        small = r.size < MIN_DENOMINATOR
-        fail0 = small or (r.has0 and bool(_failing(r.size, r.m0_n, r.m0_k)))
-        fail1 = small or (r.has1 and bool(_failing(r.size, r.m1_n, r.m1_k)))
-        lv, av, xv = lvar.get(r.lkey), avar.get(r.lkey), actvar.get((r.family, r.unit_id))
+    small = hidden["size"].to_numpy() < MIN_DENOMINATOR
+    fail0 = small | (hidden.has0.to_numpy() & _failing(hidden["size"], hidden.m0_n, hidden.m0_k).to_numpy())
+    fail1 = small | (hidden.has1.to_numpy() & _failing(hidden["size"], hidden.m1_n, hidden.m1_k).to_numpy())
+    seen = set()
+    for r, is_small, f0, f1 in zip(hidden.itertuples(index=False), small, fail0, fail1):
         base = {"scope": "unit", "family": r.family, "unit_id": r.unit_id, "uai": r.uai,
                 "group": (r.period_type, r.period, r.period_start, r.period_end, r.profile)}
+        lv = [(r.lv, 1.0)] if r.lv >= 0 else []
         forms = []
-        if small and lv is not None:
-            forms.append(("loaded", [(lv, 1.0)], r.size, ("L", r.lkey), 0.0))
-        known_l = 0.0 if lv is not None else float(r.size)
-        if fail0 and av is not None:
-            forms.append(("activated", [(av, 1.0)], r.m0_k, ("A", r.lkey), 0.0))
-            forms.append(("loaded - activated", [(av, -1.0)] + ([(lv, 1.0)] if lv is not None else []),
-                          r.size - r.m0_k, ("LA", r.lkey), known_l))
-        if fail1 and xv is not None:
-            forms.append(("active", [(xv, 1.0)], r.m1_k, ("X", r.family, r.unit_id), 0.0))
-            forms.append(("loaded - active", [(xv, -1.0)] + ([(lv, 1.0)] if lv is not None else []),
-                          r.size - r.m1_k, ("LX", r.family, r.unit_id), known_l))
-        for name, terms, value, ident, *offset in forms:
-            if ident in seen:
-                continue
-            seen.add(ident)
-            add({**base, "quantity": name}, terms, value, *offset)
-    if bc is not None and bm is not None:
+        if is_small and lv:
+            forms.append(("loaded", lv, r.size, ("L", r.lv)))
+        if f0 and r.av >= 0:
+            forms += [("activated", [(r.av, 1.0)], r.m0_k, ("A", r.av)),
+                      ("loaded - activated", lv + [(r.av, -1.0)], r.size - r.m0_k, ("LA", r.av))]
+        if f1 and r.xv >= 0:
+            forms += [("active", [(r.xv, 1.0)], r.m1_k, ("X", r.xv)),
+                      ("loaded - active", lv + [(r.xv, -1.0)], r.size - r.m1_k, ("LX", r.xv))]
+        for name, terms, true_value, ident in forms:
+            if ident not in seen:
+                seen.add(ident)
+                add({**base, "quantity": name}, terms, true_value)
+    if bc is not None and not t.empty:
         failing_cells = bc[~bc.published & ~bc.primary_pass]
         if len(failing_cells):
-            m = bm.merge(failing_cells[["family", "cell_id"]], on=["family", "cell_id"])
-            t = _unit_terms(m, lvar, avar, actvar)
+            m = t.merge(failing_cells[["family", "cell_id"]], on=["family", "cell_id"])
             indexed = failing_cells.set_index(["family", "cell_id"])
-            for (family, cell_id), g in t.groupby(["family", "cell_id"], sort=False):
+            for (family, cell_id), g in m.groupby(["family", "cell_id"], sort=False):
                 cell = indexed.loc[(family, cell_id)]
                 base = {"scope": "cell", "family": family, "cell_id": int(cell_id),
                         "group": tuple(cell[c] for c in GROUP_COLS)}
-                lv = [(int(v), 1.0) for v in g.lv.dropna()]
+                lv = [(int(v), 1.0) for v in g.lv if v >= 0]
+                lv1 = [(int(v), 1.0) for v in g[g.has1].lv if v >= 0]
+                a = [(int(v), 1.0) for v in g.av if v >= 0]
+                x = [(int(v), 1.0) for v in g.xv if v >= 0]
                 forms = []
                 if cell["size"] < MIN_DENOMINATOR:
                     forms.append(("loaded", lv, cell["size"]))
                 if cell["m0_n"] > 0 and _failing(cell["size"], cell["m0_n"], cell["m0_k"]):
-                    a = [(int(v), 1.0) for v in g.av.dropna()]
                     forms += [("activated", a, cell["m0_k"]),
                               ("loaded - activated", lv + [(v, -c) for v, c in a], cell["size"] - cell["m0_k"])]
                 if cell["m1_n"] > 0 and _failing(cell["size"], cell["m1_n"], cell["m1_k"]):
-                    x = [(int(v), 1.0) for v in g.xv.dropna()]
-                    lv1 = [(int(v), 1.0) for v in g[g.has1].lv.dropna()]
                     forms += [("active", x, cell["m1_k"]),
                               ("loaded - active", lv1 + [(v, -c) for v, c in x], cell["m1_n"] - cell["m1_k"])]
-                for name, terms, value in forms:
+                for name, terms, true_value in forms:
                     if terms:
-                        add({**base, "quantity": name}, terms, value, value - _true(terms))
-    quantities = pd.DataFrame(rows, columns=["qid", "var", "coef"])
-    return quantities, qinfo
+                        add({**base, "quantity": name}, terms, true_value)
+    return pd.DataFrame(rows, columns=["qid", "var", "coef"]), qinfo
 
 
 # --- fixes ---------------------------------------------------------------------------------------------
