@@ -148,6 +148,7 @@ def attempt_login(login: str, password: str) -> Principal | None:
     """Check a local login; on success store the signed token in the session. Raises LoginLocked."""
     login = (login or "").strip().lower()
     address = st.context.ip_address  # None for a loopback client: the per-login limit still applies
+    address = address if isinstance(address, str) else None  # streamlit.testing reports a mock
     user = authenticate(login, password, address)
     if user is None:
         return None
@@ -171,7 +172,8 @@ def login_form() -> None:
     if oidc_configured():
         if getattr(st.user, "is_logged_in", False):
             st.error("Votre identité n'est associée à aucun compte de l'Observatoire, ou le fournisseur "
-                     "d'identité n'a pas vérifié son adresse e-mail. Demandez à l'administrateur de vous ajouter (ent-equity users add … --email).")
+                     "d'identité n'a pas vérifié son adresse e-mail. Demandez à l'administrateur de vous "
+                     "ajouter (ent-equity users add … --email).")
             if st.button("Se déconnecter du fournisseur d'identité"):
                 st.logout()
         elif st.button("Se connecter avec le fournisseur d'identité", type="primary"):
