@@ -104,9 +104,7 @@ def test_repeated_failures_lock_the_login(env):
 @pytest.mark.parametrize("page", PAGES)
 def test_national_user_sees_every_page(env, page):
     at = login("nat")
-    started = time.perf_counter()
     at.switch_page(page).run()
-    elapsed = time.perf_counter() - started
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     body = texts(at)
@@ -128,7 +126,6 @@ def test_national_user_sees_every_page(env, page):
             assert needle in body, needle
     else:
         assert at.get("plotly_chart") or at.info
-    assert elapsed < 15
 
 
 @pytest.mark.parametrize("page", PAGES[1:])
