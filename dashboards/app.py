@@ -1,4 +1,5 @@
-"""Observatoire ENT dashboard (Streamlit multipage app): ``streamlit run dashboards/app.py``.
+"""Observatoire ENT dashboard (Streamlit multipage app), served by ``ent-equity dashboard`` through
+``server.py`` (the download guard in front of Streamlit; without it, CSV downloads are refused).
 
 Reads only the published serving file (``$ENT_DATA_DIR/serving/observatoire_serving.duckdb``), never
 the warehouse. Nobody sees data without logging in; the scope (national or one académie) is decided

@@ -15,7 +15,8 @@ from pipelines.synth.command import add_parser as add_synth_parser
 from pipelines.users import add_parser as add_users_parser
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DASHBOARD_APP = PROJECT_ROOT / "dashboards" / "app.py"
+DASHBOARD_SERVER = PROJECT_ROOT / "dashboards" / "server.py"  # app.py behind the download guard
+DASHBOARD_ADDRESS = "127.0.0.1"  # loopback only: reach it from elsewhere through a TLS reverse proxy (README)
 
 
 def _use_project_instance() -> None:
@@ -51,19 +52,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if outcome.success else 1
 
 
-def dashboard_command(port: int, *extra: str) -> list[str]:
-    """The Streamlit server command of the dashboard (the browser tests start the same one)."""
+def dashboard_command(port: int, *extra: str, address: str = DASHBOARD_ADDRESS) -> list[str]:
+    """The Streamlit server command of the dashboard (the browser tests start the same one).
+
+    XSRF protection stays on whatever a config file says: CSV downloads are bound to the browser's
+    XSRF cookie (see dashboards/ent_dash/download_guard.py)."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP),
-        "--server.port", str(port), "--server.headless", "true",
+        sys.executable, "-m", "streamlit", "run", str(DASHBOARD_SERVER),
+        "--server.address", address, "--server.port", str(port), "--server.headless", "true",
+        "--server.enableXsrfProtection", "true",
         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer", *extra,
     ]
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Start the Streamlit dashboard (blocks until interrupted)."""
-    print(f"dashboard: http://localhost:{args.port}")
-    return subprocess.call(dashboard_command(args.port))
+    host = f"[{args.address}]" if ":" in args.address else args.address
+    print(f"dashboard: http://{host}:{args.port}")
+    return subprocess.call(dashboard_command(args.port, address=args.address))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_run)
     dashboard = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     dashboard.add_argument("--port", type=int, default=8501)
+    dashboard.add_argument("--address", default=DASHBOARD_ADDRESS,
+                           help=f"address to listen on (default {DASHBOARD_ADDRESS}: this machine only; "
+                                "put a TLS reverse proxy in front rather than listening on 0.0.0.0)")
     dashboard.set_defaults(func=cmd_dashboard)
     return parser
 

@@ -5,11 +5,16 @@ maps a login to a role and, for an académie user, the académie it may see::
 
     {"version": 1, "users": {"dane-rennes": {"role": "academie", "academie": "14",
                                              "password_hash": "$argon2id$...", "email": null,
-                                             "created_at": "...", "disabled": false}}}
+                                             "session_generation": "3f1c...", "created_at": "...",
+                                             "disabled": false}}}
 
 - ``national``: every académie; ``academie``: its own académie only (code of the académie, e.g. 14).
+- ``session_generation``: a random value drawn anew whenever the user is added, replaced or gets a new
+  password. The dashboard signs it into every session token and compares it at every run, so a password
+  change (or removing the user and adding it again) ends the sessions opened before.
 - ``email`` (optional) maps an OIDC identity (``st.login``) to the same account: the identity provider
   proves who the person is, this file still decides what they see.
+- Failed logins are counted in ``login_attempts.sqlite3`` beside the users file (the dashboard's lockout).
 - Logins, refusals and scope violations are appended as JSON lines to ``$ENT_DATA_DIR/audit/dashboard_access.jsonl``
   (``ENT_AUDIT_LOG`` overrides); passwords are never written there.
 
@@ -65,6 +70,7 @@ class User:
     academie: str | None
     email: str | None = None
     disabled: bool = False
+    session_generation: str = ""  # users written before generations existed have none until their next passwd
 
     @property
     def academies(self) -> tuple[str, ...] | None:
@@ -74,6 +80,11 @@ class User:
 
 def users_file() -> Path:
     return Path(os.environ.get(USERS_ENV) or data_dir() / "users.json").resolve()
+
+
+def login_attempts_path() -> Path:
+    """The dashboard's failed-login store (SQLite), beside the users file."""
+    return users_file().with_name("login_attempts.sqlite3")
 
 
 def audit_log_path() -> Path:
@@ -118,7 +129,12 @@ def _save(path: Path, data: dict) -> None:
 
 def _to_user(login: str, record: dict) -> User:
     return User(login=login, role=record.get("role"), academie=record.get("academie"),
-                email=record.get("email"), disabled=bool(record.get("disabled")))
+                email=record.get("email"), disabled=bool(record.get("disabled")),
+                session_generation=record.get("session_generation") or "")
+
+
+def _new_generation() -> str:
+    return secrets.token_hex(16)
 
 
 def _validate(login: str, role: str, academie: str | None) -> str | None:
@@ -156,7 +172,7 @@ def add_user(login: str, role: str, academie: str | None = None, password: str =
             raise UserError(f"user {login!r} exists (use passwd, or remove it first)")
         data["users"][login] = {
             "role": role, "academie": academie, "email": (email or None) and email.strip().lower(),
-            "password_hash": _hasher.hash(password),
+            "password_hash": _hasher.hash(password), "session_generation": _new_generation(),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "disabled": False,
         }
         _save(path, data)
@@ -172,6 +188,7 @@ def set_password(login: str, password: str, *, path: Path | None = None) -> None
         if login not in data["users"]:
             raise UserError(f"no user {login!r}")
         data["users"][login]["password_hash"] = _hasher.hash(password)
+        data["users"][login]["session_generation"] = _new_generation()  # ends the sessions opened before
         _save(path, data)
     audit("password_changed", login=login)
 
@@ -293,9 +310,10 @@ def cmd_users(args: argparse.Namespace) -> int:
             print(f"user {user.login} added ({user.role}, {scope}) in {users_file()}")
         elif args.action == "passwd":
             set_password(args.login, _read_password(args))
-            print(f"password of {args.login} changed")
+            print(f"password of {args.login} changed; its open dashboard sessions are ended")
         elif args.action == "remove":
-            print(f"user {args.login} removed" if remove_user(args.login) else f"no user {args.login}")
+            print(f"user {args.login} removed, its open dashboard sessions with it" if remove_user(args.login)
+                  else f"no user {args.login}")
         elif args.action == "list":
             for u in list_users():
                 scope = "toutes les académies" if u.role == "national" else f"académie {u.academie}"

@@ -1,7 +1,8 @@
 """End to end in a real headless browser (Debian chromium driven by Playwright, no browser download):
-a Streamlit server on a free localhost port over a serving file built by the test; an académie user
-logs in, opens the Académie page and sees the départements map and the funnel plot. The screenshot is
-saved as ``test-artifacts/dashboard_academie.png``."""
+a Streamlit server on a free localhost port over a serving file built by the test, started with the
+command ``ent-equity dashboard`` runs. An académie user logs in, opens the Académie page and sees the
+départements map and the funnel plot (screenshot saved as ``test-artifacts/dashboard_academie.png``);
+a CSV download reaches that browser and nobody else."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -57,7 +60,7 @@ def server(tmp_path_factory):
     port = _free_port()
     log = open(own / "streamlit.log", "w")
     process = subprocess.Popen(
-        dashboard_command(port, "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"),
+        dashboard_command(port, "--server.fileWatcherType", "none"),
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -72,7 +75,7 @@ def server(tmp_path_factory):
             process.kill()
             pytest.fail(f"streamlit did not start: {(own / 'streamlit.log').read_text()[-2000:]}")
         time.sleep(0.5)
-    yield url, root
+    yield url, root, own
     process.terminate()
     try:
         process.wait(timeout=20)
@@ -81,20 +84,26 @@ def server(tmp_path_factory):
     log.close()
 
 
+def _log_in(page, url: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label("Identifiant").fill("dane-rennes")
+    page.get_by_label("Mot de passe").fill("browser-password-1")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Académie de Rennes")).to_be_visible(timeout=60_000)
+
+
 def test_academie_user_sees_map_and_funnel_in_a_browser(server):
     from playwright.sync_api import expect, sync_playwright
 
-    url, root = server
+    url, root, _ = server
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 3600}, locale="fr-FR")
-            page.goto(url, wait_until="domcontentloaded")
-            page.get_by_label("Identifiant").fill("dane-rennes")
-            page.get_by_label("Mot de passe").fill("browser-password-1")
-            page.get_by_role("button", name="Se connecter").click()
-            expect(page.get_by_role("heading", name="Académie de Rennes")).to_be_visible(timeout=60_000)
+            _log_in(page, url)
             expect(page.get_by_text("Taux d'usage actif par département")).to_be_visible(timeout=60_000)
             expect(page.get_by_text("Diagramme en entonnoir (funnel plot)")).to_be_visible(timeout=60_000)
             plots = page.locator(".js-plotly-plot")
@@ -120,3 +129,46 @@ def test_academie_user_sees_map_and_funnel_in_a_browser(server):
         others = [r[0] for r in con.execute("SELECT uai FROM schools WHERE academie_code <> '14'").fetchall()]
     assert not any(uai in content for uai in others)
     assert (ARTIFACTS / "dashboard_academie.png").stat().st_size > 50_000
+
+
+def _fetch_without_session(url: str) -> tuple[int, bytes]:
+    """A plain HTTP client: no cookie, no websocket, no session."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+def test_csv_download_reaches_the_logged_in_browser_only(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _, own = server
+    media = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 2400}, locale="fr-FR", accept_downloads=True)
+            page.on("request", lambda request: media.append(request.url)
+                    if urllib.parse.urlparse(request.url).path.startswith("/media/") else None)
+            _log_in(page, url)
+            buttons = page.get_by_role("button", name="Télécharger le tableau (CSV)")
+            expect(buttons.nth(1)).to_be_visible(timeout=60_000)  # the page has run down to the schools table
+            assert not media  # nothing to fetch before the click
+            with page.expect_download(timeout=60_000) as download:
+                buttons.first.click()
+            link = download.value.url
+            csv = Path(download.value.path()).read_text(encoding="utf-8-sig")
+            status, body = _fetch_without_session(link)
+            # Another browser, without this one's cookies, gets nothing either.
+            stranger_status = browser.new_context().request.get(link).status
+        finally:
+            browser.close()
+    assert "/media/" in link and link.endswith(".csv")
+    header, *rows = csv.splitlines()
+    assert header.startswith(("Département;Établissements;", "Établissement;Commune;UAI;")) and len(rows) >= 3
+    assert status in (403, 404) and not body
+    assert stranger_status in (403, 404)
+    events = [e for e in users.read_audit_log(own / "audit.jsonl") if e["event"].startswith("download")]
+    assert [e["event"] for e in events][:1] == ["download"] and events[0]["login"] == "dane-rennes"
+    assert any(e["event"] == "download_refused" for e in events)

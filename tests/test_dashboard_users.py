@@ -57,6 +57,18 @@ def test_role_changes_take_effect_from_the_file(files):
         users.add_user("ia-dasen", "national", None, "first password 123")
 
 
+def test_password_changes_and_replacements_draw_a_new_session_generation(files):
+    first = users.add_user("dane-rennes", "academie", "14", "a long enough password").session_generation
+    assert len(first) == 32 and users.get_user("dane-rennes").session_generation == first
+    assert users.verify_password("dane-rennes", "a long enough password").session_generation == first
+    users.set_password("dane-rennes", "another long password")
+    second = users.get_user("dane-rennes").session_generation
+    users.add_user("dane-rennes", "academie", "14", "another long password", replace=True)
+    third = users.get_user("dane-rennes").session_generation
+    assert len({first, second, third}) == 3
+    assert "another long password" not in (files / "users.json").read_text()
+
+
 def test_oidc_identity_maps_through_the_users_file(files):
     users.add_user("dne", "national", None, "password for dne", email="Analyste@Education.gouv.fr")
     assert users.user_by_email("analyste@education.gouv.fr").login == "dne"

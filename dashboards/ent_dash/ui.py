@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from ent_dash import charts, data
+from ent_dash import charts, data, downloads
 from pipelines import fr_format as fmt
 from ent_dash.auth import Principal
 from pipelines import users as accounts
@@ -157,9 +157,9 @@ def rate_text(rate, suppressed) -> str:
 
 
 def table(frame: pd.DataFrame, filename: str, key: str, caption: str | None = None) -> None:
-    """A table and its CSV download (';' separated, UTF-8 with BOM for spreadsheet software)."""
+    """A table and its CSV download, built at the click for this session's browser only (see downloads)."""
     st.dataframe(frame, hide_index=True, width="stretch")
-    st.download_button("Télécharger le tableau (CSV)", frame.to_csv(sep=";", index=False).encode("utf-8-sig"),
+    st.download_button("Télécharger le tableau (CSV)", downloads.csv_on_click(frame, filename),
                        file_name=filename, mime="text/csv", key=key, on_click="ignore")
     if caption:
         st.caption(caption)
