@@ -26,6 +26,7 @@ import pandas as pd
 
 from pipelines.disclosure.cell_suppression import (
     CELL_KEY,
+    SMALL_CELL_SCHOOLS,
     Family,
     SuppressionReport,
     _fix,
@@ -353,26 +354,27 @@ def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray):
 # --- fixes ---------------------------------------------------------------------------------------------
 
 def _fixes(exposed: list[dict], cells: pd.DataFrame, members: pd.DataFrame) -> dict[str, list[dict]]:
-    """One fix per exposed count, in the format of ``cell_suppression._fix``, grouped by family."""
-    pub = cells[cells.published]
+    """One fix per exposed count, in the format of ``cell_suppression._fix``, grouped by family: the least
+    important published cell holding the exposed school (or sharing a school with the exposed cell)."""
+    pub = cells.loc[cells.published, ["family", "cell_id", "cls_importance", "size", "schools", "breakdown"]]
+    e = pd.DataFrame(exposed).reset_index(names="eid")
+    if "unit_id" not in e:
+        e["unit_id"] = np.nan
+    if "cell_id" not in e:
+        e["cell_id"] = np.nan
+    units_of = pd.concat([
+        e[e.scope == "unit"][["eid", "family", "unit_id"]],
+        e[e.scope == "cell"][["eid", "family", "cell_id"]].merge(members, on=["family", "cell_id"])[
+            ["eid", "family", "unit_id"]],
+    ])
+    cand = (units_of.merge(members, on=["family", "unit_id"]).merge(pub, on=["family", "cell_id"])
+            .sort_values(["eid", "cls_importance", "size", "cell_id"]).drop_duplicates("eid"))
     out: dict[str, list[dict]] = {}
-    for e in exposed:
-        fam = e["family"]
-        if e["scope"] == "unit":
-            mine = members[(members.family == fam) & (members.unit_id == e["unit_id"])]
-            cand = pub[(pub.family == fam) & pub.cell_id.isin(mine.cell_id)]
-            uai = e["uai"]
-        else:
-            mine = members[(members.family == fam) & (members.cell_id == e["cell_id"])]
-            shared = members[(members.family == fam) & members.unit_id.isin(mine.unit_id)]
-            cand = pub[(pub.family == fam) & pub.cell_id.isin(shared.cell_id)]
-            uai = None
-        if cand.empty:
-            continue
-        fix = cand.sort_values(["cls_importance", "size", "cell_id"]).iloc[0]
-        small = fix["breakdown"] != "all" or fix["schools"] <= 5 or uai is None
-        out.setdefault(fam, []).append({"group": e["group"], "uai": uai, "fix_cell_id": int(fix["cell_id"]),
-                                        "fix_small_cell": small})
+    for r in cand.merge(e[["eid", "scope", "group", "uai"]], on="eid").itertuples(index=False):
+        uai = r.uai if r.scope == "unit" else None
+        small = r.breakdown != "all" or r.schools <= SMALL_CELL_SCHOOLS or uai is None
+        out.setdefault(r.family, []).append({"group": r.group, "uai": uai, "fix_cell_id": int(r.cell_id),
+                                             "fix_small_cell": small})
     return out
 
 
