@@ -289,6 +289,49 @@ def _failing(size, n, k):
     return (size < MIN_DENOMINATOR) | ((n > 0) & ((n < MIN_DENOMINATOR) | (k < MIN_CELL) | (n - k < MIN_CELL)))
 
 
+def _cell_forms(bc, t: pd.DataFrame, value: np.ndarray, rows: list, qinfo: dict) -> None:
+    """Sensitive forms of the hidden cells that fail the primary rule (set-based: cells are many)."""
+    fc = bc[~bc.published & ~bc.primary_pass].copy()
+    if fc.empty:
+        return
+    fc["need_l"] = fc["size"] < MIN_DENOMINATOR
+    fc["need_0"] = (fc.m0_n > 0) & _failing(fc["size"], fc.m0_n, fc.m0_k)
+    fc["need_1"] = (fc.m1_n > 0) & _failing(fc["size"], fc.m1_n, fc.m1_k)
+    m = t.merge(fc[["family", "cell_id", "need_l", "need_0", "need_1"]], on=["family", "cell_id"])
+    spec = (  # quantity, cells that need it, [(unknown column, coefficient, members mask)], true value
+        ("loaded", "need_l", [("lv", 1.0, None)], fc["size"]),
+        ("activated", "need_0", [("av", 1.0, None)], fc.m0_k),
+        ("loaded - activated", "need_0", [("lv", 1.0, None), ("av", -1.0, None)], fc["size"] - fc.m0_k),
+        ("active", "need_1", [("xv", 1.0, None)], fc.m1_k),
+        ("loaded - active", "need_1", [("lv", 1.0, "has1"), ("xv", -1.0, None)], fc.m1_n - fc.m1_k),
+    )
+    parts = []
+    truth = {}
+    for name, need, columns, true_values in spec:
+        truth[name] = dict(zip(zip(fc.family, fc.cell_id), true_values))
+        sub = m[m[need]]
+        for col, coef, mask in columns:
+            sel = sub if mask is None else sub[sub[mask]]
+            sel = sel[sel[col] >= 0]
+            parts.append(pd.DataFrame({"family": sel.family.to_numpy(), "cell_id": sel.cell_id.to_numpy(),
+                                       "quantity": name, "var": sel[col].to_numpy(), "coef": coef}))
+    terms = pd.concat(parts, ignore_index=True)
+    if terms.empty:
+        return
+    terms["q"] = terms.groupby(["family", "cell_id", "quantity"], sort=False).ngroup()
+    terms["contribution"] = value[terms["var"].to_numpy()] * terms["coef"].to_numpy()
+    forms = terms.groupby("q", sort=True).agg(family=("family", "first"), cell_id=("cell_id", "first"),
+                                              quantity=("quantity", "first"), known=("contribution", "sum"))
+    groups = dict(zip(zip(fc.family, fc.cell_id), zip(*(fc[c] for c in GROUP_COLS))))
+    base = len(qinfo)
+    for q, r in zip(forms.index, forms.itertuples(index=False)):
+        true_value = float(truth[r.quantity][(r.family, r.cell_id)])
+        qinfo[base + q] = {"scope": "cell", "family": r.family, "cell_id": int(r.cell_id),
+                           "group": groups[(r.family, r.cell_id)], "quantity": r.quantity,
+                           "value": true_value, "offset": true_value - float(r.known)}
+    rows.extend(zip((terms["q"] + base).tolist(), terms["var"].tolist(), terms["coef"].tolist()))
+
+
 def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray):
     """Sensitive linear forms: counts of hidden units and hidden cells that fail the primary rule.
 
@@ -324,30 +367,7 @@ def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray):
                 seen.add(ident)
                 add({**base, "quantity": name}, terms, true_value)
     if bc is not None and not t.empty:
-        failing_cells = bc[~bc.published & ~bc.primary_pass]
-        if len(failing_cells):
-            m = t.merge(failing_cells[["family", "cell_id"]], on=["family", "cell_id"])
-            indexed = failing_cells.set_index(["family", "cell_id"])
-            for (family, cell_id), g in m.groupby(["family", "cell_id"], sort=False):
-                cell = indexed.loc[(family, cell_id)]
-                base = {"scope": "cell", "family": family, "cell_id": int(cell_id),
-                        "group": tuple(cell[c] for c in GROUP_COLS)}
-                lv = [(int(v), 1.0) for v in g.lv if v >= 0]
-                lv1 = [(int(v), 1.0) for v in g[g.has1].lv if v >= 0]
-                a = [(int(v), 1.0) for v in g.av if v >= 0]
-                x = [(int(v), 1.0) for v in g.xv if v >= 0]
-                forms = []
-                if cell["size"] < MIN_DENOMINATOR:
-                    forms.append(("loaded", lv, cell["size"]))
-                if cell["m0_n"] > 0 and _failing(cell["size"], cell["m0_n"], cell["m0_k"]):
-                    forms += [("activated", a, cell["m0_k"]),
-                              ("loaded - activated", lv + [(v, -c) for v, c in a], cell["size"] - cell["m0_k"])]
-                if cell["m1_n"] > 0 and _failing(cell["size"], cell["m1_n"], cell["m1_k"]):
-                    forms += [("active", x, cell["m1_k"]),
-                              ("loaded - active", lv1 + [(v, -c) for v, c in x], cell["m1_n"] - cell["m1_k"])]
-                for name, terms, true_value in forms:
-                    if terms:
-                        add({**base, "quantity": name}, terms, true_value)
+        _cell_forms(bc, t, value, rows, qinfo)
     return pd.DataFrame(rows, columns=["qid", "var", "coef"]), qinfo
 
 
