@@ -1,11 +1,22 @@
-"""Weekly reports (pipelines/defs/reports): content, privacy, self-containment, PDF, e-mail, CLI, asset.
+"""Weekly reports (pipelines/defs/reports): every figure from the serving copy, nothing the publisher
+suppressed, self-contained French HTML, PDF, e-mail, CLI and Dagster asset.
 
-Runs on the session's demo warehouse (90 schools in 30 académies, seed 7); every file goes to tmp dirs.
+Two serving copies, both written by the real publisher (``publish_serving``):
+
+- the session's demo pipeline (90 schools in 30 académies, seed 7): the 31 reports of week 46, as the
+  publisher writes them today;
+- a fake warehouse of three académies (Paris, Rennes, Créteil; 25 schools each, 20 weeks, two
+  trimesters) where Créteil has two active parent accounts in week 2026-W03, one Rennes school is known
+  only through ODE exports in January, and every school has an IPS quintile; its serving copy gets the
+  week breakdown and reach rows the publisher is being extended to write (``serving_week_rows.py``).
+
+Every file goes to tmp dirs.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import email
 import email.policy
@@ -16,52 +27,116 @@ import socketserver
 import threading
 from html import unescape
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
 from pipelines import fr_format as fr
-from pipelines.defs.reports.content import Counts, protect
+from pipelines.defs.publication.paths import SERVING_FILENAME
+from pipelines.defs.reports.content import quintile_sii
 from pipelines.defs.reports.mail import send_weekly_reports, smtp_config_from_env
 from pipelines.defs.reports.pdf import PdfPrinter, find_chromium
+from pipelines.defs.reports.published_week import Cell
 from pipelines.defs.reports.weekly import parse_iso_week, read_manifest, write_weekly_reports
+from tests.conftest import REFERENCE_DIR
+from tests.serving_figures import allowed_figures, body_text, printed_figures, unexplained
+from tests.serving_week_rows import with_week_rows
 
-WEEK = dt.date(2025, 11, 10)  # ISO week 46 of 2025, a school week
+WEEK = dt.date(2025, 11, 10)       # ISO week 46 of 2025, a school week (demo)
+FAKE_WEEK = dt.date(2026, 1, 12)   # ISO week 3 of 2026 (fake: Créteil planted), in the 2nd trimester
 HAS_CHROMIUM = find_chromium() is not None
 PERCENT = re.compile(r"\d+,\d\u202f%")
+REPORTS = Path(__file__).resolve().parents[1] / "pipelines" / "defs" / "reports"
 
 
 def _text(html: str) -> str:
-    """Visible text of a report: scripts and tags removed."""
+    """Visible text of a report: scripts and tags removed, runs of spaces as one."""
     html = re.sub(r"<script\b.*?</script>", " ", html, flags=re.S)
-    return unescape(re.sub(r"<[^>]+>", " ", html))
+    return re.sub(r"[ \t\r\n]+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
-def _warehouse_file(root: Path) -> Path:
-    return root / "warehouse" / "observatoire.duckdb"
+def _code(path: Path) -> str:
+    return "FR" if path.name == "national.html" else path.name.split("-")[1]
+
+
+def _serving(con, sql: str, params=None) -> list[tuple]:
+    return con.execute(sql, params or []).fetchall()
+
+
+def _open(path: Path):
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{Path(path).as_posix()}' AS srv (READ_ONLY)")
+    con.execute("USE srv")
+    return con
 
 
 @pytest.fixture(scope="module")
-def week_reports(demo_warehouse, tmp_path_factory):
+def demo_serving(demo_warehouse) -> Path:
+    root, _, _ = demo_warehouse
+    return root / "serving" / SERVING_FILENAME
+
+
+@pytest.fixture(scope="module")
+def week_reports(demo_warehouse, demo_serving, tmp_path_factory):
     """The 31 reports of week 46 (with PDFs when Chromium is installed), written once for this module."""
     _, _, con = demo_warehouse
     out = tmp_path_factory.mktemp("reports")
-    paths = write_weekly_reports(con, WEEK, out)
+    paths = write_weekly_reports(demo_serving, WEEK, out, warehouse=con)
     return out / "2025-W46", paths
 
 
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    """The fake warehouse (see the module docstring), its serving copy and the reports of weeks 3 and 2."""
+    from pipelines.defs.publication.publish import publish_serving
+    from pipelines.synth.fake_warehouse import build_fake_warehouse
+
+    root = tmp_path_factory.mktemp("fake_week")
+    warehouse = root / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        build_fake_warehouse(con, REFERENCE_DIR, academies=["14", "24", "01"], schools_per_academie=25, weeks=20,
+                             months=5, trimesters=2, profiles=("parent", "eleve", "enseignant"))
+        con.execute("INSERT INTO school_ips_quintiles SELECT uai, 100.0, 0, 0.5, 3 FROM fake_schools "
+                    "WHERE uai NOT IN (SELECT uai FROM school_ips_quintiles)")
+        first = con.execute("SELECT min(uai) FROM fake_schools WHERE academie_code = '24'").fetchall()[0][0]
+        con.execute("""
+            UPDATE adoption_school a SET active = CASE WHEN a.uai = ? THEN 2 ELSE 0 END, sessions = 0,
+                mobile_sessions = 0, services_used = 0
+            FROM fake_schools s
+            WHERE s.uai = a.uai AND s.academie_code = '24' AND a.period_type = 'week' AND a.period = '2026-W03'
+              AND a.profile = 'parent'""", [first])
+        ode = con.execute("SELECT max(uai) FROM fake_schools WHERE academie_code = '14'").fetchall()[0][0]
+        con.execute("UPDATE adoption_school SET source = 'ode_statistics' WHERE period_type = 'month' "
+                    "AND period = '2026-01' AND profile = 'parent' AND uai = ?", [ode])
+        creteil = con.execute("""
+            SELECT sum(a.loaded), sum(a.active) FROM adoption_school a JOIN fake_schools s USING (uai)
+            WHERE s.academie_code = '24' AND a.period_type = 'week' AND a.period = '2026-W03'
+              AND a.profile = 'parent'""").fetchall()[0]
+        ode_name = con.execute("SELECT name FROM schools WHERE uai = ?", [ode]).fetchall()[0][0]
+        publish_serving(con, root / "published.duckdb", reference=REFERENCE_DIR)
+    serving = with_week_rows(root / "published.duckdb", warehouse, root / SERVING_FILENAME, "2026-W03", "2026-01")
+    write_weekly_reports(serving, FAKE_WEEK, root / "reports", pdf=False)
+    write_weekly_reports(serving, FAKE_WEEK - dt.timedelta(weeks=1), root / "reports", pdf=False,
+                         academies=["14", "24", "01"])
+    return SimpleNamespace(root=root, warehouse=warehouse, serving=serving, w03=root / "reports" / "2026-W03",
+                           w02=root / "reports" / "2026-W02", creteil=creteil, ode_name=ode_name)
+
+
 # ------------------------------------------------------------------------------------- the 31 reports
-def test_writes_one_report_per_academie_and_a_national_one(demo_warehouse, week_reports):
-    _, _, con = demo_warehouse
+def test_writes_one_report_per_academie_and_a_national_one(demo_serving, week_reports):
     week_dir, paths = week_reports
     html = sorted(p.name for p in week_dir.glob("*.html"))
-    academies = con.sql("SELECT count(*) FROM academies").fetchall()[0][0]
+    with _open(demo_serving) as srv:
+        academies = _serving(srv, "SELECT count(*) FROM academies")[0][0]
+        published_at = _serving(srv, "SELECT value FROM meta WHERE key = 'published_at'")[0][0]
     assert len(html) == academies + 1 == 31
     assert "national.html" in html and "academie-14-rennes.html" in html and "academie-18-orleans-tours.html" in html
     assert all(p.exists() for p in paths)
     manifest = read_manifest(week_dir)
     assert manifest["week"] == "2025-W46" and len(manifest["reports"]) == 31
+    assert manifest["serving"] == {"file": str(demo_serving), "published_at": published_at}
     pdfs = sorted(week_dir.glob("*.pdf"))
     if HAS_CHROMIUM:
         assert len(pdfs) == 31, manifest["pdf"]
@@ -90,8 +165,10 @@ def test_reports_are_self_contained(week_reports):
         assert sum("Plotly.newPlot" in s for s in others) >= 2, f"{path.name}: at least two charts"
 
 
-def test_reports_are_in_french_with_week_label_and_percentages(week_reports):
+def test_reports_are_in_french_with_week_label_and_percentages(demo_serving, week_reports):
     week_dir, _ = week_reports
+    with _open(demo_serving) as srv:
+        meta = dict(_serving(srv, "SELECT key, value FROM meta"))
     for name in ("national.html", "academie-14-rennes.html"):
         html = (week_dir / name).read_text(encoding="utf-8")
         text = _text(html)
@@ -100,151 +177,303 @@ def test_reports_are_in_french_with_week_label_and_percentages(week_reports):
         assert PERCENT.search(text)
         for phrase in ("Taux d'activité", "Écarts entre familles", "Les services que les familles ignorent",
                        "Qualité des données de la semaine", "Méthodologie", "Licence Ouverte 2.0",
-                       "data.education.gouv.fr", "Europe/Paris", "secret statistique", "synthétiques"):
+                       "data.education.gouv.fr", "Europe/Paris", "secret statistique", "synthétiques",
+                       "copie de diffusion"):
             assert phrase in text, (name, phrase)
+        # The small-cell rule is the publisher's, as its file states it.
+        assert (f"au moins {meta['min_n']} comptes et qu'au moins {meta['min_k']} comptes sont de chaque côté"
+                in text)
         assert re.search(r"Rapport généré le (lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) \d{1,2} "
                          r"[a-zéû]+ \d{4} à \d\d:\d\d", text)
     assert "Académie de Rennes" in _text((week_dir / "academie-14-rennes.html").read_text(encoding="utf-8"))
     assert "Académie d'Orléans-Tours" in _text((week_dir / "academie-18-orleans-tours.html").read_text(encoding="utf-8"))
 
 
-def _rollup(con, geo_level: str, geo_code: str, period: str, profile: str = "parent") -> dict:
-    rel = con.sql(
-        "SELECT active_rate, activation_rate, visits_per_active, mobile_share FROM adoption_rollup "
-        "WHERE period_type = 'week' AND period = $p AND geo_level = $l AND geo_code = $g AND breakdown = 'all' "
-        "AND profile = $profile",
-        params={"p": period, "l": geo_level, "g": geo_code, "profile": profile},
-    )
-    row = rel.fetchall()[0]
-    return dict(zip(("active_rate", "activation_rate", "visits_per_active", "mobile_share"), row))
+def _cell(srv, geo: str, period: str, profile: str = "parent") -> dict:
+    row = _serving(srv, """
+        SELECT active_rate, activation_rate, visits_per_active, mobile_share, loaded, active, schools FROM adoption_cells
+        WHERE period_type = 'week' AND period = ? AND geo_code = ? AND profile = ? AND level = 'all'
+          AND secteur = 'all' AND breakdown = 'all' AND NOT suppressed""", [period, geo, profile])[0]
+    return dict(zip(("active_rate", "activation_rate", "visits_per_active", "mobile_share", "loaded", "active",
+                     "schools"), row))
 
 
-def test_headline_figures_equal_the_warehouse(demo_warehouse, week_reports):
-    _, _, con = demo_warehouse
+def test_headline_figures_are_the_serving_cells(demo_serving, week_reports):
     week_dir, _ = week_reports
-    for geo_level, geo_code, name in (("nation", "FR", "national.html"), ("academie", "14", "academie-14-rennes.html")):
-        text = _text((week_dir / name).read_text(encoding="utf-8"))
-        now = _rollup(con, geo_level, geo_code, "2025-W46")
-        before = _rollup(con, geo_level, geo_code, "2025-W45")
-        for rate in ("active_rate", "activation_rate", "mobile_share"):
-            assert fr.percent(now[rate]) in text, (name, rate)
-        assert fr.number(now["visits_per_active"], 1) in text
-        assert fr.points(now["active_rate"] - before["active_rate"]) in text
-        teachers = _rollup(con, geo_level, geo_code, "2025-W46", "enseignant")
-        assert fr.percent(teachers["activation_rate"]) in text
+    with _open(demo_serving) as srv:
+        for geo, name in (("FR", "national.html"), ("14", "academie-14-rennes.html")):
+            text = _text((week_dir / name).read_text(encoding="utf-8"))
+            now, before = _cell(srv, geo, "2025-W46"), _cell(srv, geo, "2025-W45")
+            for rate in ("active_rate", "activation_rate", "mobile_share"):
+                assert fr.percent(now[rate]) in text, (name, rate)
+            assert fr.number(now["visits_per_active"], 1) in text
+            assert fr.points(now["active_rate"] - before["active_rate"]) in text
+            assert (f"{fr.number(now['loaded'])} comptes parents chargés dans {fr.number(now['schools'])} "
+                    f"établissements suivis, dont {fr.number(now['active'])} actifs") in text
+            teachers = _cell(srv, geo, "2025-W46", "enseignant")
+            assert fr.percent(teachers["activation_rate"]) in text
 
 
-def test_year_ago_comparison_absent_without_data_present_with_it(demo_warehouse, week_reports, tmp_path):
-    _, _, con = demo_warehouse
+def test_year_ago_comparison_absent_without_data_present_with_it(demo_warehouse, demo_serving, week_reports,
+                                                                 tmp_path):
     week_dir, _ = week_reports
     text = _text((week_dir / "national.html").read_text(encoding="utf-8"))
     assert "Comparaison sur un an indisponible : aucune donnée pour la semaine 46 de 2024" in text
     assert "évolution depuis la semaine 46 de 2024" not in text
     assert "par rapport à la semaine 46 de 2024" not in text
     # The demo year ends with ISO week 36 of 2026, whose counterpart (week 36 of 2025) exists.
-    paths = write_weekly_reports(con, dt.date(2026, 8, 31), tmp_path, pdf=False, academies=["14"])
+    paths = write_weekly_reports(demo_serving, dt.date(2026, 8, 31), tmp_path, pdf=False, academies=["14"])
     assert len(paths) == 2
     text = _text((tmp_path / "2026-W36" / "national.html").read_text(encoding="utf-8"))
     assert "évolution depuis la semaine 36 de 2025" in text
     assert "par rapport à la semaine 36 de 2025" in text
     assert "Comparaison sur un an indisponible" not in text
+    with _open(demo_serving) as srv:
+        now, year = _cell(srv, "FR", "2026-W36"), _cell(srv, "FR", "2025-W36")
+    assert fr.points(now["active_rate"] - year["active_rate"]) in text
 
 
-# ---------------------------------------------------------------------------------------------- privacy
-def test_protect_hides_what_subtraction_would_reveal():
-    total = Counts(loaded=500, activated=250, known=500, active=160)
-    tiny = Counts(loaded=8, activated=4, known=8, active=2)            # fails the rule (n < 11)
-    small = Counts(loaded=92, activated=46, known=92, active=30)
-    large = Counts(loaded=400, activated=200, known=400, active=128)
-    counts = {"T": total, "a": tiny, "b": small, "c": large}
-    shown = protect(counts, [("T", ["a", "b", "c"])])
-    # T − c − b would give a: the smallest shown part (b) is hidden too; a + b pooled passes.
-    assert shown == {"T", "c"}
-    # Two parts only, one failing: the other one is hidden and the total is kept.
-    assert protect({"T": tiny + large, "a": tiny, "c": large}, [("T", ["a", "c"])]) == {"T"}
-    # Two hidden parts that pool to a passing figure are safe.
-    assert protect({"T": tiny + tiny, "a": tiny, "b": tiny}, [("T", ["a", "b"])]) == {"T"}
-    # A total made of one part hidden elsewhere (c, to protect a) is hidden too, or it would give c away.
-    counts = {"T1": tiny + large, "a": tiny, "c": large, "T2": large}
-    assert protect(counts, [("T1", ["a", "c"]), ("T2", ["c"])]) == {"T1"}
+# ------------------------------------------------------------------- only what the publisher cleared
+def _check_every_figure(serving: Path, week_start: dt.date, folder: Path, words: list[str] = ()) -> int:
+    """Every report of ``folder``: each printed figure is a serving figure or derived from serving figures."""
+    printed = 0
+    for path in sorted(folder.glob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        allowed = allowed_figures(serving, week_start, _code(path))
+        assert not unexplained(html, week_start, allowed, words), (path.name, unexplained(html, week_start, allowed,
+                                                                                           words))
+        figures = printed_figures(html, week_start, allowed, words)
+        printed += len(figures.percents) + len(figures.points) + len(figures.numbers) + len(figures.chart)
+    return printed
 
 
-@pytest.fixture
-def planted_warehouse(demo_warehouse, tmp_path):
-    """A copy of the demo warehouse with académie 14 reworked for week 46 (see the test)."""
+def test_every_printed_figure_comes_from_the_serving_copy(demo_serving, week_reports, fake):
+    week_dir, _ = week_reports
+    assert _check_every_figure(demo_serving, WEEK, week_dir) > 31 * 50
+    assert _check_every_figure(fake.serving, FAKE_WEEK, fake.w03) > 400
+    assert _check_every_figure(fake.serving, FAKE_WEEK - dt.timedelta(weeks=1), fake.w02) > 200
+
+
+def test_the_figure_check_catches_a_figure_the_serving_copy_does_not_hold(fake):
+    """The check above can fail: Créteil's week-3 parent rate, which only the warehouse knows, is caught
+    wherever it would be printed, and so are a count, a gap and a change the serving copy does not give."""
+    html = (fake.w03 / "academie-24-creteil.html").read_text(encoding="utf-8")
+    allowed = allowed_figures(fake.serving, FAKE_WEEK, "24")
+    loaded, active = fake.creteil
+    secret_rate = fr.percent(active / loaded)
+    count = fr.number(next(n for n in range(loaded, 10 * loaded) if fr.number(n) not in allowed.numbers))
+    gap = next(p for p in (fr.points(d / 1000) for d in range(1, 1000)) if p not in allowed.points)
+    change = next(c for c in (f"+{fr.number(d / 10, 1)}" for d in range(1, 100)) if c not in allowed.signed)
+    assert secret_rate not in allowed.percents
+    assert not unexplained(html, FAKE_WEEK, allowed)
+    leaked = html.replace("Effectifs : ", f"Effectifs : {secret_rate} ; {count} comptes ; {gap} ; {change} ; ", 1)
+    assert unexplained(leaked, FAKE_WEEK, allowed) == {"percents": [secret_rate], "numbers": [count],
+                                                      "points": [gap], "signed": [change]}
+
+
+def _rows(html: str, section: str) -> list[list[str]]:
+    """Cells (visible text) of the table rows of one section of a report."""
+    part = html[html.index(f'<section id="{section}">'):]
+    part = part[:part.index("</section>")]
+    rows = [[_text(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", part, flags=re.S)]
+    return [r for r in rows if r]
+
+
+def test_suppressed_cells_are_never_printed(fake):
+    with _open(fake.serving) as srv:
+        suppressed = {(g, p) for g, p in _serving(srv, """
+            SELECT geo_code, period FROM adoption_cells WHERE period_type = 'week' AND profile = 'parent'
+              AND level = 'all' AND secteur = 'all' AND breakdown = 'all' AND suppressed""")}
+        names = dict(_serving(srv, "SELECT academie_code, academie_name FROM academies"))
+        secret_schools = {n for (n,) in _serving(srv, """
+            SELECT s.name FROM school_adoption a JOIN schools s USING (uai)
+            WHERE a.period_type = 'trimester' AND a.suppressed
+              AND s.name NOT IN (SELECT s2.name FROM school_adoption a2 JOIN schools s2 USING (uai)
+                                 WHERE a2.period_type = 'trimester' AND NOT a2.suppressed)""")}
+    assert ("24", "2026-W03") in suppressed  # the planted académie, and what protects it
+    loaded, active = fake.creteil
+    for folder, period in ((fake.w03, "2026-W03"), (fake.w02, "2026-W02")):
+        national = (folder / "national.html").read_text(encoding="utf-8")
+        for row in _rows(national, "academies"):
+            code = next(c for c, n in names.items() if n == row[0])
+            if (code, period) in suppressed:
+                assert row[2:] == [fr.SECRET, fr.NOT_AVAILABLE], row
+        for path in folder.glob("academie-*.html"):
+            html = path.read_text(encoding="utf-8")
+            cards = re.findall(r'<p class="value">(.*?)</p>', html)
+            if (_code(path), period) in suppressed:
+                assert len(cards) == 4 and all(fr.SECRET in c for c in cards), path.name
+                assert "Effectifs : " in body_text(html) and "comptes parents chargés" not in body_text(html)
+            text = body_text(html)
+            assert not re.search(rf"(?<![\d,]){re.escape(fr.percent(active / loaded))}", text), path.name
+            flagged = " ".join(r[0] for r in _rows(html, "signalements"))
+            for school in secret_schools:  # a school suppressed on the trimester is never listed by the funnel
+                assert school not in flagged, (path.name, school)
+    creteil = _text((fake.w03 / "academie-24-creteil.html").read_text(encoding="utf-8"))
+    assert "Semaines non tracées (secret statistique) : S3" in creteil
+    # Every gap with a suppressed side reads "secret statistique", and so does the SII's note.
+    with _open(fake.serving) as srv:
+        secret_groups = {(g, bd, v) for g, bd, v in _serving(srv, """
+            SELECT geo_code, CASE WHEN secteur <> 'all' THEN 'secteur' ELSE breakdown END,
+                   CASE WHEN secteur <> 'all' THEN secteur ELSE breakdown_value END
+            FROM adoption_cells WHERE period_type = 'week' AND period = '2026-W03' AND profile = 'parent'
+              AND level = 'all' AND (secteur = 'all' OR breakdown = 'all') AND suppressed""")}
+    gap_groups = {"Secteur": ("secteur", "prive", "public"), "Rural": ("rural_urban", "rural", "urbain"),
+                  "IPS": ("ips_quintile", "5", "1")}
+    checked = 0
+    for path in fake.w03.glob("*.html"):
+        for row in _rows(path.read_text(encoding="utf-8"), "ecarts"):
+            key = next((k for k in gap_groups if row[0].startswith(k)), None)
+            if key is None or "aucun établissement" in row[1]:
+                continue
+            breakdown, high, low = gap_groups[key]
+            if {(_code(path), breakdown, high), (_code(path), breakdown, low)} & secret_groups:
+                assert row[1] == fr.SECRET and row[2] == fr.SECRET and fr.NOT_AVAILABLE in row[3], (path.name, row)
+                checked += 1
+    assert checked >= 3
+
+
+def test_reports_read_no_figure_from_the_warehouse(demo_warehouse, demo_serving, week_reports, tmp_path):
+    """With a warehouse that holds nothing but the ingestion incidents, the reports are the same: every
+    figure comes from the serving copy. The national report lists the incidents of the week (counts,
+    reasons, file names), the académie reports do not."""
     root, _, _ = demo_warehouse
-    copy = tmp_path / "planted.duckdb"
-    shutil.copyfile(_warehouse_file(root), copy)
-    con = duckdb.connect(str(copy))
-    rows = con.sql(
-        "SELECT a.uai, s.name FROM adoption_school a JOIN schools s USING (uai) WHERE a.period_type = 'week' "
-        "AND a.period = '2025-W46' AND a.profile = 'parent' AND s.academie_code = '14' ORDER BY a.loaded"
-    ).fetchall()
-    assert len(rows) == 3
-    (tiny, tiny_name), (_, _), (large, large_name) = rows
-    # Twelve more schools of the académie with steady rates in weeks 45 and 46, so that the funnel is sharp.
-    extra = [u for (u,) in con.sql(
-        "SELECT uai FROM schools WHERE academie_code = '14' AND uai NOT IN (SELECT uai FROM adoption_school) "
-        "ORDER BY uai LIMIT 12").fetchall()]
-    for i, uai in enumerate(extra):
-        for period in ("2025-W45", "2025-W46"):
-            con.execute(
-                "INSERT INTO adoption_school SELECT * REPLACE (?::VARCHAR AS uai, 300::BIGINT AS loaded, "
-                "150::BIGINT AS activated, ?::BIGINT AS active) FROM adoption_school WHERE period_type = 'week' "
-                "AND period = ? AND profile = 'parent' AND uai = ?", [uai, 99 + i % 3, period, rows[1][0]])
-    where = "period_type = 'week' AND profile = 'parent' AND uai = ?"
-    for uai, _ in rows:  # nobody outside the limits in week 45
-        con.execute(f"UPDATE adoption_school SET active = loaded // 3 WHERE period IN ('2025-W45', '2025-W46') "
-                    f"AND {where}", [uai])
-    # Week 46: one school far below with k < 3 (flagged but secret), one far above (flagged and published).
-    con.execute(f"UPDATE adoption_school SET loaded = 60, activated = 30, active = 2 WHERE period = '2025-W46' "
-                f"AND {where}", [tiny])
-    con.execute(f"UPDATE adoption_school SET active = loaded - 5 WHERE period = '2025-W46' AND {where}", [large])
-    # Data-quality flags of the week: a probable data gap, a school known only through ODE exports, a
-    # quarantined row and a rejected file.
-    con.execute("INSERT INTO data_gaps VALUES (?, DATE '2025-11-10', 12, 400.0, 0.03, 1.0)", [extra[0]])
-    ode = con.sql("SELECT uai FROM schools WHERE academie_code = '14' AND uai NOT IN "
-                  "(SELECT uai FROM adoption_school) ORDER BY uai DESC LIMIT 1").fetchall()[0][0]
-    con.execute(
-        "INSERT INTO adoption_school SELECT * REPLACE (?::VARCHAR AS uai, 'ode_statistics' AS source) "
-        "FROM adoption_school WHERE period_type = 'week' AND period = '2025-W46' AND profile = 'parent' "
-        "AND uai = ?", [ode, rows[1][0]])
-    con.execute("INSERT INTO quarantine VALUES ('landing/x.csv', 'abc', 7, 'UAI inconnue (test)', NULL, "
-                "TIMESTAMPTZ '2025-11-12 10:00:00+01')")
-    con.execute(
-        "INSERT INTO landing_manifest (file_path, file_name, size_bytes, sha256, status, rows_read, rows_stored, "
-        "rows_duplicate, rows_quarantined, error, ingested_at) VALUES ('landing/casse.csv', 'casse.csv', 10, "
-        "'def', 'rejected', 0, 0, 0, 0, 'fichier illisible (test)', TIMESTAMPTZ '2025-11-13 09:00:00+01')")
-    names = dict(con.sql("SELECT uai, name FROM schools WHERE uai IN (?, ?)", params=[extra[0], ode]).fetchall())
-    yield con, {"tiny": (tiny, tiny_name), "large": (large, large_name), "gap": names[extra[0]], "ode": names[ode]}
-    con.close()
+    week_dir, _ = week_reports
+    operations = tmp_path / "operations.duckdb"
+    with duckdb.connect(str(operations)) as ops:
+        ops.execute(f"ATTACH '{(root / 'warehouse' / 'observatoire.duckdb').as_posix()}' AS wh (READ_ONLY)")
+        for table in ("quarantine", "landing_manifest"):
+            ops.execute(f"CREATE TABLE {table} AS SELECT * FROM wh.{table}")
+    with duckdb.connect(str(operations), read_only=True) as ops:
+        write_weekly_reports(demo_serving, WEEK, tmp_path / "a", warehouse=ops, pdf=False)
 
+    def same(html: str) -> str:
+        return re.sub(r"Rapport généré le [^<]*", "", html)
 
-def test_small_cells_never_show_a_school_rate(planted_warehouse, tmp_path):
-    con, planted = planted_warehouse
-    write_weekly_reports(con, WEEK, tmp_path, pdf=False, academies=["14"])
-    week_dir = tmp_path / "2025-W46"
-    rennes = _text((week_dir / "academie-14-rennes.html").read_text(encoding="utf-8"))
-    national = _text((week_dir / "national.html").read_text(encoding="utf-8"))
-    tiny_uai, tiny_name = planted["tiny"]
-    large_uai, large_name = planted["large"]
-    # The school with 2 active accounts out of 60 is outside the funnel but secret: never named.
-    for text in (rennes, national):
-        assert tiny_name not in text and tiny_uai not in text
-        assert "1 autre établissement signalé n'est pas nommé : secret statistique" in text
-    # The one far above the limits is published, with its rate and its loaded accounts.
-    loaded = con.sql("SELECT loaded FROM adoption_school WHERE period_type = 'week' AND period = '2025-W46' "
-                     "AND profile = 'parent' AND uai = ?", params=[large_uai]).fetchall()[0][0]
-    row = re.search(re.escape(large_name) + r".*?au-dessus\s+(\d+,\d\u202f%)\s+(\d[\d\u202f]*\d|\d)\s",
-                    rennes, flags=re.S)
-    assert row, rennes[:3000]
-    assert row.group(1) == fr.percent((loaded - 5) / loaded) and row.group(2) == fr.number(loaded)
-    manifest = read_manifest(week_dir)
-    assert manifest["reports"][1]["summary"]["flagged_schools"] == 1
-    # Data quality: the académie report shows its data gap and ODE-only school, not the ingest incidents.
-    assert planted["gap"] in rennes and planted["ode"] in rennes
+    for path in week_dir.glob("*.html"):
+        assert same((tmp_path / "a" / "2025-W46" / path.name).read_text(encoding="utf-8")) == \
+            same(path.read_text(encoding="utf-8")), path.name
+    with duckdb.connect(str(operations)) as ops:
+        ops.execute("INSERT INTO quarantine VALUES ('landing/x.csv', 'abc', 7, 'UAI inconnue (test)', NULL, "
+                    "TIMESTAMPTZ '2025-11-12 10:00:00+01')")
+        ops.execute(
+            "INSERT INTO landing_manifest (file_path, file_name, size_bytes, sha256, status, rows_read, rows_stored, "
+            "rows_duplicate, rows_quarantined, error, ingested_at) VALUES ('landing/casse.csv', 'casse.csv', 10, "
+            "'def', 'rejected', 0, 0, 0, 0, 'fichier illisible (test)', TIMESTAMPTZ '2025-11-13 09:00:00+01')")
+    with duckdb.connect(str(operations), read_only=True) as ops:
+        write_weekly_reports(demo_serving, WEEK, tmp_path / "b", warehouse=ops, pdf=False, academies=["14"])
+    national = _text((tmp_path / "b" / "2025-W46" / "national.html").read_text(encoding="utf-8"))
+    rennes = _text((tmp_path / "b" / "2025-W46" / "academie-14-rennes.html").read_text(encoding="utf-8"))
+    assert "UAI inconnue (test) 1 1" in national and "casse.csv fichier illisible (test)" in national
     assert "UAI inconnue (test)" not in rennes and "casse.csv" not in rennes
-    assert "UAI inconnue (test)" in national and "casse.csv" in national
+    # Without a warehouse, the national report says the incidents were not read.
+    write_weekly_reports(demo_serving, WEEK, tmp_path / "c", pdf=False, academies=["14"])
+    assert "Non disponible : l'entrepôt n'a pas été lu" in _text(
+        (tmp_path / "c" / "2025-W46" / "national.html").read_text(encoding="utf-8"))
+
+
+def test_no_report_module_suppresses_or_reads_warehouse_figures():
+    """The publisher is the one disclosure control: the report modules import no privacy rule, define no
+    suppression, and name no warehouse table of figures (they read the serving copy's tables)."""
+    warehouse_tables = ("adoption_rollup", "adoption_school", "feature_reach_rollup", "feature_reach_school",
+                        "school_ips_quintiles", "school_flags", "equity_summary", "equity_quintiles", "usage_weekly")
+    for path in sorted(REPORTS.glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not {m for m in imported if m and (m.startswith("pipelines.privacy")
+                                                  or m.startswith("pipelines.defs.publication.suppression"))}, path
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        assert not defined & {"protect", "publishable", "passes", "_protect_with_schools", "_funnel_flags",
+                              "_sii_of"}, path
+        assert not [t for t in warehouse_tables if re.search(rf"\b{t}\b", source)], path
+
+
+# ------------------------------------------------------------------------------------------ the sections
+def test_sections_render_for_france_and_an_academie(fake):
+    with _open(fake.serving) as srv:
+        fr_w03 = _cell(srv, "FR", "2026-W03")
+        quintiles = _serving(srv, """
+            SELECT active_rate, loaded FROM adoption_cells WHERE period_type = 'week' AND period = '2026-W03'
+              AND profile = 'parent' AND geo_code = 'FR' AND breakdown = 'ips_quintile' AND NOT suppressed
+            ORDER BY breakdown_value""")
+        flagged = _serving(srv, """
+            SELECT s.name, t.funnel_flag, t.active_rate, t.loaded, t.funnel_target, p.funnel_flag, p.suppressed
+            FROM school_adoption t JOIN schools s USING (uai)
+            LEFT JOIN school_adoption p ON p.uai = t.uai AND p.period_type = 'trimester'
+                 AND p.period = '2025-2026 T1' AND p.profile = 'parent'
+            WHERE t.period_type = 'trimester' AND t.period = '2025-2026 T2' AND t.profile = 'parent'
+              AND t.academie_code = '01' AND NOT t.suppressed AND t.funnel_flag IS NOT NULL
+              AND (p.funnel_flag IS DISTINCT FROM t.funnel_flag OR p.suppressed)""")
+        reach = dict(_serving(srv, """
+            SELECT service, reach FROM reach_cells WHERE period_type = 'week' AND period = '2026-W03'
+              AND profile = 'parent' AND geo_code = '01' AND level = 'all' AND breakdown = 'all'
+              AND service NOT IN ('connexion', 'autre')"""))
+        gaps = dict(_serving(srv, "SELECT academie_code, schools_flagged FROM data_gaps WHERE week_start = ?",
+                             [FAKE_WEEK]))
+    national = _text((fake.w03 / "national.html").read_text(encoding="utf-8"))
+    paris_html = (fake.w03 / "academie-01-paris.html").read_text(encoding="utf-8")
+    paris = _text(paris_html)
+    # Headlines and the national table of académies.
+    assert fr.percent(fr_w03["active_rate"]) in national and "Paris 25 " in national
+    # Gaps: differences of two published week cells of the same territory.
+    assert len(quintiles) == 5
+    q5_q1 = quintiles[4][0] - quintiles[0][0]
+    assert f"Q5 : {fr.percent(quintiles[4][0])} Q1 : {fr.percent(quintiles[0][0])} {fr.points(q5_q1)}" in national
+    # SII of the week on the five IPS quintiles of France, with its interval.
+    sii = quintile_sii([Cell(1, False, loaded=n, active_rate=r) for r, n in quintiles])
+    assert (f"calculé sur les cinq quintiles d'IPS : {fr.points(sii.value)} cette semaine (intervalle de confiance "
+            f"à 95 % : {fr.points(sii.low)} à {fr.points(sii.high)}") in national
+    assert "Indice de pente de l'inégalité (SII) sur les quintiles d'IPS : non calculé" in paris
+    # Funnel: schools newly flagged on the trimester that holds the week, against the trimester before.
+    assert "2025-2026, 2e trimestre (janvier–mars)" in paris and "2025-2026, 1er trimestre" in paris
+    assert flagged, "the fake has flagged schools"
+    listed = _rows(paris_html, "signalements")
+    assert [r[0] for r in listed] == sorted((r[0] for r in listed), key=lambda n: (n not in
+                                            [f[0] for f in flagged if f[1] == "bas"], n))
+    assert {r[0] for r in listed} == {f[0] for f in flagged}
+    for name, flag, rate, loaded, target, _, _ in flagged:
+        row = next(r for r in listed if r[0] == name)
+        assert row[3] == ("au-dessus" if flag == "haut" else "en dessous")
+        assert row[5:] == [fr.percent(rate), fr.number(loaded), fr.percent(target)]
+    # Services: the week's reach when every service is published.
+    assert "Période : semaine 3 (du lundi 12 au dimanche 18 janvier 2026)" in paris
+    assert all(fr.percent(r) in paris for r in reach.values()) and len(reach) >= 5
+    # Data quality: data gaps per académie and the schools known only through ODE exports (serving copy).
+    assert f"{gaps['01']} établissement" in paris
+    assert "Baisses de volume probables Académie Établissements concernés" in national
+    rennes = _text((fake.w03 / "academie-14-rennes.html").read_text(encoding="utf-8"))
+    assert "exports statistiques ODE (janvier 2026)" in rennes and fake.ode_name in rennes
+    assert fake.ode_name in national and fake.ode_name not in paris
+
+
+def test_reach_of_the_month_when_the_week_is_not_published(week_reports, demo_serving):
+    """Today's publisher writes no weekly reach: the demo reports show the month's, and say why."""
+    week_dir, _ = week_reports
+    text = _text((week_dir / "academie-14-rennes.html").read_text(encoding="utf-8"))
+    assert "Période : mois de novembre 2025 , car l'usage des services de la semaine n'est pas publié" in text
+    with _open(demo_serving) as srv:
+        notes = _serving(srv, """SELECT reach FROM reach_cells WHERE period_type = 'month' AND period = '2025-11'
+            AND profile = 'parent' AND geo_code = '14' AND level = 'all' AND breakdown = 'all'
+            AND service = 'notes' AND NOT suppressed""")[0][0]
+    assert f"Notes {fr.percent(notes)} {fr.percent(1 - notes)}" in text
+
+
+def test_quintile_sii_is_the_slope_over_the_quintile_ridits():
+    """Five equal quintiles (ridits 0.1 … 0.9) on the line 0.2 + 0.3 r: SII 0.3, exactly; unequal weights move
+    the ridits, not a rate on the line; any quintile missing or suppressed: no SII."""
+    line = [Cell(1, False, loaded=100, active_rate=0.2 + 0.3 * r) for r in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    sii = quintile_sii(line)
+    assert sii.value == pytest.approx(0.3) and sii.low == pytest.approx(0.3) and sii.significant
+    noisy = [Cell(1, False, loaded=n, active_rate=r) for n, r in ((300, 0.30), (100, 0.28), (100, 0.33),
+                                                               (100, 0.29), (400, 0.31))]
+    fit = quintile_sii(noisy)
+    assert fit.low < 0 < fit.high and not fit.significant
+    assert quintile_sii(line[:4]) is None
+    assert quintile_sii([*line[:4], Cell(3, True)]) is None
+    assert quintile_sii([*line[:4], None]) is None
 
 
 # ------------------------------------------------------------------------------------------------ e-mail
@@ -361,10 +590,9 @@ def test_pdf_one_process_per_report_fallback(week_reports, tmp_path):
     assert (tmp_path / "rennes.pdf").read_bytes()[:5] == b"%PDF-"
 
 
-def test_missing_chromium_still_writes_html_and_says_why(demo_warehouse, tmp_path, monkeypatch):
-    _, _, con = demo_warehouse
+def test_missing_chromium_still_writes_html_and_says_why(demo_serving, tmp_path, monkeypatch):
     monkeypatch.setenv("ENT_CHROMIUM", "none")
-    paths = write_weekly_reports(con, WEEK, tmp_path, academies=["14"])
+    paths = write_weekly_reports(demo_serving, WEEK, tmp_path, academies=["14"])
     assert [p.name for p in paths] == ["national.html", "academie-14-rennes.html"]
     manifest = read_manifest(tmp_path / "2025-W46")
     assert manifest["pdf"]["missing"] == 2 and "Chromium introuvable" in manifest["pdf"]["reason"]
@@ -380,42 +608,54 @@ def test_parse_iso_week():
             parse_iso_week(bad)
 
 
-def test_cli_report_command(demo_warehouse, tmp_path, monkeypatch, capsys):
+def test_cli_report_command(demo_warehouse, demo_serving, tmp_path, monkeypatch, capsys):
     from pipelines.defs.reports.command import add_parser
 
     root, _, _ = demo_warehouse
     data = tmp_path / "data"
-    (data / "warehouse").mkdir(parents=True)
-    (data / "warehouse" / "observatoire.duckdb").symlink_to(_warehouse_file(root))
     monkeypatch.setenv("ENT_DATA_DIR", str(data))
     monkeypatch.delenv("ENT_SMTP_HOST", raising=False)
     parser = argparse.ArgumentParser(prog="ent-equity")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["report", "--week", "2025-W46", "--no-pdf"])
     assert args.week == WEEK
+    assert args.func(args) == 1, "no serving copy yet"
+    assert "no serving copy at" in capsys.readouterr().out
+    (data / "serving").mkdir(parents=True)
+    (data / "serving" / SERVING_FILENAME).symlink_to(demo_serving)
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    assert "31 reports for 2025-W46" in out and "e-mail: SMTP non configuré" in out
+    assert "no warehouse at" in out and "31 reports for 2025-W46" in out and "e-mail: SMTP non configuré" in out
+    (data / "warehouse").mkdir()
+    (data / "warehouse" / "observatoire.duckdb").symlink_to(root / "warehouse" / "observatoire.duckdb")
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "no warehouse" not in out and "31 reports for 2025-W46" in out
     assert len(list((data / "reports" / "2025-W46").glob("*.html"))) == 31
     with pytest.raises(SystemExit):
         parser.parse_args(["report", "--week", "2025-46"])
 
 
 # ------------------------------------------------------------------------------------------------ Dagster
-def test_asset_materializes_one_partition(demo_warehouse, tmp_path, monkeypatch):
+def test_asset_reads_the_serving_file_and_depends_on_it(demo_warehouse, fake, tmp_path, monkeypatch):
+    """The asset prints the figures of ``serving_path()``: with the fake serving copy published there and
+    the demo warehouse as its resource, the national rate is the fake copy's (the warehouse's differs)."""
     import dagster as dg
     from dagster_duckdb import DuckDBResource
 
     from pipelines.defs.reports.assets import weekly_report
 
+    assert dg.AssetKey("published_serving") in weekly_report.asset_deps[weekly_report.key]
     root, _, _ = demo_warehouse
-    monkeypatch.setenv("ENT_DATA_DIR", str(tmp_path))   # reports_dir() → tmp_path/reports
+    monkeypatch.setenv("ENT_DATA_DIR", str(tmp_path))   # serving_path() and reports_dir() under tmp_path
     monkeypatch.setenv("ENT_CHROMIUM", "none")          # fast; and the run must say why PDFs are missing
     monkeypatch.delenv("ENT_SMTP_HOST", raising=False)
+    (tmp_path / "serving").mkdir()
+    shutil.copyfile(fake.serving, tmp_path / "serving" / SERVING_FILENAME)
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
-            [weekly_report], partition_key="2025-11-10", instance=instance,
-            resources={"duckdb": DuckDBResource(database=str(_warehouse_file(root)))},
+            [weekly_report], partition_key=FAKE_WEEK.isoformat(), instance=instance,
+            resources={"duckdb": DuckDBResource(database=str(root / "warehouse" / "observatoire.duckdb"))},
         )
     assert result.success
     [event] = result.asset_materializations_for_node("weekly_report")
@@ -423,8 +663,14 @@ def test_asset_materializes_one_partition(demo_warehouse, tmp_path, monkeypatch)
     assert metadata["reports"] == 31 and metadata["pdf_printed"] == 0 and metadata["pdf_missing"] == 31
     assert "Chromium introuvable" in metadata["pdf_missing_reason"]
     assert metadata["email"].startswith("non envoyé")
-    assert PERCENT.search(metadata["national_parent_active_rate"])
-    assert len(list((tmp_path / "reports" / "2025-W46").glob("*.html"))) == 31
+    assert metadata["serving_file"] == str(tmp_path / "serving" / SERVING_FILENAME)
+    with _open(fake.serving) as srv:
+        fake_rate = _cell(srv, "FR", "2026-W03")["active_rate"]
+        assert metadata["serving_published_at"] == _serving(srv, "SELECT value FROM meta WHERE key = 'published_at'")[0][0]
+    with _open(root / "serving" / SERVING_FILENAME) as srv:
+        demo_rate = _cell(srv, "FR", "2026-W03")["active_rate"]
+    assert metadata["national_parent_active_rate"] == fr.percent(fake_rate) != fr.percent(demo_rate)
+    assert len(list((tmp_path / "reports" / "2026-W03").glob("*.html"))) == 31
 
 
 def test_schedule_runs_monday_morning_for_the_previous_week():

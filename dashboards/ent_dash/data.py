@@ -4,10 +4,9 @@ Every query takes a ``Scope`` and filters on ``academie_code`` with bound parame
 whatever the page shows; the scope is an argument of every ``st.cache_data`` function, so it is part
 of every cache key, with the serving file's version (a republish invalidates the caches).
 
-The file is opened through a fresh in-memory DuckDB that ATTACHes it read-only: ``duckdb.connect(path)``
-would reuse the process-wide instance of the old file after an atomic swap. When the file's identity
-(inode, mtime, size) changes, new queries go to a new instance; queries already running finish on
-the old one (its inode stays alive until closed).
+The file is opened by ``open_serving`` (a fresh in-memory DuckDB that ATTACHes it read-only). When the
+file's identity (inode, mtime, size) changes, new queries go to a new instance; queries already running
+finish on the old one (its inode stays alive until closed).
 """
 
 from __future__ import annotations
@@ -17,11 +16,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from pipelines.defs.publication.open_serving import open_serving
 from pipelines.defs.publication.paths import SCHEMA_VERSION, serving_path
 from pipelines.equity.eb_shrink import eb_shrink
 
@@ -83,11 +82,7 @@ class ServingReader:
             raise NoServingFile(str(self.path))
         with self._lock:
             if identity != self._identity or self._con is None:
-                con = duckdb.connect(":memory:", config={"threads": 2})
-                path = self.path.as_posix().replace("'", "''")
-                con.execute(f"ATTACH '{path}' AS srv (READ_ONLY)")
-                con.execute("USE srv")
-                self._con, self._identity = con, identity
+                self._con, self._identity = open_serving(self.path), identity
             return self._con
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:

@@ -1,4 +1,8 @@
-"""The weekly report asset, its job and its Monday-morning schedule."""
+"""The weekly report asset, its job and its Monday-morning schedule.
+
+The reports print figures of the published serving copy only (``published_serving``); the warehouse is
+opened read-only for the national report's ingestion incidents (``quarantine``, ``landing_manifest``).
+"""
 
 import datetime as dt
 import time
@@ -10,12 +14,12 @@ import duckdb as duckdb_lib
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.ingest.partitions import weekly_partitions
+from pipelines.defs.publication.paths import serving_path
 from pipelines.defs.reports.mail import send_weekly_reports
 from pipelines.defs.reports.weekly import read_manifest, write_weekly_reports
 from pipelines.paths import reports_dir
 
-REPORT_DEPS = ["adoption_rollup", "adoption_school", "feature_reach_rollup", "school_ips_quintiles", "data_gaps",
-               "schools", "academies"]
+REPORT_DEPS = ["published_serving", "quarantine", "landing_manifest"]
 
 
 @contextmanager
@@ -39,10 +43,12 @@ def read_only_connection(resource: DuckDBResource, attempts: int = 10) -> Iterat
 
 @dg.asset(partitions_def=weekly_partitions, deps=REPORT_DEPS, group_name="reports", kinds={"duckdb", "html", "pdf"})
 def weekly_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """French weekly report per académie and for France (HTML + PDF), e-mailed when SMTP is configured."""
+    """French weekly report per académie and for France (HTML + PDF) from the serving copy, e-mailed when
+    SMTP is configured."""
     week_start = dt.date.fromisoformat(context.partition_key)
+    serving = serving_path()
     with read_only_connection(duckdb) as con:
-        paths = write_weekly_reports(con, week_start, reports_dir(), logger=context.log)
+        paths = write_weekly_reports(serving, week_start, reports_dir(), warehouse=con, logger=context.log)
     week_dir = paths[0].parent
     manifest = read_manifest(week_dir)
     mail = send_weekly_reports(week_dir)
@@ -55,6 +61,8 @@ def weekly_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> 
     national = next(e for e in manifest["reports"] if e["code"] == "FR")["summary"]
     return dg.MaterializeResult(metadata={
         "folder": dg.MetadataValue.path(str(week_dir)),
+        "serving_file": dg.MetadataValue.path(str(serving)),
+        "serving_published_at": manifest["serving"]["published_at"] or "inconnu",
         "week": manifest["week_label"],
         "reports": len(manifest["reports"]),
         "pdf_printed": pdf["printed"],

@@ -1,4 +1,6 @@
-"""``ent-equity report``: write the weekly reports of one ISO week from the warehouse (read-only).
+"""``ent-equity report``: write the weekly reports of one ISO week from the serving copy (the published,
+suppressed file the dashboard reads); the warehouse, when there is one, is opened read-only for the national
+report's ingestion incidents only.
 
 Reports go to ``$ENT_DATA_DIR/reports/<YYYY-Www>/`` (HTML, and PDF when Chromium is available); they are
 e-mailed when SMTP is configured (see ``pipelines.defs.reports.mail``), unless ``--no-email``.
@@ -7,6 +9,7 @@ e-mailed when SMTP is configured (see ``pipelines.defs.reports.mail``), unless `
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 
 from pipelines.defs.reports.weekly import last_complete_week, parse_iso_week
@@ -22,19 +25,24 @@ def _week_arg(value: str):
 def cmd_report(args: argparse.Namespace) -> int:
     import duckdb
 
-    from pipelines.defs.reports.content import iso_period
+    from pipelines.defs.publication.paths import serving_path
     from pipelines.defs.reports.mail import send_weekly_reports
     from pipelines.defs.reports.weekly import read_manifest, write_weekly_reports
+    from pipelines.defs.reports.weeks import iso_period
     from pipelines.paths import reports_dir, warehouse_path
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     week = args.week or last_complete_week()
-    path = warehouse_path()
-    if not path.exists():
-        print(f"ent-equity report: no warehouse at {path} (run `ent-equity run` first)")
+    serving = serving_path()
+    if not serving.exists():
+        print(f"ent-equity report: no serving copy at {serving} (run `ent-equity run` first)")
         return 1
-    with duckdb.connect(str(path), read_only=True) as con:
-        paths = write_weekly_reports(con, week, reports_dir(), pdf=not args.no_pdf, academies=args.academie)
+    warehouse = warehouse_path()
+    if not warehouse.exists():
+        print(f"ent-equity report: no warehouse at {warehouse}: the national report leaves out ingestion incidents")
+    with (duckdb.connect(str(warehouse), read_only=True) if warehouse.exists() else contextlib.nullcontext()) as con:
+        paths = write_weekly_reports(serving, week, reports_dir(), warehouse=con, pdf=not args.no_pdf,
+                                     academies=args.academie)
     week_dir = reports_dir() / iso_period(week)
     manifest = read_manifest(week_dir)
     pdf = manifest["pdf"]

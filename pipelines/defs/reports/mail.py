@@ -97,7 +97,7 @@ def _body(manifest: dict, entry: dict) -> str:
     if summary.get("widening_gaps"):
         lines.append("Écarts qui se creusent : " + " ; ".join(summary["widening_gaps"]) + ".")
     if summary.get("flagged_schools"):
-        lines.append(f"Établissements nouvellement hors des limites : {summary['flagged_schools']}.")
+        lines.append(f"Établissements nouvellement hors des limites sur le trimestre : {summary['flagged_schools']}.")
     lines += ["", "Le rapport complet est joint : en HTML (graphiques interactifs, s'ouvre sans connexion)"
               + (" et en PDF." if entry.get("pdf") else ". Le PDF n'a pas pu être produit cette semaine.")]
     if manifest.get("demo"):

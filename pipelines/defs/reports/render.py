@@ -8,8 +8,8 @@ import html
 import plotly.io as pio
 
 from pipelines import fr_format as fr
-from pipelines.defs.reports.content import IGNORED_SERVICES, MIN_ACTIVE_FOR_WEEKLY_REACH, Report
-from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR
+from pipelines.defs.reports.content import IGNORED_SERVICES, Report
+from pipelines.defs.reports.weeks import PARIS
 
 LEVEL_LABELS = {"ecole": "école", "college": "collège", "lycee": "lycée"}
 METRIC_LABELS = {
@@ -129,6 +129,13 @@ def generated_label(moment: dt.datetime) -> str:
     return f"{fr.long_date(moment.date())} à {moment:%H:%M} (heure de Paris)"
 
 
+def published_label(report: Report) -> str:
+    """When the serving copy the report reads was published, in Paris time."""
+    if not report.published_at:
+        return fr.NOT_AVAILABLE
+    return generated_label(dt.datetime.fromisoformat(report.published_at).astimezone(PARIS))
+
+
 # ------------------------------------------------------------------------------------------- charts
 # Figures are plain dicts rendered without validation: plotly's template machinery costs ~0.2 s a figure.
 _AXIS = dict(gridcolor="#e3e7ec", zerolinecolor="#c9d1db", linecolor="#c9d1db", automargin=True)
@@ -225,8 +232,11 @@ def _chart_notes(report: Report) -> dict[str, str]:
 
 
 def charts_html(report: Report) -> dict[str, str]:
-    """The report's charts as HTML fragments; the first one carries plotly.js (inlined, no CDN)."""
+    """The report's charts as HTML fragments; the first one carries plotly.js (inlined, no CDN). No quintile
+    chart when no quintile rate of the week is published."""
     figures = {"trend": trend_chart(report), "quintiles": quintile_chart(report), "reach": reach_chart(report)}
+    if all(v is None for pair in report.quintiles.values() for v in pair):
+        del figures["quintiles"]
     out, first = {}, True
     for key, fig in figures.items():
         out[key] = '<div class="chart">' + pio.to_html(
@@ -234,7 +244,12 @@ def charts_html(report: Report) -> dict[str, str]:
             validate=False,
         ) + "</div>"
         first = False
-    for key, note in _chart_notes(report).items():
+    notes = _chart_notes(report)
+    if "quintiles" not in figures:
+        out["quintiles"] = ""
+        notes["quintiles"] = ('<p class="note">Pas de graphique par quintile d\'IPS : aucun taux de quintile n\'est '
+                              "publié pour la semaine.</p>")
+    for key, note in notes.items():
         out[key] += note
     return out
 
@@ -257,13 +272,15 @@ def _cards(report: Report) -> str:
             f'<p class="value">{metric_value(m.value, m.kind, m.suppressed)}</p>'
             f'<p class="hint">{esc(hint)}</p>{"".join(lines)}</div>'
         )
-    counts = parent.counts
-    if parent.suppressed or counts is None:
+    cell = parent.cell
+    if parent.suppressed:
         detail = "Effectifs : " + secret() + "."
     else:
-        detail = (f"{esc(fr.number(counts.loaded))} comptes parents chargés dans {esc(fr.number(counts.schools))} "
-                  f"établissement{'s' if counts.schools > 1 else ''} suivi{'s' if counts.schools > 1 else ''}, "
-                  f"dont {esc(fr.number(counts.active))} actifs cette semaine.")
+        plural = "s" if cell.schools > 1 else ""
+        detail = (f"{esc(fr.number(cell.loaded))} comptes parents chargés dans {esc(fr.number(cell.schools))} "
+                  f"établissement{plural} suivi{plural}"
+                  + ("" if cell.active is None else f", dont {esc(fr.number(cell.active))} actifs cette semaine")
+                  + ".")
     return f'<div class="cards">{"".join(cards)}</div><p class="note">{detail}</p>'
 
 
@@ -327,23 +344,41 @@ def _gaps_section(report: Report) -> str:
              "<th class=num>Variation de l'écart</th><th>Tendance</th></tr></thead>"
              f"<tbody>{''.join(rows)}</tbody></table>")
     if report.sii is not None:
-        now, before = report.sii
-        sii = (f"<p>Indice de pente de l'inégalité (SII) selon l'IPS des établissements : "
-               f"<strong>{esc(fr.points(now))}</strong> cette semaine ({esc(fr.points(before))} la semaine "
-               "précédente). C'est l'écart de taux d'activité des parents estimé entre l'établissement le plus "
-               "favorisé et le moins favorisé, chaque établissement pesant son nombre de comptes parents.</p>")
+        s = report.sii
+        verdict = "" if s.significant else " : écart non significatif"
+        before = ("" if report.sii_previous is None
+                  else f" ; {esc(fr.points(report.sii_previous.value))} la semaine précédente")
+        sii = (f"<p>Indice de pente de l'inégalité (SII) selon l'IPS, calculé sur les cinq quintiles d'IPS : "
+               f"<strong>{esc(fr.points(s.value))}</strong> cette semaine (intervalle de confiance à 95 % : "
+               f"{esc(fr.points(s.low))} à {esc(fr.points(s.high))}{verdict}){before}. C'est l'écart de taux "
+               "d'activité des parents estimé entre le haut et le bas de l'échelle sociale, chaque quintile pesant "
+               "son nombre de comptes parents.</p>")
     else:
-        sii = f'<p class="note">Indice de pente de l\'inégalité (SII) : {esc(report.sii_note)}.</p>'
+        sii = (f'<p class="note">Indice de pente de l\'inégalité (SII) sur les quintiles d\'IPS : '
+               f'{esc(report.sii_note)}.</p>')
     note = ('<p class="note">Un écart « se creuse » quand sa valeur absolue augmente d\'au moins 0,5 point en une '
             "semaine, « se resserre » quand elle diminue d'autant. Les quintiles d'IPS sont nationaux, pondérés "
             "par les comptes parents (Q1 : 20 % des familles dans les établissements les moins favorisés).</p>")
     return table + sii + note
 
 
+PREVIOUS_FLAG = {"haut": "au-dessus", "bas": "en dessous", "aucun": "dans les limites"}
+
+
 def _flagged_section(report: Report) -> str:
-    intro = ("<p>Un établissement est signalé quand le taux d'activité de ses parents sort des limites à 99,8 % "
-             "de l'entonnoir (limites ajustées de la surdispersion) autour du taux de son académie. Sont listés "
-             "les établissements signalés cette semaine qui ne l'étaient pas la semaine précédente.</p>")
+    if report.trimester is None:
+        return f'<p class="note">{esc(report.funnel_note)}.</p>'
+    trimester = fr.period_label("trimester", report.trimester)
+    intro = ("<p>Les taux hebdomadaires des établissements ne sont pas publiés : les signalements portent sur le "
+             f"trimestre qui contient la semaine, <strong>{esc(trimester)}</strong>, tel que publié à ce jour. Un "
+             "établissement est signalé quand le taux d'activité de ses parents sur le trimestre sort des limites "
+             "à 99,8 % de l'entonnoir (limites ajustées de la surdispersion) autour du taux de référence de son "
+             "niveau dans son académie. ")
+    if report.previous_trimester is None:
+        intro += "Aucun trimestre précédent n'est publié : sont listés tous les établissements signalés.</p>"
+    else:
+        intro += ("Sont listés les établissements signalés sur ce trimestre qui ne l'étaient pas sur le trimestre "
+                  f"précédent, {esc(fr.period_label('trimester', report.previous_trimester))}.</p>")
     if report.funnel_note:
         return intro + f'<p class="note">{esc(report.funnel_note)}.</p>'
     flagged = report.flagged
@@ -353,27 +388,22 @@ def _flagged_section(report: Report) -> str:
                  "rapports des académies.</p>")
         flagged = flagged[:MAX_NATIONAL_FLAGGED]
     if not flagged:
-        body = "<p>Aucun établissement n'est nouvellement sorti des limites cette semaine.</p>"
-    else:
-        head = (["Académie"] if report.is_national else []) + [
-            "Établissement", "Commune", "Niveau", "Signal", "Taux d'activité des parents", "Comptes parents",
-            "Taux de l'académie"]
-        rows = []
-        for s in flagged:
-            signal = ('<span class="up">au-dessus</span>' if s.flag == "haut" else '<span class="down">en dessous</span>')
-            cells = ([f"<td>{esc(s.academie_name)}</td>"] if report.is_national else []) + [
-                f"<td>{esc(s.name)}</td>", f"<td>{esc(s.commune)}</td>", f"<td>{esc(LEVEL_LABELS.get(s.level, s.level))}</td>",
-                f"<td>{signal}</td>", f'<td class="num">{pct(s.rate)}</td>',
-                f'<td class="num">{esc(fr.number(s.loaded))}</td>', f'<td class="num">{pct(s.target)}</td>']
-            rows.append(f"<tr>{''.join(cells)}</tr>")
-        header = "".join(f"<th>{esc(h)}</th>" for h in head)
-        body = html_table(header, rows) + extra
-    if report.flagged_hidden:
-        n = report.flagged_hidden
-        body += (f'<p class="note">{n} autre{"s" if n > 1 else ""} établissement{"s" if n > 1 else ""} '
-                 f'signalé{"s" if n > 1 else ""} n\'{"est" if n == 1 else "sont"} pas nommé{"s" if n > 1 else ""} : '
-                 f"{fr.SECRET}.</p>")
-    return intro + body
+        return intro + "<p>Aucun établissement n'est nouvellement sorti des limites sur ce trimestre.</p>"
+    head = (["Académie"] if report.is_national else []) + [
+        "Établissement", "Commune", "Niveau", "Signal", "Trimestre précédent", "Taux d'activité des parents",
+        "Comptes parents", "Taux de référence"]
+    rows = []
+    for s in flagged:
+        signal = ('<span class="up">au-dessus</span>' if s.flag == "haut" else '<span class="down">en dessous</span>')
+        previous = secret() if s.previous == "secret" else esc(PREVIOUS_FLAG.get(s.previous, fr.NOT_AVAILABLE))
+        cells = ([f"<td>{esc(s.academie_name)}</td>"] if report.is_national else []) + [
+            f"<td>{esc(s.name)}</td>", f"<td>{esc(s.commune)}</td>", f"<td>{esc(LEVEL_LABELS.get(s.level, s.level))}</td>",
+            f"<td>{signal}</td>", f"<td>{previous}</td>", f'<td class="num">{pct(s.rate)}</td>',
+            f'<td class="num">{esc(fr.number(s.loaded))}</td>', f'<td class="num">{pct(s.target)}</td>']
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    note = (f'<p class="note">Les établissements sous {fr.SECRET} sur le trimestre ne sont ni évalués ni '
+            "nommés.</p>")
+    return intro + html_table("".join(f"<th>{esc(h)}</th>" for h in head), rows) + extra + note
 
 
 def _reach_section(report: Report, chart: str) -> str:
@@ -382,10 +412,8 @@ def _reach_section(report: Report, chart: str) -> str:
     if report.reach_period == "week":
         period = f"<p>Période : {esc(week_label(report))}.</p>"
     else:
-        active = ("" if report.reach_active is None
-                  else f" ({esc(fr.number(report.reach_active))} comptes parents actifs)")
-        period = (f"<p>Période : <strong>mois de {esc(fr.period_label('month', report.weeks.month))}</strong>, car la semaine "
-                  f"compte moins de {MIN_ACTIVE_FOR_WEEKLY_REACH} comptes parents actifs{active}.</p>")
+        period = (f"<p>Période : <strong>mois de {esc(fr.period_label('month', report.weeks.month))}</strong>, car "
+                  f"{esc(report.reach_note)}.</p>")
     candidates = [r for r in report.reach if r.service not in IGNORED_SERVICES and r.reach is not None]
     lowest = candidates[:3]
     summary = ""
@@ -422,21 +450,20 @@ def _reach_section(report: Report, chart: str) -> str:
 
 def _quality_section(report: Report) -> str:
     parts = ["<h3>Baisses de volume probables</h3>"]
-    if report.data_gaps:
-        rows = "".join(
-            f"<tr>{'<td>' + esc(g['academie']) + '</td>' if report.is_national else ''}<td>{esc(g['name'])}</td>"
-            f"<td>{esc(g['commune'])}</td><td class=num>{esc(fr.number(g['events']))}</td>"
-            f"<td class=num>{esc(fr.number(g['expected']))}</td><td class=num>{esc(fr.percent(g['share'], 0))}</td></tr>"
-            for g in report.data_gaps)
-        parts.append(html_table(("<th>Académie</th>" if report.is_national else "")
-                                + "<th>Établissement</th><th>Commune</th><th class=num>Événements reçus</th>"
-                                "<th class=num>Attendus</th><th class=num>Part de l'attendu</th>", rows)
-                     + '<p class="note">Volume de la semaine inférieur de plus de 80 % à ce que l\'établissement '
-                     "reçoit d'habitude à cette période : les taux de ces établissements sont probablement "
-                     "sous-estimés.</p>")
-    else:
+    note = ('<p class="note">Établissements dont le volume de la semaine est inférieur de plus de 80 % à ce qu\'ils '
+            "reçoivent d'habitude à cette période : leurs taux de la semaine sont probablement sous-estimés.</p>")
+    if not report.data_gaps:
         parts.append("<p>Aucun établissement ne présente de baisse de volume anormale cette semaine.</p>")
-    parts.append("<h3>Établissements connus seulement par les exports statistiques ODE</h3>")
+    elif report.is_national:
+        rows = [f"<tr><td>{esc(g['academie'])}</td><td class=num>{esc(fr.number(g['schools']))}</td></tr>"
+                for g in report.data_gaps]
+        parts.append(html_table("<th>Académie</th><th class=num>Établissements concernés</th>", rows) + note)
+    else:
+        n = report.data_gaps[0]["schools"]
+        parts.append(f"<p>{esc(fr.number(n))} établissement{'s' if n > 1 else ''} de l'académie "
+                     f"présente{'nt' if n > 1 else ''} une baisse de volume probable cette semaine.</p>" + note)
+    month = fr.period_label("month", report.weeks.month)
+    parts.append(f"<h3>Établissements connus seulement par les exports statistiques ODE ({esc(month)})</h3>")
     if report.ode_only:
         items = "".join(f"<li>{esc(s['name'])} ({esc(s['commune'])}"
                         f"{', ' + esc(s['academie']) if report.is_national else ''})</li>" for s in report.ode_only)
@@ -445,20 +472,28 @@ def _quality_section(report: Report) -> str:
     else:
         parts.append("<p>Aucun : tous les établissements suivis transmettent leurs événements.</p>")
     if report.is_national:
-        parts.append("<h3>Lignes mises en quarantaine pendant la semaine</h3>")
-        if report.quarantine:
-            rows = "".join(f"<tr><td>{esc(q['reason'])}</td><td class=num>{esc(fr.number(q['rows']))}</td>"
-                           f"<td class=num>{esc(fr.number(q['files']))}</td></tr>" for q in report.quarantine)
-            parts.append(html_table("<th>Motif</th><th class=num>Lignes</th><th class=num>Fichiers</th>", rows))
-        else:
-            parts.append("<p>Aucune ligne mise en quarantaine pendant la semaine.</p>")
-        parts.append("<h3>Fichiers rejetés pendant la semaine</h3>")
-        if report.rejected:
-            rows = "".join(f"<tr><td>{esc(f['file_name'])}</td><td>{esc(f['format'])}</td>"
-                           f"<td>{esc(str(f['error'])[:200])}</td></tr>" for f in report.rejected)
-            parts.append(html_table("<th>Fichier</th><th>Format</th><th>Motif</th>", rows))
-        else:
-            parts.append("<p>Aucun fichier rejeté pendant la semaine.</p>")
+        parts.append(_operations_section(report))
+    return "".join(parts)
+
+
+def _operations_section(report: Report) -> str:
+    """Ingestion incidents of the week (national report): counts, reasons and file names only."""
+    ops = report.operations
+    if ops is None:
+        return ("<h3>Lignes mises en quarantaine et fichiers rejetés pendant la semaine</h3>"
+                "<p>Non disponible : l'entrepôt n'a pas été lu pour ce rapport.</p>")
+    quarantine = [f"<tr><td>{esc(q['reason'])}</td><td class=num>{esc(fr.number(q['rows']))}</td>"
+                  f"<td class=num>{esc(fr.number(q['files']))}</td></tr>" for q in ops.quarantine]
+    rejected = [f"<tr><td>{esc(f['file_name'])}</td><td>{esc(f['format'])}</td>"
+                f"<td>{esc(str(f['error'])[:200])}</td></tr>" for f in ops.rejected]
+    parts = []
+    for title, header, rows, empty in (
+        ("Lignes mises en quarantaine pendant la semaine", "<th>Motif</th><th class=num>Lignes</th>"
+         "<th class=num>Fichiers</th>", quarantine, "Aucune ligne mise en quarantaine pendant la semaine."),
+        ("Fichiers rejetés pendant la semaine", "<th>Fichier</th><th>Format</th><th>Motif</th>", rejected,
+         "Aucun fichier rejeté pendant la semaine."),
+    ):
+        parts.append(f"<h3>{title}</h3>" + (html_table(header, rows) if rows else f"<p>{empty}</p>"))
     return "".join(parts)
 
 
@@ -492,14 +527,18 @@ restante l'a ignoré.</dd>
 <dt>Semaines</dt>
 <dd>Semaines ISO (du lundi au dimanche), heure de Paris (Europe/Paris).</dd>
 <dt>Secret statistique</dt>
-<dd>Un taux n'est publié que s'il porte sur au moins {MIN_DENOMINATOR} comptes et qu'au moins {MIN_CELL} comptes
-sont de chaque côté (comptés et non comptés) ; sinon il est remplacé par « {fr.SECRET} », tout comme les chiffres
-qui permettraient de le retrouver par soustraction. Les effectifs d'un établissement sous secret ne sont jamais
-publiés.</dd>
+<dd>Chaque chiffre de ce rapport est un chiffre de la copie de diffusion de l'Observatoire (celle que lit le
+tableau de bord), publiée le {esc(published_label(report))}, ou un calcul sur ces seuls chiffres (évolutions,
+écarts, SII). Un taux n'y est publié que s'il porte sur au moins {report.min_n} comptes et qu'au moins
+{report.min_k} comptes sont de chaque côté (comptés et non comptés) ; sinon il est remplacé par
+« {fr.SECRET} », tout comme les chiffres qui permettraient de le retrouver par soustraction. Une évolution ou
+un écart n'est donné que si ses deux termes sont publiés. Les effectifs d'un établissement sous secret ne sont
+jamais publiés, et les chiffres hebdomadaires des établissements jamais.</dd>
 <dt>Écarts et signalements</dt>
-<dd>Les taux de groupe somment numérateurs et dénominateurs des établissements. Limites de l'entonnoir :
-Spiegelhalter (2005), limites à 99,8 % ajustées de la surdispersion. SII : régression pondérée du taux
-d'activité sur le rang social (ridit) de l'IPS.</dd>
+<dd>Les taux de groupe somment numérateurs et dénominateurs des établissements. SII : régression pondérée du
+taux d'activité de chacun des cinq quintiles d'IPS sur son rang social (ridit), chaque quintile pesant ses
+comptes parents chargés ; intervalle de confiance à 95 %. Limites de l'entonnoir : Spiegelhalter (2005), limites
+à 99,8 % ajustées de la surdispersion, sur les taux trimestriels des établissements publiés.</dd>
 <dt>Sources</dt>
 <dd>Journaux d'usage des ENT (exports anonymisés par établissement, identifiants pseudonymisés). Indices de
 position sociale (IPS) et annuaire des établissements : Ministère de l'Éducation nationale,

@@ -2,6 +2,9 @@
 ``academie-<code>-<name>.html`` per académie, their PDFs when Chromium can print them, and ``manifest.json``
 (what was written, why a PDF is missing, timings, headline figures for the e-mails).
 
+Every figure comes from the serving copy (``published_week.py``); the warehouse is read only for the
+national report's ingestion incidents (``operations.py``).
+
 The week's folder is written beside its final place and swapped in at the end, so that a reader never sees
 half a week and a rerun never leaves stale PDFs next to new HTML.
 """
@@ -19,9 +22,12 @@ import unicodedata
 from pathlib import Path
 
 from pipelines import fr_format as fr
-from pipelines.defs.reports.content import NATION, PARIS, Report, build_reports, iso_period, load_week_data
+from pipelines.defs.reports.content import Report, build_reports
+from pipelines.defs.reports.operations import load_operations
 from pipelines.defs.reports.pdf import PdfPrinter
+from pipelines.defs.reports.published_week import NATION, load_published_week
 from pipelines.defs.reports.render import render_report, report_title
+from pipelines.defs.reports.weeks import PARIS, iso_period
 
 MANIFEST = "manifest.json"
 _ISO_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
@@ -82,10 +88,11 @@ def _swap_into_place(staging: Path, target: Path) -> None:
 
 
 def write_weekly_reports(
-    con,
+    serving_file: Path,
     week_start: dt.date,
     out_dir: Path,
     *,
+    warehouse=None,
     pdf: bool = True,
     academies: list[str] | None = None,
     logger: logging.Logger | None = None,
@@ -93,10 +100,13 @@ def write_weekly_reports(
 ) -> list[Path]:
     """Write the week's reports (national + one per académie) under ``out_dir/<YYYY-Www>/``.
 
-    ``con``: a DuckDB connection to the warehouse (read-only is enough). ``week_start``: the Monday of
-    the ISO week. Returns the files written (HTML, then its PDF when printed), national first. Why a PDF
-    is missing is logged and recorded in ``manifest.json``. ``academies`` restricts the académie reports
-    (codes); ``pdf=False`` skips printing; ``printer`` replaces the default Chromium printer (tests).
+    ``serving_file``: the published serving copy (``serving_path()``), where every figure comes from.
+    ``warehouse``: a DuckDB connection to the warehouse (read-only is enough), read only for the national
+    report's ingestion incidents; without it those sections say they are not available. ``week_start``:
+    the Monday of the ISO week. Returns the files written (HTML, then its PDF when printed), national
+    first. Why a PDF is missing is logged and recorded in ``manifest.json``. ``academies`` restricts the
+    académie reports (codes); ``pdf=False`` skips printing; ``printer`` replaces the default Chromium
+    printer (tests).
     """
     log = logger or logging.getLogger(__name__)
     if isinstance(week_start, dt.datetime):
@@ -106,8 +116,9 @@ def write_weekly_reports(
     if week_start.weekday() != 0:
         raise ValueError(f"{week_start} n'est pas un lundi : une semaine ISO commence le lundi")
     started = time.perf_counter()
-    data = load_week_data(con, week_start)
-    reports = build_reports(data, academies)
+    data = load_published_week(serving_file, week_start)
+    operations = load_operations(warehouse, week_start) if warehouse is not None else None
+    reports = build_reports(data, operations, academies)
     computed = time.perf_counter()
 
     out_dir = Path(out_dir)
@@ -155,8 +166,9 @@ def write_weekly_reports(
         "week": target.name,
         "week_start": week_start.isoformat(),
         "week_label": fr.iso_week_label(week_start),
-        "generated_at": data.generated_at.isoformat(timespec="seconds"),
+        "generated_at": reports[0].generated_at.isoformat(timespec="seconds"),
         "demo": data.demo,
+        "serving": {"file": str(serving_file), "published_at": data.meta.get("published_at")},
         "reports": entries,
         "pdf": {"printed": len(entries) - len(missing), "missing": len(missing), "reason": pdf_reason,
                 "mode": pdf_mode},

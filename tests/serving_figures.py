@@ -1,0 +1,187 @@
+"""Every figure a weekly report may print, computed by the tests from a serving file alone, and the figures
+a report's HTML actually prints.
+
+A report of the week prints figures of the serving copy (rates, counts, reach, trimester school rows, data
+gaps), changes of a figure between two weeks, gaps between two groups of the same territory, the change
+of a gap, and the SII of the five IPS-quintile cells. ``allowed_figures`` lists all of them, as printed
+("12,5 %", "+1,2 pt", "1 234", "2,4", "−0,1"), for the territory of one report (an académie report reads
+its académie and France; the national report every académie).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from html import unescape
+from itertools import product
+from pathlib import Path
+
+import duckdb
+
+from pipelines import fr_format as fr
+from pipelines.equity import sii_rii
+
+RATES = ("activation_rate", "active_rate", "mobile_share")
+GAPS = (("secteur", "prive", "public"), ("education_prioritaire", "REP+", "hors_ep"),
+        ("education_prioritaire", "REP", "hors_ep"), ("rural_urban", "rural", "urbain"), ("ips_quintile", "5", "1"))
+MONTHS = "|".join(fr.MONTHS)
+# Fixed wording of the reports that holds a number (thresholds of the method, not figures).
+CONSTANTS = ("limites à 99,8 %", "plus de 80 %", "Q1 : 20 % des familles", "confiance à 95 %", "0,5 point")
+
+
+def signed(value: float) -> str:
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    return f"{sign}{fr.number(abs(value), 1)}"
+
+
+@dataclass
+class Allowed:
+    percents: set[str] = field(default_factory=set)
+    points: set[str] = field(default_factory=set)
+    numbers: set[str] = field(default_factory=set)    # counts and visits per active account
+    signed: set[str] = field(default_factory=set)     # changes of visits per active account
+    chart: set[float] = field(default_factory=set)    # rates as plotted (percent, 2 decimals)
+    names: set[str] = field(default_factory=set)      # school names and communes (may hold digits)
+
+    def rate(self, value) -> None:
+        if value is not None:
+            self.percents.add(fr.percent(value))
+            self.chart.add(round(100 * value, 2))
+
+
+def _weeks(week_start: dt.date) -> tuple[str, str, str | None, list[str]]:
+    from pipelines.defs.reports.weeks import Weeks, iso_period
+
+    weeks = Weeks.of(week_start)
+    year = iso_period(weeks.year_ago) if weeks.year_ago else None
+    return iso_period(weeks.current), iso_period(weeks.previous), year, weeks.periods
+
+
+def allowed_figures(serving_file: Path, week_start: dt.date, code: str) -> Allowed:
+    """What the report of ``code`` ('FR' or an académie) for the week may print, from the serving file only."""
+    cur, prev, year, periods = _weeks(week_start)
+    out = Allowed()
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{Path(serving_file).as_posix()}' AS srv (READ_ONLY)")
+    con.execute("USE srv")
+    geo = "TRUE" if code == "FR" else f"geo_code IN ('FR', '{code}')"
+    academie = "TRUE" if code == "FR" else f"academie_code = '{code}'"
+    rows = con.execute(f"""
+        SELECT period, profile, geo_code, CASE WHEN secteur <> 'all' THEN 'secteur' ELSE breakdown END,
+               CASE WHEN secteur <> 'all' THEN secteur ELSE breakdown_value END,
+               suppressed, schools, loaded, active, activation_rate, active_rate, mobile_share, visits_per_active
+        FROM adoption_cells
+        WHERE period_type = 'week' AND list_contains(?, period) AND level = 'all'
+          AND (secteur = 'all' OR breakdown = 'all') AND {geo}
+    """, [periods]).fetchall()
+    cells = {}
+    for period, profile, g, bd, value, suppressed, schools, loaded, active, *figures in rows:
+        out.numbers.add(fr.number(schools))
+        if suppressed:
+            continue
+        cells[(period, profile, g, bd, value)] = dict(zip((*RATES, "visits_per_active"), figures),
+                                                      loaded=loaded)
+        out.numbers |= {fr.number(loaded), fr.number(active), fr.number(figures[-1], 1)}
+        for rate in figures[:3]:
+            out.rate(rate)
+    # Changes of a figure against the previous week and a year earlier.
+    for (period, profile, g, bd, value), now in cells.items():
+        if period != cur:
+            continue
+        for other in (prev, year):
+            before = cells.get((other, profile, g, bd, value))
+            if before is None:
+                continue
+            for rate in RATES:
+                if now[rate] is not None and before[rate] is not None:
+                    out.points.add(fr.points(now[rate] - before[rate]))
+            if now["visits_per_active"] is not None and before["visits_per_active"] is not None:
+                out.signed.add(signed(now["visits_per_active"] - before["visits_per_active"]))
+    # Gaps between two groups of a territory, their change, and the SII of the five quintiles.
+    for g in {k[2] for k in cells}:
+        gaps = {}
+        for period, (bd, high, low) in product((cur, prev), GAPS):
+            a, b = cells.get((period, "parent", g, bd, high)), cells.get((period, "parent", g, bd, low))
+            if a and b:
+                gaps[(period, bd, high)] = a["active_rate"] - b["active_rate"]
+                out.points.add(fr.points(gaps[(period, bd, high)]))
+        for bd, high, _ in GAPS:
+            if (cur, bd, high) in gaps and (prev, bd, high) in gaps:
+                out.points.add(fr.points(abs(gaps[(cur, bd, high)]) - abs(gaps[(prev, bd, high)])))
+        for period in (cur, prev):
+            quintiles = [cells.get((period, "parent", g, "ips_quintile", q)) for q in "12345"]
+            if all(quintiles):
+                fit = sii_rii([c["active_rate"] for c in quintiles], [c["loaded"] for c in quintiles], [1, 2, 3, 4, 5])
+                out.points |= {fr.points(fit.sii), fr.points(fit.sii_lower), fr.points(fit.sii_upper)}
+    for (reach,) in con.execute(f"""
+            SELECT reach FROM reach_cells WHERE NOT suppressed AND profile = 'parent' AND level = 'all'
+              AND secteur = 'all' AND period_type IN ('week', 'month') AND {geo}""").fetchall():
+        out.rate(reach)
+        out.rate(1 - reach)
+    for rate, target, loaded in con.execute(f"""
+            SELECT active_rate, funnel_target, loaded FROM school_adoption
+            WHERE period_type = 'trimester' AND profile = 'parent' AND NOT suppressed AND {academie}""").fetchall():
+        out.rate(rate)
+        out.rate(target)
+        out.numbers.add(fr.number(loaded))
+    out.numbers |= {fr.number(n) for (n,) in con.execute(
+        f"SELECT sum(schools_flagged) FROM data_gaps WHERE week_start = ? AND {academie} GROUP BY academie_code",
+        [week_start]).fetchall()}
+    out.names = {n for row in con.execute("SELECT name, commune_name FROM schools").fetchall() for n in row if n}
+    con.close()
+    return out
+
+
+@dataclass
+class Printed:
+    percents: list[str]
+    points: list[str]
+    signed: list[str]
+    numbers: list[str]
+    chart: list[float]
+
+
+def body_text(html: str) -> str:
+    """Visible text of a report's body, without its header (title, week) and footer (method)."""
+    main = html[html.index("</header>"):html.index("<footer>")]
+    main = re.sub(r"<(script|style)\b.*?</\1>", " ", main, flags=re.S)
+    return re.sub(r"[ \t\r\n]+", " ", unescape(re.sub(r"<[^>]+>", " ", main)))
+
+
+def printed_figures(html: str, week_start: dt.date, allowed: Allowed, words: list[str] = ()) -> Printed:
+    """Every figure printed in the body of a report, and every rate drawn in its charts. ``words``: texts
+    to leave out before reading numbers (operational file names and reasons)."""
+    text = body_text(html)
+    label = fr.iso_week_label(week_start)
+    for fixed in sorted({label, label[0].upper() + label[1:], *CONSTANTS, *allowed.names, *words}, key=len,
+                        reverse=True):
+        text = text.replace(fixed, " ")
+    text = re.sub(r"semaine \d+ de \d{4}", " ", text)
+    text = re.sub(r"\d{4}-\d{4}, \d(?:er|e) trimestre \([^)]*\)", " ", text)
+    text = re.sub(rf"(?:{MONTHS}) \d{{4}}", " ", text)
+    percents = re.findall(r"\d[\d\u202f]*,\d\u202f%", text)
+    text = re.sub(r"\d[\d\u202f]*,\d\u202f%", " ", text)
+    points = re.findall(r"[+−±]\d[\d\u202f]*,\d\u202fpt", text)
+    text = re.sub(r"[+−±]\d[\d\u202f]*,\d\u202fpt", " ", text)
+    signed_ = re.findall(r"[+−±]\d+,\d", text)
+    text = re.sub(r"[+−±]\d+,\d", " ", text)
+    numbers = [n.strip("\u202f") for n in re.findall(r"(?<![\w])\d[\d\u202f]*(?:,\d+)?(?![\w])", text)]
+    chart = []
+    for call in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', html):
+        traces, _ = json.JSONDecoder().raw_decode(html, call.end())
+        chart += [v for trace in traces for axis in ("x", "y") for v in trace.get(axis, [])
+                  if isinstance(v, (int, float))]
+    return Printed(percents, points, signed_, numbers, chart)
+
+
+def unexplained(html: str, week_start: dt.date, allowed: Allowed, words: list[str] = ()) -> dict[str, list]:
+    """Figures printed in a report that are neither serving figures nor derived from them (empty: none)."""
+    printed = printed_figures(html, week_start, allowed, words)
+    out = {"percents": [p for p in printed.percents if p not in allowed.percents],
+           "points": [p for p in printed.points if p not in allowed.points],
+           "signed": [s for s in printed.signed if s not in allowed.signed],
+           "numbers": [n for n in printed.numbers if n not in allowed.numbers],
+           "chart": [c for c in printed.chart if c not in allowed.chart]}
+    return {k: v for k, v in out.items() if v}
