@@ -7,8 +7,7 @@ Two serving copies, both written by the real publisher (``publish_serving``):
   publisher writes them today;
 - a fake warehouse of three académies (Paris, Rennes, Créteil; 25 schools each, 20 weeks, two
   trimesters) where Créteil has two active parent accounts in week 2026-W03, one Rennes school is known
-  only through ODE exports in January, and every school has an IPS quintile; its serving copy gets the
-  week breakdown and reach rows the publisher is being extended to write (``serving_week_rows.py``).
+  only through ODE exports in January, and every school has an IPS quintile.
 
 Every file goes to tmp dirs.
 """
@@ -42,7 +41,6 @@ from pipelines.defs.reports.published_week import Cell
 from pipelines.defs.reports.weekly import parse_iso_week, read_manifest, write_weekly_reports
 from tests.conftest import REFERENCE_DIR
 from tests.serving_figures import allowed_figures, body_text, printed_figures, unexplained
-from tests.serving_week_rows import with_week_rows
 
 WEEK = dt.date(2025, 11, 10)       # ISO week 46 of 2025, a school week (demo)
 FAKE_WEEK = dt.date(2026, 1, 12)   # ISO week 3 of 2026 (fake: Créteil planted), in the 2nd trimester
@@ -115,8 +113,8 @@ def fake(tmp_path_factory):
             WHERE s.academie_code = '24' AND a.period_type = 'week' AND a.period = '2026-W03'
               AND a.profile = 'parent'""").fetchall()[0]
         ode_name = con.execute("SELECT name FROM schools WHERE uai = ?", [ode]).fetchall()[0][0]
-        publish_serving(con, root / "published.duckdb", reference=REFERENCE_DIR)
-    serving = with_week_rows(root / "published.duckdb", warehouse, root / SERVING_FILENAME, "2026-W03", "2026-01")
+        publish_serving(con, root / SERVING_FILENAME, reference=REFERENCE_DIR)
+    serving = root / SERVING_FILENAME
     write_weekly_reports(serving, FAKE_WEEK, root / "reports", pdf=False)
     write_weekly_reports(serving, FAKE_WEEK - dt.timedelta(weeks=1), root / "reports", pdf=False,
                          academies=["14", "24", "01"])

@@ -164,15 +164,16 @@ def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
     units["has0"] = (units.m0_n > 0) | (units["size"] == 0)
     units["has1"] = (units.m1_n > 0) | (units["size"] == 0)
     blocks = []
+    if only is not None:
+        cells = cells[pd.Series(list(zip(cells.profile, cells.period_end)), index=cells.index).isin(only)]
     cells_by_block = dict(list(cells.groupby(list(END_GROUP), sort=False)))
-    members_by_family = members
+    members = members.merge(cells[["family", "cell_id", *END_GROUP]], on=["family", "cell_id"])
+    members_by_block = dict(list(members.groupby(list(END_GROUP), sort=False)))
     for key, bu in units.groupby(list(END_GROUP), sort=False):
         if bu.published.all():
             continue
         bc = cells_by_block.get(key)
-        bm = None
-        if bc is not None:
-            bm = members_by_family.merge(bc[["family", "cell_id"]], on=["family", "cell_id"])
+        bm = members_by_block.get(key)
         block = _block(key, bu.reset_index(drop=True), bc, bm)
         if block is not None:
             blocks.append(block)
