@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.lake.session_rows import SESSION_COLUMNS, duckdb_sessions, spark_sessions
+from tests.lake.model_rows import duckdb_model, spark_model
 
 pytestmark = [pytest.mark.spark, pytest.mark.usefixtures("require_spark")]
+SESSION_COLUMNS = ["uai", "user_pseudo", "profile", "week_start", "iso_week", "started_at", "channel",
+                   "events", "services_mask", "hour_paris", "weekday_paris"]
+USAGE_COLUMNS = ["uai", "week_start", "profile", "service", "channel", "events", "sessions", "accounts"]
 
 
-def test_sessions_are_equal_row_for_row(duckdb_build, spark_build):
-    on_duckdb, duckdb_schema = duckdb_sessions(duckdb_build)
-    on_spark, spark_schema = spark_sessions(spark_build)
-    assert [name for name, _ in duckdb_schema] == list(SESSION_COLUMNS)
+@pytest.mark.parametrize(("model", "columns"), [("sessions", SESSION_COLUMNS), ("usage_weekly", USAGE_COLUMNS)])
+def test_equal_row_for_row(duckdb_build, spark_build, model, columns):
+    on_duckdb, duckdb_schema = duckdb_model(duckdb_build, model)
+    on_spark, spark_schema = spark_model(spark_build, model)
+    assert [name for name, _ in duckdb_schema] == columns
     assert spark_schema == duckdb_schema
     assert len(on_duckdb) > 1000
     assert on_spark == on_duckdb

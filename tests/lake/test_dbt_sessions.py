@@ -1,5 +1,5 @@
-"""The dbt model `sessions` on DuckDB: the same sessions as the warehouse's current SQL
-(pipelines/defs/indicators/sql/sessions.sql) on the fixture lake, and the hand-made cases right."""
+"""The dbt model `sessions` on DuckDB over the fixture lake: the window passed as vars, ISO weeks,
+daylight saving, Sunday midnights and the other hand-made cases."""
 
 from __future__ import annotations
 
@@ -9,24 +9,19 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipelines.defs.indicators.queries import indicator_sql
 from pipelines.defs.ingest.ingest_file import ensure_schema
 from pipelines.formats.entcore import SERVICES
 from tests.lake.dbt_run import DBT_PROJECT
 from tests.lake.event_lake import FIRST_WEEK, LAST_WEEK, MOVER, REUNION_SCHOOL, pseudo
-from tests.lake.session_rows import duckdb_sessions
-
-CURRENT_COLUMNS = "uai, user_pseudo, profile, week_start, started_at, channel, events, services_mask, hour_paris, weekday_paris"
-
+from tests.lake.model_rows import as_dicts, duckdb_model
 
 @pytest.fixture(scope="module")
 def sessions(duckdb_build):
-    rows, schema = duckdb_sessions(duckdb_build)
-    names = [name for name, _ in schema]
-    return [dict(zip(names, row)) for row in rows]
+    return as_dicts(*duckdb_model(duckdb_build, "sessions"))
 
 
 def _of(sessions, account: str) -> list[dict]:
+    """The sessions of a hand-made account, in order (started_at in microseconds since the epoch)."""
     return sorted((s for s in sessions if s["user_pseudo"] == pseudo(account)), key=lambda s: s["started_at"])
 
 
@@ -37,27 +32,6 @@ def test_services_seed_is_the_warehouse_service_enum():
         ensure_schema(con)
         enum = con.execute("SELECT s, enum_code(s::service_t) FROM unnest(enum_range(NULL::service_t)) t(s)").fetchall()
     assert seed == enum == [(s, i) for i, s in enumerate(SERVICES)]
-
-
-def test_same_sessions_as_the_current_warehouse_sql(event_lake, duckdb_build):
-    lake, _ = event_lake
-    with duckdb.connect() as con:
-        ensure_schema(con)
-        con.execute(f"""
-            INSERT INTO events
-            SELECT event_id, occurred_at, week_start, uai, ('0x' || hex(user_pseudo))::UHUGEINT, profile, service,
-                   event_type, channel, auth_method, source_file
-            FROM read_parquet('{lake}/events/*/*.parquet', hive_partitioning = true)""")
-        current = con.execute(
-            f"SELECT {CURRENT_COLUMNS} FROM ({indicator_sql('sessions')}) ORDER BY ALL",
-            {"first_week": FIRST_WEEK, "last_week": LAST_WEEK}).fetchall()
-        con.execute(f"ATTACH '{duckdb_build / 'event_models.duckdb'}' AS dbt (READ_ONLY)")
-        ported = con.execute(f"""
-            SELECT uai, ('0x' || hex(user_pseudo))::UHUGEINT, profile, week_start, started_at, channel, events,
-                   services_mask, hour_paris, weekday_paris
-            FROM dbt.main.sessions ORDER BY ALL""").fetchall()
-    assert len(current) > 1000
-    assert ported == current
 
 
 def test_window_is_the_weeks_passed_as_vars(event_lake, sessions):
