@@ -21,10 +21,10 @@ browser:  ## Debian's chromium for the browser tests and PDF reports (never a do
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests will be skipped)"; fi; }
 
-java:  ## Java 17 for the local Spark session of the dbt parity tests (Debian's JRE, never a downloaded one)
-	@command -v java >/dev/null 2>&1 || { \
+java:  ## Java 17+ for the local Spark session of the dbt parity tests (Debian's JRE, never a downloaded one)
+	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
-	  else echo "java is missing: run 'sudo apt-get install openjdk-17-jre-headless' (Spark tests will be skipped; under CI=true they fail)"; fi; }
+	  else echo "java 17+ is missing: run 'sudo apt-get install openjdk-17-jre-headless' (Spark tests will be skipped; under CI=true they fail)"; fi; }
 
 # The demo runs with the public demo pseudonymization key (ENT_DEMO=1); real data needs
 # ENT_PSEUDONYMIZATION_KEY and no ENT_DEMO.
