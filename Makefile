@@ -10,7 +10,7 @@ export UV_COMPILE_BYTECODE := 1
 UV := $(shell command -v uv 2>/dev/null || echo "python3.11 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: setup browser demo synth pipeline dashboard dagster test benchmark
+.PHONY: setup browser java demo synth pipeline dashboard dagster test benchmark
 
 setup:  ## create .venv from uv.lock (installs uv first if missing)
 	@command -v uv >/dev/null 2>&1 || python3.11 -m uv --version >/dev/null 2>&1 || python3.11 -m pip install --quiet uv
@@ -20,6 +20,11 @@ browser:  ## Debian's chromium for the browser tests and PDF reports (never a do
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests will be skipped)"; fi; }
+
+java:  ## Java 17+ for the local Spark session of the dbt parity tests (Debian's JRE, never a downloaded one)
+	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	  else echo "java 17+ is missing: run 'sudo apt-get install openjdk-17-jre-headless' (Spark tests will be skipped; under CI=true they fail)"; fi; }
 
 # The demo runs with the public demo pseudonymization key (ENT_DEMO=1); real data needs
 # ENT_PSEUDONYMIZATION_KEY and no ENT_DEMO.
@@ -41,7 +46,7 @@ dashboard: setup
 dagster: setup  ## the Dagster UI on the project's instance (dagster.yaml)
 	DAGSTER_HOME=$(CURDIR) $(RUN) dagster dev
 
-test: setup browser
+test: setup browser java
 	$(RUN) pytest
 
 benchmark: setup  ## scripts that print figures (ingest throughput; dashboard pages on national-scale serving data)

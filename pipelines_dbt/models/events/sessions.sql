@@ -1,0 +1,70 @@
+{#- Sessions of the weeks [first_week, last_week]: a session starts at a LOGIN, at an event 30 minutes
+    or more after the account's previous event, or when the account moves to another school. A session
+    belongs to the week (Europe/Paris) where it starts; 30 minutes of the previous week are read so that
+    a session running across midnight on Sunday is not cut in two. The services a session used
+    (connexion aside) are kept as a bit mask: bit i set = the service of code i in the services seed.
+    Events of one account at the same instant are ordered by event_id, so every engine numbers the
+    sessions alike. -#}
+{%- set day = modules.datetime.date -%}
+{%- set first_week = day.fromisoformat(var('first_week')) -%}
+{%- set last_week = day.fromisoformat(var('last_week')) -%}
+{%- set previous_week = first_week - modules.datetime.timedelta(days=7) -%}
+{%- set lookback_from = modules.datetime.datetime.combine(first_week, modules.datetime.time()) - modules.datetime.timedelta(minutes=30) %}
+
+with window_events as (
+    select e.*, s.code as service_code
+    from {{ ref('stg_lake_events') }} e
+    left join {{ ref('services') }} s on s.service = e.service
+    where e.week_start between cast('{{ previous_week }}' as date) and cast('{{ last_week }}' as date)
+      and e.local_at >= {{ local_timestamp(lookback_from) }}
+),
+
+flagged as (
+    select *,
+        case when upper(event_type) = 'LOGIN'
+                  or lag(occurred_at) over w is null
+                  or occurred_at >= lag(occurred_at) over w + interval '30' minute
+                  or uai <> lag(uai) over w
+             then 1 else 0 end as is_start
+    from window_events
+    window w as (partition by user_pseudo order by occurred_at, event_id)
+),
+
+numbered as (
+    select *,
+        sum(is_start) over (partition by user_pseudo order by occurred_at, event_id
+                            rows between unbounded preceding and current row) as session_no
+    from flagged
+),
+
+grouped as (
+    -- The first event of a session is its only one with is_start = 1.
+    select
+        user_pseudo,
+        session_no,
+        max(case when is_start = 1 then uai end) as uai,
+        max(case when is_start = 1 then profile end) as profile,
+        max(case when is_start = 1 then channel end) as channel,
+        min(occurred_at) as started_at,
+        -- not min(local_at): when clocks go back in October, local time runs backwards for an hour
+        max(case when is_start = 1 then local_at end) as started_local_at,
+        count(*) as events,
+        coalesce(bit_or({{ bit_flag('service_code') }}) filter (where service <> 'connexion'), 0) as services_mask
+    from numbered
+    group by user_pseudo, session_no
+)
+
+select
+    uai,
+    user_pseudo,
+    profile,
+    cast({{ dbt.date_trunc('week', 'started_local_at') }} as date) as week_start,
+    {{ iso_week_label('started_local_at') }} as iso_week,
+    started_at,
+    channel,
+    cast(events as bigint) as events,
+    cast(services_mask as integer) as services_mask,
+    cast(hour(started_local_at) as integer) as hour_paris,
+    cast({{ iso_weekday('started_local_at') }} as integer) as weekday_paris
+from grouped
+where started_local_at >= {{ local_timestamp(first_week ~ ' 00:00:00') }}

@@ -1,0 +1,163 @@
+"""A small event lake as ingestion is to write it: zstd Parquet, hive-partitioned by week_start (the
+Monday of the event's Europe/Paris ISO week), instants in UTC, 16-byte pseudonyms.
+
+It holds a few weeks around both daylight-saving changes (26 October 2025, 29 March 2026), sessions
+across midnight on Sunday, a week before the computed window whose last session runs into it, an
+overseas school, an account that changes school, events of one account at the same instant, and
+seeded random traffic. ``SCENARIOS`` names the hand-made accounts so that tests can check their
+sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PARIS = ZoneInfo("Europe/Paris")
+RENNES_SCHOOL = "0350001A"
+REUNION_SCHOOL = "9740001K"  # académie de La Réunion (UTC+4): its times are read in Europe/Paris too
+SERVICES = ("notes", "vie_scolaire", "cahier_de_textes", "messagerie", "blog", "documents",
+            "carnet_de_liaison", "actualites", "agenda", "autre")
+# The window the tests compute; 2025-10-06 is read only for the 30-minute look-back.
+FIRST_WEEK = "2025-10-13"
+LAST_WEEK = "2026-03-30"
+RANDOM_WEEKS = ("2025-10-13", "2025-10-20", "2025-10-27", "2026-03-23", "2026-03-30")
+
+SCHEMA = pa.schema([
+    ("event_id", pa.string()),
+    ("occurred_at", pa.timestamp("us", tz="UTC")),
+    ("uai", pa.string()),
+    ("user_pseudo", pa.binary(16)),
+    ("profile", pa.string()),
+    ("service", pa.string()),
+    ("event_type", pa.string()),
+    ("channel", pa.string()),
+    ("auth_method", pa.string()),
+    ("source_file", pa.string()),
+])
+
+
+def pseudo(account: str) -> bytes:
+    """The fixture's stand-in for the keyed pseudonym: 16 bytes."""
+    return hashlib.sha256(account.encode()).digest()[:16]
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+# account -> (school, [(UTC instant, event_type, service)]), with what its sessions must be.
+SCENARIOS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
+    # Sunday 12 Oct 23:50 → Monday 00:10 (CEST): starts before the window, so no session at all, and
+    # the Monday events do not start one either.
+    "lookback": (RENNES_SCHOOL, [("2025-10-12T21:50:00", "LOGIN", "connexion"),
+                                 ("2025-10-12T22:05:00", "ACCESS", "notes"),
+                                 ("2025-10-12T22:10:00", "ACCESS", "messagerie")]),
+    # Sunday 26 Oct 23:50 → Monday 00:20 (CET): one session of week 2025-10-20, weekday 7, hour 23.
+    "midnight_cet": (RENNES_SCHOOL, [("2025-10-26T22:50:00", "LOGIN", "connexion"),
+                                     ("2025-10-26T23:05:00", "ACCESS", "notes"),
+                                     ("2025-10-26T23:20:00", "ACCESS", "vie_scolaire")]),
+    # Sunday 29 Mar 23:45 → Monday 00:10 (CEST): one session of week 2026-03-23.
+    "midnight_cest": (REUNION_SCHOOL, [("2026-03-29T21:45:00", "ACCESS", "cahier_de_textes"),
+                                       ("2026-03-29T22:10:00", "ACCESS", "notes")]),
+    # Clocks go back at 03:00 CEST: 02:45 CEST then 02:10 CET are 25 real minutes apart, one session
+    # (hour 2); 02:20 CET then a LOGIN at 02:30 CET: two sessions, both hour 2.
+    "fall_back": (RENNES_SCHOOL, [("2025-10-26T00:45:00", "ACCESS", "notes"),
+                                  ("2025-10-26T01:10:00", "ACCESS", "blog"),
+                                  ("2025-10-26T01:20:00", "ACCESS", "documents"),
+                                  ("2025-10-26T01:30:00", "LOGIN", "connexion")]),
+    # 02:10 CEST then 02:05 CET: the clock reads 5 minutes earlier but 55 minutes passed, two sessions.
+    "fall_back_gap": (REUNION_SCHOOL, [("2025-10-26T00:10:00", "ACCESS", "notes"),
+                                       ("2025-10-26T01:05:00", "ACCESS", "notes")]),
+    # Clocks go forward at 02:00 CET: 01:59 CET is hour 1; 03:00 CEST, a LOGIN, hour 3.
+    "spring_forward": (RENNES_SCHOOL, [("2026-03-29T00:59:00", "ACCESS", "agenda"),
+                                       ("2026-03-29T01:00:00", "LOGIN", "connexion")]),
+    # Three events at the same instant: one session of three events, notes and messagerie in the mask.
+    "same_instant": (RENNES_SCHOOL, [("2025-10-15T17:00:00", "ACCESS", "notes"),
+                                     ("2025-10-15T17:00:00", "ACCESS", "messagerie"),
+                                     ("2025-10-15T17:00:00", "ACCESS", "notes")]),
+}
+# The mover changes school after 10 minutes: two sessions.
+MOVER = ("mover", [(RENNES_SCHOOL, "2025-10-21T08:00:00"), (REUNION_SCHOOL, "2025-10-21T08:10:00")])
+
+
+def _event(event_id: str, at: datetime, uai: str, account: str, event_type: str, service: str,
+           profile: str = "parent", channel: str = "web") -> dict:
+    return {"event_id": event_id, "occurred_at": at, "uai": uai, "user_pseudo": pseudo(account),
+            "profile": profile, "service": service, "event_type": event_type, "channel": channel,
+            "auth_method": "educonnect", "source_file": "fixture.parquet"}
+
+
+def scenario_events() -> list[dict]:
+    events = []
+    for account, (uai, rows) in SCENARIOS.items():
+        # Ids in reverse order of the rows, so that the tie-break by event_id is exercised.
+        for i, (at, event_type, service) in enumerate(rows):
+            events.append(_event(f"{account}-{len(rows) - i:02d}", _utc(at), uai, account, event_type, service))
+    account, visits = MOVER
+    for i, (uai, at) in enumerate(visits):
+        events.append(_event(f"{account}-{i:02d}", _utc(at), uai, account, "ACCESS", "notes"))
+    return events
+
+
+def random_events(seed: int = 14, accounts: int = 24) -> list[dict]:
+    """Seeded traffic: bursts of 1-6 events 1-40 minutes apart, often late on Sunday and at night."""
+    rng = random.Random(seed)
+    events = []
+    for a in range(accounts):
+        account = f"random-{a:02d}"
+        uai = REUNION_SCHOOL if a % 4 == 0 else RENNES_SCHOOL
+        profile = ("parent", "eleve", "enseignant", "personnel", "autre")[a % 5]
+        channel = ("web", "mobile_app", "other")[a % 3]
+        at = datetime.combine(date.fromisoformat(RANDOM_WEEKS[0]), datetime.min.time(), PARIS)
+        at = at.astimezone(timezone.utc) + timedelta(minutes=rng.randrange(600))
+        end = datetime.combine(date.fromisoformat(RANDOM_WEEKS[-1]) + timedelta(days=7), datetime.min.time(), PARIS)
+        n = 0
+        while at < end:
+            if at.astimezone(PARIS).date() - timedelta(days=at.astimezone(PARIS).weekday()) not in {
+                    date.fromisoformat(w) for w in RANDOM_WEEKS}:
+                at += timedelta(days=7)
+                continue
+            for _ in range(rng.randint(1, 6)):
+                event_type = "LOGIN" if rng.random() < 0.15 else "ACCESS"
+                service = "connexion" if event_type == "LOGIN" else rng.choice(SERVICES)
+                events.append(_event(f"{account}-{n:04d}", at, uai, account, event_type, service, profile, channel))
+                n += 1
+                at += timedelta(minutes=rng.randint(1, 40), seconds=rng.randrange(60))
+            # Next burst: soon, or late on a Sunday evening, or at night.
+            local = at.astimezone(PARIS)
+            if rng.random() < 0.2:
+                sunday = local.date() + timedelta(days=6 - local.weekday())
+                at = datetime.combine(sunday, datetime.min.time(), PARIS).replace(hour=23, minute=rng.randrange(50))
+                at = at.astimezone(timezone.utc)
+            else:
+                at += timedelta(hours=rng.randint(1, 30), minutes=rng.randrange(60))
+    return events
+
+
+def week_start(instant: datetime) -> date:
+    local = instant.astimezone(PARIS).date()
+    return local - timedelta(days=local.weekday())
+
+
+def write_event_lake(lake: Path) -> list[dict]:
+    """Write the fixture under lake/events/week_start=YYYY-MM-DD/ (two files per week); return its events."""
+    events = scenario_events() + random_events()
+    by_week: dict[date, list[dict]] = {}
+    for event in events:
+        by_week.setdefault(week_start(event["occurred_at"]), []).append(event)
+    for week, rows in sorted(by_week.items()):
+        folder = lake / "events" / f"week_start={week.isoformat()}"
+        folder.mkdir(parents=True)
+        half = len(rows) // 2
+        for part, chunk in enumerate((rows[:half], rows[half:])):
+            if chunk:
+                table = pa.Table.from_pylist(chunk, schema=SCHEMA)
+                pq.write_table(table, folder / f"part-{part:05d}.parquet", compression="zstd")
+    return events
