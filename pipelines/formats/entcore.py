@@ -40,7 +40,19 @@ SERVICES = (
 )
 CHANNELS = ("web", "mobile_app", "other")
 AUTH_METHODS = ("educonnect", "franceconnect", "ent_local")
-EVENT_TYPES = ("LOGIN", "ACCESS")
+EVENT_TYPES = ("LOGIN", "ACCESS")  # the two the generator writes (a session's first event is a LOGIN)
+# Event types entcore writes (``createAndStoreEvent`` calls of edificeio/entcore: auth, feeder, cas,
+# directory, portal, archive); any other value is stored as OTHER.
+SOURCE_EVENT_TYPES = (
+    "LOGIN", "ACCESS", "ACTIVATION", "SMS", "CONNECTOR", "CREATE", "OAUTH", "CREATE_USER", "DELETE_USER",
+    "MERGE_USER", "IMPORT", "ACCESS_ADAPTER", "GET_RESOURCE", "OTHER",
+)
+# Fields of an entcore event document (MongoDbEventStore, EventStoreController, CAS connector, feeder).
+EVENT_FIELDS = (
+    "_id", "event-type", "module", "date", "userId", "profil", "structures", "classes", "groups", "ua",
+    "referer", "sessionId", "ip", "deviceType", "service", "connector-type", "cas-type", "new-user",
+    "override-module",
+)
 
 LOGIN_MODULE = "Auth"
 

@@ -1,8 +1,8 @@
 """Per-format SQL turning an event file into the common parsed shape (one row per source record).
 
 Columns: line_number, raw (the source line, NULL for Parquet), malformed (reason or NULL), event_id,
-occurred_at, uai, structures (entcore), user_id, profile_raw, service_raw, module_raw, event_type,
-channel_raw, ua, auth_method_raw.
+occurred_at, occurred_raw (the source's timestamp as text, for quarantine excerpts), uai, structures
+(entcore), user_id, profile_raw, service_raw, module_raw, event_type, channel_raw, ua, auth_method_raw.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ def canonical_parquet_sql(con: duckdb.DuckDBPyConnection, path: str) -> str:
     return f"""
         SELECT file_row_number + 1 AS line_number, NULL::VARCHAR AS raw, NULL::VARCHAR AS malformed,
                event_id::VARCHAR AS event_id, TRY_CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at,
-               uai::VARCHAR AS uai, NULL::VARCHAR[] AS structures, user_id::VARCHAR AS user_id,
+               occurred_at::VARCHAR AS occurred_raw, uai::VARCHAR AS uai, NULL::VARCHAR[] AS structures,
+               user_id::VARCHAR AS user_id,
                profile::VARCHAR AS profile_raw, service::VARCHAR AS service_raw, NULL::VARCHAR AS module_raw,
                trim(event_type::VARCHAR) AS event_type, channel::VARCHAR AS channel_raw,
                NULL::VARCHAR AS ua, {auth} AS auth_method_raw
@@ -39,7 +40,8 @@ def canonical_csv_sql(path: str, sniffed: Sniffed) -> str:
     return f"""
         SELECT line_number, line AS raw, malformed,
                {c('event_id')} AS event_id, TRY_CAST({c('occurred_at')} AS TIMESTAMPTZ) AS occurred_at,
-               {c('uai')} AS uai, NULL::VARCHAR[] AS structures, {c('user_id')} AS user_id,
+               {c('occurred_at')} AS occurred_raw, {c('uai')} AS uai, NULL::VARCHAR[] AS structures,
+               {c('user_id')} AS user_id,
                {c('profile')} AS profile_raw, {c('service')} AS service_raw, NULL::VARCHAR AS module_raw,
                {c('event_type')} AS event_type, {c('channel')} AS channel_raw, NULL::VARCHAR AS ua,
                {c('auth_method')} AS auth_method_raw
@@ -53,7 +55,8 @@ def access_events_csv_sql(path: str, sniffed: Sniffed) -> str:
     return f"""
         SELECT line_number, line AS raw, malformed,
                {c('id')} AS event_id, TRY_CAST({c('date')} AS TIMESTAMPTZ) AS occurred_at,
-               NULL::VARCHAR AS uai, NULL::VARCHAR[] AS structures, {c('user_id')} AS user_id,
+               {c('date')} AS occurred_raw, NULL::VARCHAR AS uai, NULL::VARCHAR[] AS structures,
+               {c('user_id')} AS user_id,
                {c('profile')} AS profile_raw, NULL::VARCHAR AS service_raw, {c('module')} AS module_raw,
                {c('event_type')} AS event_type, NULL::VARCHAR AS channel_raw, {c('ua')} AS ua,
                NULL::VARCHAR AS auth_method_raw
@@ -89,7 +92,7 @@ def entcore_jsonl_sql(path: str) -> str:
                 WHEN 'VARCHAR' THEN TRY_CAST(d.date->>'$' AS TIMESTAMPTZ)
                 ELSE to_timestamp(TRY_CAST(d.date::VARCHAR AS DOUBLE) / 1000)
             END AS occurred_at,
-            NULL::VARCHAR AS uai,
+            d.date::VARCHAR AS occurred_raw, NULL::VARCHAR AS uai,
             CASE json_type(d.structures)
                 WHEN 'ARRAY' THEN TRY_CAST(d.structures AS VARCHAR[])
                 WHEN 'VARCHAR' THEN [d.structures->>'$']

@@ -1,6 +1,7 @@
 """SQL that maps source vocabularies (entcore, French labels) onto the canonical ones.
 
-Unknown profiles, modules and services map to ``autre`` and are counted, not rejected.
+Unknown profiles, modules and services map to ``autre``, unknown event types to ``OTHER``; both are
+counted, not rejected. Only these vocabularies (and validated UAIs) reach the warehouse as text.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from pipelines.formats.entcore import (
     PROFIL_TO_PROFILE,
     PROFILES,
     SERVICES,
+    SOURCE_EVENT_TYPES,
 )
+
+UAI_PATTERN = "[0-9]{7}[A-Z]"
 
 # French labels seen in ODE statistics exports and admin consoles.
 FRENCH_PROFILE_LABELS = {
@@ -30,10 +34,17 @@ def _case(expr: str, mapping: dict[str, str], default: str) -> str:
     return f"CASE {expr} {whens} ELSE {default} END"
 
 
+PROFILE_WORDS = {p: p for p in PROFILES} | {k.lower(): v for k, v in PROFIL_TO_PROFILE.items()} | FRENCH_PROFILE_LABELS
+
+
 def profile_sql(raw: str) -> str:
     """Canonical profile of a raw value (canonical, entcore ``profil`` or French label), NULL if unknown."""
-    mapping = {p: p for p in PROFILES} | {k.lower(): v for k, v in PROFIL_TO_PROFILE.items()} | FRENCH_PROFILE_LABELS
-    return _case(f"lower(trim({raw}))", mapping, "NULL")
+    return _case(f"lower(trim({raw}))", PROFILE_WORDS, "NULL")
+
+
+def event_type_sql(raw: str) -> str:
+    """The event type in upper case when entcore writes it, else OTHER (NULL stays NULL)."""
+    return _case(f"upper(trim({raw}))", {t: t for t in SOURCE_EVENT_TYPES}, f"CASE WHEN {raw} IS NOT NULL THEN 'OTHER' END")
 
 
 def service_sql(service_raw: str, module_raw: str, event_type: str) -> str:

@@ -46,6 +46,7 @@ from pipelines.defs.publication.geo import boundary_rows
 from pipelines.defs.publication.holidays import academie_zones, school_holidays
 from pipelines.defs.publication.paths import SCHEMA_VERSION
 from pipelines.defs.publication.suppression import Family, SuppressionReport, suppress
+from pipelines.file_modes import private_folder, restrict
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR
 from pipelines.paths import reference_dir, truth_dir
 
@@ -316,7 +317,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
     """
     started = dt.datetime.now(dt.UTC)
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     summary = PublishSummary(target)
     present = _tables(con)
@@ -397,7 +398,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
             con.execute("DETACH DATABASE IF EXISTS srv")
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o444)
+        restrict(tmp, read_only=True)
         os.replace(tmp, target)
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:

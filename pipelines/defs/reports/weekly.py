@@ -22,6 +22,7 @@ from pipelines import fr_format as fr
 from pipelines.defs.reports.content import NATION, PARIS, Report, build_reports, iso_period, load_week_data
 from pipelines.defs.reports.pdf import PdfPrinter
 from pipelines.defs.reports.render import render_report, report_title
+from pipelines.file_modes import private_folder, restrict_tree
 
 MANIFEST = "manifest.json"
 _ISO_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
@@ -115,7 +116,7 @@ def write_weekly_reports(
     target = out_dir / iso_period(week_start)
     staging = out_dir / f".{target.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    private_folder(staging)
 
     entries = []
     for report in reports:
@@ -164,6 +165,7 @@ def write_weekly_reports(
                     "pdf": round(printed - rendered, 2), "total": round(printed - started, 2)},
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    restrict_tree(staging)
     _swap_into_place(staging, target)
     log.info("Rapports de la %s écrits dans %s (%d HTML, %d PDF, %.1f s)", fr.iso_week_label(week_start), target,
              len(entries), len(entries) - len(missing), printed - started)
