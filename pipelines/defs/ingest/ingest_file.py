@@ -137,7 +137,7 @@ def ingest_file(
         return outcome
 
     if isinstance(sniffed, UnrecognizedFileError):
-        return _reject(con, manifest, rel, sha, None, f"unrecognized file: {sniffed}", now)
+        return _reject(con, manifest, rel, sha, None, str(sniffed), now)
     manifest |= {"format": sniffed.format, "encoding": sniffed.encoding, "separator": sniffed.separator}
 
     with tempfile.TemporaryDirectory(prefix="ent_ingest_") as tmp:
