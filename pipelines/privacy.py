@@ -1,4 +1,4 @@
-"""Small-cell suppression: the one rule every published figure follows (DESIGN.md, privacy rules).
+"""Small-cell suppression: the one rule every published figure follows (docs/design.md, privacy rules).
 
 A rate k / n is published only if n >= 11 and k >= 3 and n - k >= 3; otherwise it reads
 "secret statistique". ``publishable_sql`` gives the same rule as a SQL expression.

@@ -14,12 +14,14 @@ from pipelines.paths import warehouse_path
 class WarehouseResource(DuckDBResource):
     """DuckDBResource whose file gets the product's file mode as soon as a connection has created it
     (owner-only by default, see ``pipelines.file_modes``); its folder, created at definition time, holds
-    DuckDB's WAL and spill files too."""
+    DuckDB's WAL and spill files too. Connections run in UTC, not in the host's zone (DuckDB's default):
+    the SQL names Europe/Paris wherever a local day or week is meant."""
 
     @contextmanager
     def get_connection(self):
         with super().get_connection() as con:
             restrict(Path(self.database))
+            con.execute("SET TimeZone = 'UTC'")
             yield con
 
 

@@ -28,7 +28,7 @@ from pipelines.defs.ingest.vocabulary import (
     profile_sql,
     service_sql,
 )
-from pipelines.formats.entcore import AUTH_METHODS, CHANNELS, EVENT_FIELDS, MODULE_TO_SERVICE, SERVICES, SOURCE_EVENT_TYPES
+from pipelines.formats.entcore import AUTH_METHODS, CHANNELS, EVENT_FIELDS, MODULE_SERVICES, SERVICES, SOURCE_EVENT_TYPES
 
 # Quarantine excerpt of an event row (see excerpt.py): the allow-listed fields each format carries.
 _EXCERPT = {
@@ -41,7 +41,7 @@ _EXCERPT = {
     "channel": excerpt.vocabulary("channel_raw", CHANNELS),
     "auth_method": excerpt.vocabulary("auth_method_raw", AUTH_METHODS),
     "structures": excerpt.structure_ids("structures"),
-    "module": excerpt.vocabulary("module_raw", MODULE_TO_SERVICE),
+    "module": excerpt.vocabulary("module_raw", MODULE_SERVICES),
     "user_agent_chars": "length(ua)",
     "unknown_fields": excerpt.unknown_json_fields("raw", EVENT_FIELDS),
 }
@@ -110,7 +110,7 @@ def stage_event_rows(
         SELECT *,
                {profile_sql('profile_raw')} AS profile,
                {service_sql('service_raw', 'module_raw', 'event_type')} AS service,
-               {channel_sql('channel_raw', 'ua')} AS channel,
+               {channel_sql('channel_raw', 'ua', 'event_type', 'module_raw')} AS channel,
                {auth_method_sql('auth_method_raw')} AS auth_method,
                {event_type_sql('event_type')} AS event_type_canonical,
                {pii_reason} AS pii_reason
@@ -146,6 +146,8 @@ def stage_event_rows(
                 WHEN r.malformed IS NOT NULL THEN r.malformed
                 WHEN r.event_type IS NULL OR r.event_type = '' THEN 'missing event type'
                 WHEN r.occurred_at IS NULL THEN 'missing or unparseable timestamp'
+                WHEN r.user_pseudo IS NULL AND upper(r.event_type) = 'CREATE_USER'
+                    THEN 'missing user id (CREATE_USER: an account creation, not a visit)'
                 WHEN r.user_pseudo IS NULL THEN 'missing user id'
                 WHEN r.school_uai IS NULL THEN {missing_school}
                 WHEN NOT regexp_full_match(r.school_uai, '{UAI_PATTERN}') THEN 'malformed UAI'

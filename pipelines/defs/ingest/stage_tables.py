@@ -24,7 +24,9 @@ from pipelines.defs.ingest.vocabulary import PROFILE_WORDS, UAI_PATTERN, profile
 
 # An entcore structure id (stored verbatim: it names a school, not a person): a token, no spaces.
 STRUCTURE_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"
-DATE_FORMATS = "['%Y-%m-%d', '%d/%m/%Y', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S', '%d/%m/%Y %H:%M']"
+# The statistics module writes LocalDateTime ISO dates ('2025-11-10T00:00').
+DATE_FORMATS = ("['%Y-%m-%d', '%d/%m/%Y', '%Y-%m-%dT%H:%M', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M:%S.%f', "
+                "'%Y-%m-%d %H:%M:%S', '%d/%m/%Y %H:%M']")
 
 
 def _fill(template: str, columns: dict[str, str]) -> str:
@@ -93,6 +95,7 @@ SPECS: dict[str, TableSpec] = {
              "negative count"),
             ("accounts_activated > accounts_loaded", "more activated than loaded accounts"),
             ("unique_visitors > connexions", "more unique visitors than connexions"),
+            ("unique_visitors > accounts_loaded", "more unique visitors than loaded accounts"),
         ),
         key=("uai", "stat_date", "profile"),
         excerpt={"uai": excerpt.uai("{uai}"), "date": excerpt.day("stat_date", "{date}"),

@@ -11,7 +11,8 @@ from pipelines.formats.entcore import (
     AUTH_METHODS,
     CHANNEL_UA_PATTERNS,
     CHANNELS,
-    MODULE_TO_SERVICE,
+    LOGIN_MODULE,
+    MODULE_SERVICES,
     PROFIL_TO_PROFILE,
     PROFILES,
     SERVICES,
@@ -50,18 +51,21 @@ def event_type_sql(raw: str) -> str:
 def service_sql(service_raw: str, module_raw: str, event_type: str) -> str:
     """Canonical service: a LOGIN is a connexion; else the canonical name, else the entcore module."""
     by_service = _case(f"lower(trim({service_raw}))", {s: s for s in SERVICES}, "NULL")
-    by_module = _case(f"lower(trim({module_raw}))", {k.lower(): v for k, v in MODULE_TO_SERVICE.items()}, "NULL")
+    by_module = _case(f"lower(trim({module_raw}))", {k.lower(): v for k, v in MODULE_SERVICES.items()}, "NULL")
     return f"CASE WHEN upper({event_type}) = 'LOGIN' THEN 'connexion' ELSE coalesce({by_service}, {by_module}) END"
 
 
-def channel_sql(channel_raw: str, ua: str) -> str:
-    """Canonical channel: the source's own value if canonical, else from the user agent."""
+def channel_sql(channel_raw: str, ua: str, event_type: str, module_raw: str) -> str:
+    """Canonical channel: the source's own value if canonical; a LOGIN whose module is not entcore's Auth
+    (the mobile app's OAuth client id) is the mobile app; else from the user agent."""
     by_ua = " ".join(
         f"WHEN regexp_matches({ua}, {sql_literal(pattern)}) THEN {sql_literal(channel)}"
         for channel, pattern in CHANNEL_UA_PATTERNS.items()
     )
     direct = _case(f"lower(trim({channel_raw}))", {c: c for c in CHANNELS}, "NULL")
-    return f"coalesce({direct}, CASE {by_ua} ELSE 'other' END)"
+    oauth_login = (f"upper(trim({event_type})) = 'LOGIN' AND lower(trim({module_raw})) "
+                   f"<> {sql_literal(LOGIN_MODULE.lower())}")
+    return f"coalesce({direct}, CASE WHEN {oauth_login} THEN 'mobile_app' {by_ua} ELSE 'other' END)"
 
 
 def auth_method_sql(raw: str) -> str:

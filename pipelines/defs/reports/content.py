@@ -9,7 +9,7 @@ year earlier and the 12 weeks of the trend chart; weekly ``adoption_school`` row
 to ``schools`` and ``school_ips_quintiles``; parent ``feature_reach_rollup`` rows of the week and of its
 month; ``data_gaps`` of the week; ``quarantine`` and rejected ``landing_manifest`` files of the week.
 
-Protection (DESIGN.md, privacy rules)
+Protection (docs/design.md, privacy rules)
 -------------------------------------
 A figure k / n is shown only if ``pipelines.privacy.publishable(n, k)`` holds for each of its measures
 (activation: activated / loaded; activity: active / loaded accounts whose activity is known). Shown
