@@ -42,6 +42,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from pipelines.file_modes import file_mode, restrict
 from pipelines.paths import data_dir, reference_dir
 
 USERS_ENV = "ENT_USERS_FILE"
@@ -120,7 +121,7 @@ def _save(path: Path, data: dict) -> None:
             json.dump(data, f, indent=2, ensure_ascii=False, sort_keys=True)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
+        restrict(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -260,7 +261,7 @@ def audit(event: str, **fields) -> None:
         path = audit_log_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(entry, ensure_ascii=False) + "\n"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, file_mode())
         try:
             os.write(fd, line.encode("utf-8"))
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,7 +15,13 @@ from pipelines.defs.ingest.pseudonymize import make_pseudonymizer
 
 UAI_A = "0350103X"  # an école of Ille-et-Vilaine (académie de Rennes)
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)  # the clock of the ingestion tests
-PSEUDO = make_pseudonymizer(b"a-test-key-that-is-long-enough-123456", demo=False)
+TEST_KEY = b"a-test-key-that-is-long-enough-123456"
+PSEUDO = make_pseudonymizer(TEST_KEY, demo=False)
+
+
+def event_key(source_id: str) -> int:
+    """The stored event_id of a source event id under PSEUDO, by Python's own HMAC (cross-checks DuckDB's)."""
+    return int.from_bytes(hmac.new(TEST_KEY, b"id:" + source_id.encode(), hashlib.sha256).digest()[:16], "big")
 
 
 def ms(ts: str) -> int:

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.defs.ingest.ingest_file import ingest_landing
 from tests.ingest_helpers import NOW, PSEUDO
-from tests.ingest_helpers import UAI_A, entcore_line, write_canonical_parquet, write_text
+from tests.ingest_helpers import UAI_A, entcore_line, event_key, write_canonical_parquet, write_text
 
 WINDOW = date(2025, 9, 1)
 
@@ -29,9 +29,9 @@ def test_canonical_parquet_round_trip(con, tmp_path):
     assert (out.format, out.rows_read, out.rows_stored) == ("canonical_parquet", 2, 2)
     rows = con.execute(
         "SELECT event_id, uai, profile, service, event_type, channel, auth_method, week_start::VARCHAR, user_pseudo "
-        "FROM staged_events ORDER BY event_id"
+        "FROM staged_events ORDER BY occurred_at DESC"
     ).fetchall()
-    assert rows[0][:8] == ("p1", UAI_A, "parent", "notes", "ACCESS", "mobile_app", "educonnect", "2025-09-08")
+    assert rows[0][:8] == (event_key("p1"), UAI_A, "parent", "notes", "ACCESS", "mobile_app", "educonnect", "2025-09-08")
     assert rows[1][3] == "connexion" and rows[1][6] is None
     assert rows[0][8] == rows[1][8] and 0 < rows[0][8] < 2**128
 
@@ -45,7 +45,7 @@ def test_canonical_csv_with_comma_separator(con, tmp_path):
     ])
     out = ingest(con, landing)["events.csv"]
     assert (out.format, out.rows_stored, out.rows_quarantined) == ("canonical_csv", 2, 0)
-    assert con.execute("SELECT occurred_at FROM staged_events WHERE event_id = 'c1'").fetchall()[0][0] == \
+    assert con.execute("SELECT occurred_at FROM staged_events WHERE event_id = ?", [event_key("c1")]).fetchall()[0][0] == \
         datetime(2025, 9, 9, 6, 0, tzinfo=timezone.utc)
 
 
@@ -61,7 +61,8 @@ def test_entcore_jsonl_with_structures_mapping(con, tmp_path):
     out = ingest(con, landing)["entcore/events.jsonl"]
     assert (out.format, out.rows_stored) == ("entcore_jsonl", 3)
     got = dict(con.execute("SELECT event_id, service || '/' || channel FROM staged_events").fetchall())
-    assert got == {"j1": "connexion/mobile_app", "j2": "cahier_de_textes/web", "j3": "messagerie/web"}
+    assert got == {event_key("j1"): "connexion/mobile_app", event_key("j2"): "cahier_de_textes/web",
+                   event_key("j3"): "messagerie/web"}
 
 
 def test_access_events_dump_resolves_school_through_accounts(con, tmp_path):

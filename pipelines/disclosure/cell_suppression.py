@@ -12,7 +12,7 @@ Each unit or cell carries a size ``n`` (loaded accounts; active accounts for fea
 more measures ``(n_m, k_m)``: (loaded, activated) and (loaded with a known active count, active) for
 adoption, (active, users of the service) for feature reach. ``n_m = 0`` means "not measured".
 
-The rule (DESIGN.md, "Privacy rules")
+The rule (docs/design.md, "Privacy rules")
 -------------------------------------
 1. **Primary suppression.** A figure passes when ``n >= 11`` and, for every measure it has,
    ``n_m >= 11``, ``k_m >= 3`` and ``n_m - k_m >= 3``. A unit or cell that fails is published with every

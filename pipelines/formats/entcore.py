@@ -12,6 +12,9 @@ entcore event-store document (one JSON object per line, mongoexport style)::
      "structures": ["<entcore structure uuid>"], "ua": "<user agent>", "deviceType": "Mobile" | ...,
      "sessionId": "<session id>"}
 
+Real exports also write ``date`` and ``_id`` as mongoexport Extended JSON, and carry more fields per event
+type (``EVENT_FIELDS``): docs/input_formats.md lists what the ingest accepts.
+
 ``structures`` holds entcore internal structure ids, not UAIs: a ``structures.csv`` export
 (``structure_id;uai;name``) maps them to UAIs.
 
@@ -23,7 +26,7 @@ entcore applications. A LOGIN event carries the module ``Auth``.
 
 from __future__ import annotations
 
-# Canonical vocabularies (DESIGN.md, "Canonical event").
+# Canonical vocabularies (docs/design.md, "Canonical event").
 PROFILES = ("parent", "eleve", "enseignant", "personnel", "autre")
 SERVICES = (
     "connexion",
@@ -40,7 +43,22 @@ SERVICES = (
 )
 CHANNELS = ("web", "mobile_app", "other")
 AUTH_METHODS = ("educonnect", "franceconnect", "ent_local")
-EVENT_TYPES = ("LOGIN", "ACCESS")
+EVENT_TYPES = ("LOGIN", "ACCESS")  # the two the generator writes (a session's first event is a LOGIN)
+# Event types entcore writes (``createAndStoreEvent`` calls of edificeio/entcore: auth, feeder, cas,
+# directory, portal, archive); any other value is stored as OTHER.
+SOURCE_EVENT_TYPES = (
+    "LOGIN", "ACCESS", "ACTIVATION", "SMS", "CONNECTOR", "CREATE", "OAUTH", "CREATE_USER", "DELETE_USER",
+    "MERGE_USER", "IMPORT", "ACCESS_ADAPTER", "GET_RESOURCE", "OTHER",
+)
+# Events that are visits: they open sessions and count as activity. The others (an account activation,
+# a resource creation, an OAuth token, an account created by the feeder, ...) are stored, not counted.
+VISIT_EVENT_TYPES = ("LOGIN", "ACCESS", "CONNECTOR")
+# Fields of an entcore event document (MongoDbEventStore, EventStoreController, CAS connector, feeder).
+EVENT_FIELDS = (
+    "_id", "event-type", "module", "date", "userId", "profil", "structures", "classes", "groups", "ua",
+    "referer", "sessionId", "ip", "deviceType", "service", "connector-type", "cas-type", "new-user",
+    "override-module",
+)
 
 LOGIN_MODULE = "Auth"
 
@@ -62,6 +80,12 @@ MODULE_TO_SERVICE = {
     "Forum": "autre",
     "Rack": "autre",
 }
+
+# Module names seen in real traffic besides those above (read, never generated): the Zimbra mail module,
+# older mobile apps' misspelt 'Worksapce', and the CAS mapping type of CONNECTOR events to Pronote (whose
+# parents' use is first of all the grades, so: notes).
+UPSTREAM_MODULE_NAMES = {"Zimbra": "messagerie", "Worksapce": "documents", "PronoteRegisteredService": "notes"}
+MODULE_SERVICES = MODULE_TO_SERVICE | UPSTREAM_MODULE_NAMES
 
 # Canonical service -> the entcore modules that serve it (the generator picks one uniformly).
 SERVICE_TO_MODULES = {
@@ -136,7 +160,8 @@ USER_AGENTS = {
 }
 
 # How to tell the channel from a user agent (regular expressions, tried in this order; no match = other).
+# The React Native Android app sends a bare okhttp user agent.
 CHANNEL_UA_PATTERNS = {
-    "mobile_app": r"(ONE|NEO)(%20| )Pocket/",
+    "mobile_app": r"(ONE|NEO)(%20| )Pocket/|^okhttp/",
     "web": r"^Mozilla/5\.0 ",
 }

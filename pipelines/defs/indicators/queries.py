@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from pipelines.formats.entcore import VISIT_EVENT_TYPES
+
 SQL_DIR = Path(__file__).parent / "sql"
 
 GEOGRAPHIES = ("", "academie_code", "departement_code, academie_code")
@@ -31,4 +33,5 @@ def indicator_sql(name: str) -> str:
         .replace("{hour_sums}", ", ".join(f"sum(sessions_by_hour[{h}])" for h in range(1, 25)))
         .replace("{weekday_sums}", ", ".join(f"sum(sessions_by_weekday[{d}])" for d in range(1, 8)))
         .replace("{grouping_sets}", _grouping_sets(*ROLLUP_KEYS.get(name, ("", ()))))
+        .replace("{visit_event_types}", ", ".join(f"'{t}'" for t in VISIT_EVENT_TYPES))
     )

@@ -13,7 +13,7 @@ from pipelines.paths import landing_dir
 
 INGESTED_TABLES = {
     "landing_manifest": "One row per landed file version: hash, format, rows read / stored / duplicate / quarantined.",
-    "quarantine": "Every rejected row with its file, line, PII-scrubbed excerpt and reason.",
+    "quarantine": "Every rejected row with its file, line, reason and allow-listed excerpt (nothing personal).",
     "staged_events": "Pseudonymized, validated, deduplicated events of every landed file.",
     "accounts": "Loaded and activated ENT accounts per school and profile (pseudonymized).",
     "ode_statistics": "ODE statistics exports: connexions, visitors, loaded / activated accounts per school and day.",

@@ -23,7 +23,8 @@ def validate_events_sample(con, first: str, last: str) -> tuple[bool, dict]:
     """GX suite on a stratified sample (school level × profile × service) of the events of weeks [first, last]."""
     sample = con.sql(
         f"""
-        SELECT e.* REPLACE (lpad(lower(hex(user_pseudo)), 32, '0') AS user_pseudo,
+        SELECT e.* REPLACE (lpad(lower(hex(event_id)), 32, '0') AS event_id,
+                            lpad(lower(hex(user_pseudo)), 32, '0') AS user_pseudo,
                             profile::VARCHAR AS profile, service::VARCHAR AS service,
                             channel::VARCHAR AS channel, auth_method::VARCHAR AS auth_method,
                             week_start::VARCHAR AS week_start),

@@ -102,4 +102,13 @@ def sniff(path: Path) -> Sniffed:
     for name, required in CSV_FORMATS.items():
         if required <= set(header):
             return Sniffed(name, encoding, separator, header)
-    raise UnrecognizedFileError(f"unrecognized header: {first[:200]!r}")
+    raise UnrecognizedFileError(_no_known_header(header))
+
+
+def _no_known_header(header: tuple[str, ...]) -> str:
+    """Why a first line is no known header, naming only the product's own column names (the line may be
+    data: a file dropped without its header must not have its first row quoted in the manifest or logs)."""
+    closest, required = max(CSV_FORMATS.items(), key=lambda item: len(item[1] & set(header)))
+    missing = ", ".join(sorted(required - set(header)))
+    return (f"unrecognized header: {len(header)} columns, no known format (closest: {closest}, "
+            f"which needs {missing})")

@@ -40,6 +40,15 @@ class KeyMismatchError(RuntimeError):
     """The warehouse was built with another pseudonymization key: pseudonyms would not link."""
 
 
+class LegacyWarehouseError(RuntimeError):
+    """The warehouse predates keyed event ids: it must be rebuilt from landing/ (README, "Ingest")."""
+
+
+# DuckDB errors a file's content can raise (a corrupt Parquet file, a value no cast accepts). Their
+# messages may quote the content, so the file is rejected with the error's class name only.
+DATA_ERRORS = (duckdb.ConversionException, duckdb.InvalidInputException)
+
+
 @dataclass
 class FileOutcome:
     file_path: str
@@ -55,7 +64,20 @@ class FileOutcome:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ingest tables if missing; refuse a warehouse built before keyed event ids."""
     con.execute(SCHEMA_SQL.read_text())
+    legacy = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name IN ('staged_events', 'events') AND column_name = 'event_id' AND data_type = 'VARCHAR'"
+    ).fetchall()[0][0]
+    if legacy:
+        path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+        raise LegacyWarehouseError(
+            f"the warehouse {path[0][0] if path else ''} was built before keyed event ids: it stores event ids "
+            "unkeyed, and its quarantine excerpts and manifest errors may quote landing files. Refusing to ingest "
+            "into it. Rebuild it from landing/ (ingestion never deletes a landing file): stop Dagster, move the "
+            "warehouse file aside, run `ent-equity run` (then `retention_job`), and delete the old file."
+        )
 
 
 def check_key(con: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer) -> None:
@@ -115,7 +137,7 @@ def ingest_file(
         return outcome
 
     if isinstance(sniffed, UnrecognizedFileError):
-        return _reject(con, manifest, rel, sha, None, f"unrecognized file: {sniffed}", now)
+        return _reject(con, manifest, rel, sha, None, str(sniffed), now)
     manifest |= {"format": sniffed.format, "encoding": sniffed.encoding, "separator": sniffed.separator}
 
     with tempfile.TemporaryDirectory(prefix="ent_ingest_") as tmp:
@@ -144,6 +166,10 @@ def ingest_file(
         except FileSchemaError as exc:
             con.execute("ROLLBACK")
             return _reject(con, manifest, rel, sha, sniffed.format, str(exc), now)
+        except DATA_ERRORS as exc:
+            con.execute("ROLLBACK")
+            return _reject(con, manifest, rel, sha, sniffed.format,
+                           f"unreadable as {sniffed.format} (DuckDB {type(exc).__name__})", now)
         except BaseException:
             con.execute("ROLLBACK")
             raise

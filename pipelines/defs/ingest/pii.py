@@ -1,4 +1,8 @@
-"""PII patterns (RE2, as DuckDB evaluates them) used to quarantine rows and to scrub excerpts."""
+"""PII patterns (RE2, as DuckDB evaluates them) that quarantine a row whose known field carries one.
+
+Detection only: nothing a row holds reaches a quarantine excerpt unless excerpt.py allows it, whatever
+these patterns recognize or miss.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,8 @@ PHONE = r"(^|[^0-9])(\+33 ?|0)[1-9]([ .-]?[0-9]{2}){4}([^0-9]|$)"
 INE = r"(^|[^0-9A-Za-z])([0-9]{10}[A-Za-z]|[0-9]{9}[A-Za-z]{2})([^0-9A-Za-z]|$)"
 # A person's name in free text: a civility followed by a capitalized word.
 NAME = r"(^|[^A-Za-z])(M\.|Mme|Mlle|Monsieur|Madame|Mademoiselle) +[A-ZÀ-Ý][A-Za-zà-ÿ'-]+"
-UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-LONG_NUMBER = r"[0-9]{6,}"
-# In a malformed JSON line, the value of any key that names a user.
-JSON_USER_VALUE = r"(\"(userId|user_id|login|email|displayName)\"\s*:\s*)\"[^\"]*\""
 
 KINDS = (("e-mail", EMAIL), ("phone number", PHONE), ("INE", INE), ("name", NAME))
-MASK = "[masqué]"
 
 
 def _quote(pattern: str) -> str:
@@ -30,20 +29,3 @@ def pii_reason_sql(fields: dict[str, str]) -> str:
         for kind, pattern in KINDS
     ]
     return "CASE " + " ".join(whens) + " END"
-
-
-def scrub_sql(expr: str) -> str:
-    """SQL masking e-mails, phones, INE and names in ``expr``."""
-    out = expr
-    for _, pattern in KINDS:
-        out = f"regexp_replace({out}, {_quote(pattern)}, '{MASK}', 'g')"
-    return out
-
-
-def scrub_unparsed_sql(expr: str) -> str:
-    """Stronger scrub for a line that could not be parsed (its user id is unknown): also masks
-    user-id JSON values, UUIDs and long numbers, and keeps the first 200 characters."""
-    out = f"regexp_replace({expr}, {_quote(JSON_USER_VALUE)}, '\\1\"{MASK}\"', 'g')"
-    for pattern in (UUID, LONG_NUMBER):
-        out = f"regexp_replace({out}, {_quote(pattern)}, '{MASK}', 'g')"
-    return f"left({scrub_sql(out)}, 200)"

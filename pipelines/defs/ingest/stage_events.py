@@ -1,7 +1,13 @@
 """Validate, pseudonymize and deduplicate the parsed rows of one event file into ``staged_events``.
 
 Runs inside the caller's transaction. Every parsed row ends as exactly one of: stored, duplicate
-(its event_id was already staged, or repeats earlier in the file), quarantined (with a reason).
+(its event_id was already staged, or repeats earlier in the file), quarantined (with a reason and an
+allow-listed excerpt, see excerpt.py).
+
+The stored ``event_id`` is a keyed HMAC (the pseudonymization key, 128 bits), computed in DuckDB: of
+``id:<source id>`` when the source gives one, else of ``row:<source line>`` (Parquet: its fields joined),
+so that a guessed user id or event id cannot be matched against the warehouse, while the same event
+read again (re-run, renamed copy, overlapping export) gets the same id and counts as a duplicate.
 """
 
 from __future__ import annotations
@@ -11,12 +17,41 @@ from datetime import date, datetime
 
 import duckdb
 
-from pipelines.defs.ingest import pii
+from pipelines.defs.ingest import excerpt, pii
 from pipelines.defs.ingest.pseudonymize import Pseudonymizer
-from pipelines.defs.ingest.readers import sql_literal
-from pipelines.defs.ingest.vocabulary import auth_method_sql, channel_sql, profile_sql, service_sql
+from pipelines.defs.ingest.vocabulary import (
+    PROFILE_WORDS,
+    UAI_PATTERN,
+    auth_method_sql,
+    channel_sql,
+    event_type_sql,
+    profile_sql,
+    service_sql,
+)
+from pipelines.formats.entcore import AUTH_METHODS, CHANNELS, EVENT_FIELDS, MODULE_SERVICES, SERVICES, SOURCE_EVENT_TYPES
 
-UAI_PATTERN = "[0-9]{7}[A-Z]"
+# Quarantine excerpt of an event row (see excerpt.py): the allow-listed fields each format carries.
+_EXCERPT = {
+    "occurred_at": excerpt.timestamp("occurred_at", "occurred_raw"),
+    "uai": excerpt.uai("school_uai"),
+    "user": excerpt.pseudonym("user_pseudo"),
+    "event_type": excerpt.vocabulary("event_type", SOURCE_EVENT_TYPES),
+    "profile": excerpt.vocabulary("profile_raw", PROFILE_WORDS),
+    "service": excerpt.vocabulary("service_raw", SERVICES),
+    "channel": excerpt.vocabulary("channel_raw", CHANNELS),
+    "auth_method": excerpt.vocabulary("auth_method_raw", AUTH_METHODS),
+    "structures": excerpt.structure_ids("structures"),
+    "module": excerpt.vocabulary("module_raw", MODULE_SERVICES),
+    "user_agent_chars": "length(ua)",
+    "unknown_fields": excerpt.unknown_json_fields("raw", EVENT_FIELDS),
+}
+_COMMON = ("occurred_at", "uai", "user", "event_type", "profile")
+EXCERPT_FIELDS = {
+    "canonical_parquet": _COMMON + ("service", "channel", "auth_method"),
+    "canonical_csv": _COMMON + ("service", "channel", "auth_method"),
+    "entcore_jsonl": _COMMON + ("structures", "module", "user_agent_chars", "unknown_fields"),
+    "access_events_csv": _COMMON + ("module", "user_agent_chars"),
+}
 
 
 @dataclass
@@ -75,8 +110,9 @@ def stage_event_rows(
         SELECT *,
                {profile_sql('profile_raw')} AS profile,
                {service_sql('service_raw', 'module_raw', 'event_type')} AS service,
-               {channel_sql('channel_raw', 'ua')} AS channel,
+               {channel_sql('channel_raw', 'ua', 'event_type', 'module_raw')} AS channel,
                {auth_method_sql('auth_method_raw')} AS auth_method,
+               {event_type_sql('event_type')} AS event_type_canonical,
                {pii_reason} AS pii_reason
         FROM (SELECT DISTINCT {', '.join(vocab_columns)} FROM _parsed)
         """
@@ -87,18 +123,19 @@ def stage_event_rows(
                          "ELSE 'missing structures' END",
         "access_events_csv": "'user not in any accounts snapshot: school unknown'",
     }.get(fmt, "'missing UAI'")
-    event_key = (
-        "coalesce(p.raw, concat_ws('|', p.occurred_at, p.uai, p.user_id, p.profile_raw, p.service_raw, p.event_type))"
+    source_key = (
+        "coalesce('id:' || nullif(trim(p.event_id), ''), 'row:' || coalesce(p.raw, "
+        "concat_ws('|', epoch_us(p.occurred_at), p.uai, p.user_id, p.profile_raw, p.service_raw, p.event_type)))"
     )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _checked AS
         WITH resolved AS (
-            SELECT p.line_number, p.raw, p.malformed, p.occurred_at, p.structures, p.user_id, p.event_type,
-                   p.profile_raw, p.service_raw, p.channel_raw,
+            SELECT p.line_number, p.raw, p.malformed, p.occurred_at, p.occurred_raw, p.structures, p.event_type,
+                   p.profile_raw, p.service_raw, p.module_raw, p.channel_raw, p.auth_method_raw, p.ua,
                    ps.user_pseudo, coalesce(p.uai, school.uai) AS school_uai,
-                   v.profile, v.service, v.channel, v.auth_method, v.pii_reason,
-                   coalesce(nullif(trim(p.event_id), ''), 'sha256:' || sha256({event_key})) AS key
+                   v.profile, v.service, v.channel, v.auth_method, v.event_type_canonical, v.pii_reason,
+                   {pseudonymizer.sql(source_key)} AS key
             FROM _parsed p
             LEFT JOIN _pseudo ps USING (user_id)
             LEFT JOIN _vocab v ON {vocab_join}
@@ -109,6 +146,8 @@ def stage_event_rows(
                 WHEN r.malformed IS NOT NULL THEN r.malformed
                 WHEN r.event_type IS NULL OR r.event_type = '' THEN 'missing event type'
                 WHEN r.occurred_at IS NULL THEN 'missing or unparseable timestamp'
+                WHEN r.user_pseudo IS NULL AND upper(r.event_type) = 'CREATE_USER'
+                    THEN 'missing user id (CREATE_USER: an account creation, not a visit)'
                 WHEN r.user_pseudo IS NULL THEN 'missing user id'
                 WHEN r.school_uai IS NULL THEN {missing_school}
                 WHEN NOT regexp_full_match(r.school_uai, '{UAI_PATTERN}') THEN 'malformed UAI'
@@ -121,7 +160,7 @@ def stage_event_rows(
         FROM resolved r
         LEFT JOIN schools s ON s.uai = r.school_uai
         """,
-        {"now": now, "window_start": window_start.isoformat()},
+        {"now": now, "window_start": window_start.isoformat()} | pseudonymizer.params,
     )
     # Duplicates: a key seen earlier in the file, or already staged by an earlier file. Both are
     # hash aggregates / joins built on this file's keys, never on the whole staged table.
@@ -148,24 +187,17 @@ def stage_event_rows(
         """
         INSERT INTO staged_events
         SELECT key, occurred_at, date_trunc('week', occurred_at AT TIME ZONE 'Europe/Paris')::DATE,
-               school_uai, user_pseudo, coalesce(profile, 'autre'), coalesce(service, 'autre'), event_type,
-               channel, auth_method, $file
+               school_uai, user_pseudo, coalesce(profile, 'autre'), coalesce(service, 'autre'),
+               event_type_canonical, channel, auth_method, $file
         FROM _checked JOIN _outcome USING (line_number) WHERE outcome = 'stored'
         """,
         {"file": file_path},
     )
-    excerpt = f"""left(CASE
-        WHEN raw IS NULL THEN json_object('event_id', key, 'occurred_at', occurred_at, 'uai', school_uai,
-            'user', 'pseudo:' || left(lower(hex(user_pseudo)), 12), 'profile', profile_raw, 'service', service_raw,
-            'event_type', {pii.scrub_sql('event_type')}, 'channel', channel_raw)::VARCHAR
-        WHEN user_id IS NOT NULL AND user_pseudo IS NOT NULL
-            THEN {pii.scrub_sql("replace(raw, user_id, '[pseudo:' || left(lower(hex(user_pseudo)), 12) || ']')")}
-        ELSE {pii.scrub_unparsed_sql('raw')}
-    END, 300)"""
+    fields = {name: _EXCERPT[name] for name in EXCERPT_FIELDS[fmt]}
     con.execute(
         f"""
         INSERT INTO quarantine
-        SELECT $file, $sha, line_number, reason, {excerpt}, $now::TIMESTAMPTZ
+        SELECT $file, $sha, line_number, reason, {excerpt.excerpt_sql('malformed', 'raw', fields)}, $now::TIMESTAMPTZ
         FROM _checked WHERE reason IS NOT NULL
         """,
         {"file": file_path, "sha": sha256, "now": now},
@@ -174,7 +206,8 @@ def stage_event_rows(
         """
         SELECT count(*), count(*) FILTER (WHERE outcome = 'stored'), count(*) FILTER (WHERE outcome = 'duplicate'),
                count(*) FILTER (WHERE outcome = 'quarantined'),
-               count(*) FILTER (WHERE outcome = 'stored' AND (profile IS NULL OR service IS NULL)),
+               count(*) FILTER (WHERE outcome = 'stored'
+                                AND (profile IS NULL OR service IS NULL OR event_type_canonical = 'OTHER')),
                min(occurred_at) FILTER (WHERE outcome = 'stored'), max(occurred_at) FILTER (WHERE outcome = 'stored')
         FROM _checked JOIN _outcome USING (line_number)
         """

@@ -3,24 +3,35 @@ school context, mediation workshops). Runs inside the caller's transaction.
 
 Each format declares its columns as SQL over the CSV row, the checks that quarantine a row, and the
 key on which a later file replaces an earlier one. A row identical to the one already stored under
-its key, or repeating its key earlier in the file, counts as a duplicate.
+its key, or repeating its key earlier in the file, counts as a duplicate. A quarantined row keeps the
+allow-listed excerpt its format declares (see excerpt.py).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 
-from pipelines.defs.ingest import pii
+from pipelines.defs.ingest import excerpt, pii
 from pipelines.defs.ingest.formats import Sniffed
 from pipelines.defs.ingest.pseudonymize import Pseudonymizer
 from pipelines.defs.ingest.readers import csv_column, csv_rows_sql
-from pipelines.defs.ingest.stage_events import UAI_PATTERN, StageCounts
-from pipelines.defs.ingest.vocabulary import profile_sql
+from pipelines.defs.ingest.stage_events import StageCounts
+from pipelines.defs.ingest.vocabulary import PROFILE_WORDS, UAI_PATTERN, profile_sql
 
-DATE_FORMATS = "['%Y-%m-%d', '%d/%m/%Y', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S', '%d/%m/%Y %H:%M']"
+# An entcore structure id (stored verbatim: it names a school, not a person): a token, no spaces.
+STRUCTURE_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"
+# The statistics module writes LocalDateTime ISO dates ('2025-11-10T00:00').
+DATE_FORMATS = ("['%Y-%m-%d', '%d/%m/%Y', '%Y-%m-%dT%H:%M', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M:%S.%f', "
+                "'%Y-%m-%d %H:%M:%S', '%d/%m/%Y %H:%M']")
+
+
+def _fill(template: str, columns: dict[str, str]) -> str:
+    """``template`` with each ``{name}`` (lower-case letters and _) replaced by the SQL of CSV column name."""
+    return re.sub(r"\{([a-z_]+)\}", lambda m: columns[m.group(1)], template)
 
 
 def _date(expr: str) -> str:
@@ -35,9 +46,10 @@ def _number(expr: str, cast: str) -> str:
 @dataclass(frozen=True)
 class TableSpec:
     table: str
-    columns: dict[str, str]      # target column -> SQL over CSV columns via {c[name]}
+    columns: dict[str, str]      # target column -> SQL over CSV columns, written {name}
     checks: tuple[tuple[str, str], ...]  # (condition that rejects, reason), in order
     key: tuple[str, ...]
+    excerpt: dict[str, str]      # quarantine excerpt: name -> SQL (excerpt.py) over the columns above and {name}
     pii_fields: tuple[str, ...] = ()
 
 
@@ -59,6 +71,10 @@ SPECS: dict[str, TableSpec] = {
             ("activated_at < created_at", "activated before created"),
         ),
         key=("user_pseudo", "uai", "profile"),
+        excerpt={"user": excerpt.pseudonym("user_pseudo"), "uai": excerpt.uai("{uai}"),
+                 "profile": excerpt.vocabulary("{profile}", PROFILE_WORDS),
+                 "created_at": excerpt.day("created_at", "{created_at}"),
+                 "activated_at": excerpt.day("activated_at", "{activated_at}")},
         pii_fields=("profile",),
     ),
     "ode_statistics_csv": TableSpec(
@@ -79,15 +95,26 @@ SPECS: dict[str, TableSpec] = {
              "negative count"),
             ("accounts_activated > accounts_loaded", "more activated than loaded accounts"),
             ("unique_visitors > connexions", "more unique visitors than connexions"),
+            ("unique_visitors > accounts_loaded", "more unique visitors than loaded accounts"),
         ),
         key=("uai", "stat_date", "profile"),
+        excerpt={"uai": excerpt.uai("{uai}"), "date": excerpt.day("stat_date", "{date}"),
+                 "profil": excerpt.vocabulary("{profil}", PROFILE_WORDS),
+                 "connexions": excerpt.number("connexions", "{connexions}"),
+                 "visiteurs_uniques": excerpt.number("unique_visitors", "{visiteurs_uniques}"),
+                 "comptes_charges": excerpt.number("accounts_loaded", "{comptes_charges}"),
+                 "comptes_actives": excerpt.number("accounts_activated", "{comptes_actives}"),
+                 "etablissement_chars": "length({etablissement})"},
         pii_fields=("etablissement", "profil"),
     ),
     "entcore_structures_csv": TableSpec(
         table="entcore_structures",
         columns={"structure_id": "{structure_id}", "uai": "{uai}"},
-        checks=(("structure_id IS NULL", "missing structure id"),),
+        checks=(("structure_id IS NULL", "missing structure id"),
+                (f"NOT regexp_full_match(structure_id, '{STRUCTURE_ID_PATTERN}')", "malformed structure id")),
         key=("structure_id",),
+        excerpt={"structure_id": excerpt.structure_id("{structure_id}"), "uai": excerpt.uai("{uai}"),
+                 "name_chars": "length({name})"},
     ),
     "school_context_csv": TableSpec(
         table="school_context",
@@ -101,6 +128,9 @@ SPECS: dict[str, TableSpec] = {
              "rate outside [0, 1]"),
         ),
         key=("uai",),
+        excerpt={"uai": excerpt.uai("{uai}"),
+                 "teacher_ent_training_rate": excerpt.number("teacher_ent_training_rate", "{teacher_ent_training_rate}"),
+                 "household_equipment_rate": excerpt.number("household_equipment_rate", "{household_equipment_rate}")},
     ),
     "mediation_workshops_csv": TableSpec(
         table="mediation_workshops",
@@ -112,6 +142,8 @@ SPECS: dict[str, TableSpec] = {
         checks=(("workshop_date IS NULL", "missing or unparseable workshop date"),
                 ("participants < 0", "negative participants")),
         key=("uai", "workshop_date"),
+        excerpt={"uai": excerpt.uai("{uai}"), "workshop_date": excerpt.day("workshop_date", "{workshop_date}"),
+                 "participants": excerpt.number("participants", "{participants}")},
     ),
 }
 
@@ -127,12 +159,13 @@ def stage_table_rows(
 ) -> StageCounts:
     spec = SPECS[sniffed.format]
     c = {name: csv_column(sniffed, name) for name in sniffed.header} | {
-        name: "NULL::VARCHAR" for name in ("user_id", "participants") if name not in sniffed.header
+        name: "NULL::VARCHAR" for name in ("user_id", "participants", "etablissement", "name")
+        if name not in sniffed.header
     }
-    select = ",\n".join(f"{expr.format(**c)} AS {col}" for col, expr in spec.columns.items())
+    select = ",\n".join(f"{_fill(expr, c)} AS {col}" for col, expr in spec.columns.items())
     pseudo = pseudonymizer.sql(c["user_id"]) if "user_pseudo" in spec.columns else "NULL::UHUGEINT"
     pii_reason = pii.pii_reason_sql({f: c[f] for f in spec.pii_fields if f in c}) if spec.pii_fields else "NULL"
-    checks = " ".join(f"WHEN {cond.format(**c)} THEN '{reason}'" for cond, reason in spec.checks)
+    checks = " ".join(f"WHEN {_fill(cond, c)} THEN '{reason}'" for cond, reason in spec.checks)
     key = ", ".join(spec.key)
     on_key = " AND ".join(f"t.{k} IS NOT DISTINCT FROM x.{k}" for k in spec.key)
     same_values = " AND ".join(f"t.{col} IS NOT DISTINCT FROM x.{col}" for col in spec.columns)
@@ -145,9 +178,7 @@ def stage_table_rows(
             FROM ({csv_rows_sql(path, sniffed)})
         ),
         typed AS (
-            SELECT line_number, line, malformed, fields, {pii_reason} AS pii_reason,
-                   {c['user_id']} AS raw_user_id, user_pseudo AS excerpt_pseudo,
-                   {select}
+            SELECT line_number, line, malformed, fields, {pii_reason} AS pii_reason, {select}
             FROM parsed
         ),
         reasoned AS (
@@ -179,13 +210,10 @@ def stage_table_rows(
         f"SELECT {columns}, $file FROM _rows WHERE outcome = 'stored'",
         {"file": file_path},
     )
-    excerpt = f"""left(CASE
-        WHEN raw_user_id IS NOT NULL AND excerpt_pseudo IS NOT NULL
-            THEN {pii.scrub_sql("replace(line, raw_user_id, '[pseudo:' || left(lower(hex(excerpt_pseudo)), 12) || ']')")}
-        ELSE {pii.scrub_unparsed_sql('line')}
-    END, 300)"""
+    fields = {name: _fill(expr, c) for name, expr in spec.excerpt.items()}
     con.execute(
-        f"INSERT INTO quarantine SELECT $file, $sha, line_number, reason, {excerpt}, $now::TIMESTAMPTZ "
+        f"INSERT INTO quarantine SELECT $file, $sha, line_number, reason, "
+        f"{excerpt.excerpt_sql('malformed', 'line', fields)}, $now::TIMESTAMPTZ "
         "FROM _rows WHERE outcome = 'quarantined'",
         {"file": file_path, "sha": sha256, "now": now},
     )

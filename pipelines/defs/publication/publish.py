@@ -51,6 +51,7 @@ from pipelines.defs.publication.paths import SCHEMA_VERSION
 from pipelines.disclosure.cell_suppression import Family, SuppressionReport, suppress
 from pipelines.disclosure.release import GROUP_COLS, clear_release
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, PROTECTION_MIN, PROTECTION_SHARE
+from pipelines.file_modes import private_folder, restrict
 from pipelines.paths import reference_dir, truth_dir
 
 GROUP = GROUP_COLS
@@ -326,7 +327,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
     """
     started = dt.datetime.now(dt.UTC)
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     summary = PublishSummary(target)
     present = _tables(con)
@@ -412,7 +413,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
             con.execute("DETACH DATABASE IF EXISTS srv")
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o444)
+        restrict(tmp, read_only=True)
         os.replace(tmp, target)
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:

@@ -28,6 +28,7 @@ from pipelines.defs.reports.pdf import PdfPrinter
 from pipelines.defs.reports.published_week import NATION, load_published_week
 from pipelines.defs.reports.render import render_report, report_title
 from pipelines.defs.reports.weeks import PARIS, iso_period
+from pipelines.file_modes import private_folder, restrict_tree
 
 MANIFEST = "manifest.json"
 _ISO_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
@@ -126,7 +127,7 @@ def write_weekly_reports(
     target = out_dir / iso_period(week_start)
     staging = out_dir / f".{target.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    private_folder(staging)
 
     entries = []
     for report in reports:
@@ -176,6 +177,7 @@ def write_weekly_reports(
                     "pdf": round(printed - rendered, 2), "total": round(printed - started, 2)},
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    restrict_tree(staging)
     _swap_into_place(staging, target)
     log.info("Rapports de la %s écrits dans %s (%d HTML, %d PDF, %.1f s)", fr.iso_week_label(week_start), target,
              len(entries), len(entries) - len(missing), printed - started)

@@ -41,11 +41,18 @@ timing AS (
     )
     GROUP BY ALL
 ),
+-- An account whose snapshot has no activation date is activated on the day of its first ACTIVATION event.
+activation_events AS (
+    SELECT user_pseudo, uai, min((occurred_at AT TIME ZONE 'Europe/Paris')::DATE) AS activated_on
+    FROM events WHERE event_type = 'ACTIVATION' GROUP BY ALL
+),
 loaded AS (
     SELECT p.period_type, p.period, a.uai, a.profile,
            count(*) AS loaded,
-           count(*) FILTER (WHERE a.activated_at <= p.period_end) AS activated
-    FROM accounts a JOIN recent_periods p ON coalesce(a.created_at, p.period_start) <= p.period_end
+           count(*) FILTER (WHERE coalesce(a.activated_at, ae.activated_on) <= p.period_end) AS activated
+    FROM accounts a
+    LEFT JOIN activation_events ae USING (user_pseudo, uai)
+    JOIN recent_periods p ON coalesce(a.created_at, p.period_start) <= p.period_end
     GROUP BY ALL
 ),
 event_schools AS (

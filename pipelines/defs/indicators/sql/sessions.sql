@@ -1,5 +1,6 @@
--- Sessions of the weeks [$first_week, $last_week]: a session starts at a LOGIN, at an event more than
--- 30 minutes after the account's previous event, or when the account moves to another school. A
+-- Sessions of the weeks [$first_week, $last_week], from visits only (LOGIN, ACCESS, CONNECTOR: see
+-- VISIT_EVENT_TYPES): a session starts at a LOGIN, at a visit more than 30 minutes after the account's
+-- previous visit, or when the account moves to another school. A
 -- session belongs to the week (Europe/Paris) where it starts; 30 minutes of the previous week are read
 -- so that a session running across midnight on Sunday is not cut in two. The services a session used
 -- (connexion aside) are kept as a bit mask over service_t (bit i = enum_code i).
@@ -7,6 +8,7 @@ WITH window_events AS (
     SELECT uai, user_pseudo, profile, service, channel, event_type, occurred_at
     FROM events
     WHERE week_start BETWEEN $first_week::DATE - 7 AND $last_week::DATE
+      AND event_type IN ({visit_event_types})
       AND occurred_at >= ($first_week::DATE::TIMESTAMP AT TIME ZONE 'Europe/Paris') - INTERVAL 30 MINUTE
 ),
 flagged AS (

@@ -1,5 +1,5 @@
 -- Usage per school × ISO week × profile × service × channel, for the weeks [$first_week, $last_week]:
--- events, sessions that used the service, and distinct accounts. service = 'all' and channel = 'all'
+-- visits (events that are visits, see VISIT_EVENT_TYPES), sessions that used the service, and distinct accounts. service = 'all' and channel = 'all'
 -- rows hold the totals (distinct counts are not additive, so they are counted, not summed).
 WITH event_counts AS (
     SELECT
@@ -7,7 +7,7 @@ WITH event_counts AS (
         coalesce(service::VARCHAR, 'all') AS service, coalesce(channel::VARCHAR, 'all') AS channel,
         count(*) AS events, count(DISTINCT user_pseudo) AS accounts
     FROM events
-    WHERE week_start BETWEEN $first_week AND $last_week
+    WHERE week_start BETWEEN $first_week AND $last_week AND event_type IN ({visit_event_types})
     GROUP BY GROUPING SETS (
         (uai, week_start, profile, service, channel), (uai, week_start, profile, service),
         (uai, week_start, profile, channel), (uai, week_start, profile))

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS landing_manifest (
     PRIMARY KEY (file_path, sha256)
 );
 
--- Every rejected row: file, line, a PII-scrubbed excerpt and the reason.
+-- Every rejected row: file, line, the reason (never quoting the file) and an allow-listed excerpt
+-- (known fields with non-identifying values, pseudonyms for user ids, lengths for free text: excerpt.py).
 CREATE TABLE IF NOT EXISTS quarantine (
     file_path VARCHAR NOT NULL,
     sha256 VARCHAR NOT NULL,
@@ -43,21 +44,21 @@ CREATE TABLE IF NOT EXISTS quarantine (
 -- Canonical events of every ingested file, pseudonymized and unique on event_id; `events` publishes
 -- them one ISO week at a time.
 CREATE TABLE IF NOT EXISTS staged_events (
-    event_id VARCHAR NOT NULL,
+    event_id UHUGEINT NOT NULL,       -- keyed HMAC of the source event id, or of the source row (stage_events.py)
     occurred_at TIMESTAMPTZ NOT NULL,
     week_start DATE NOT NULL,         -- Monday of the ISO week, Europe/Paris
     uai VARCHAR NOT NULL,
     user_pseudo UHUGEINT NOT NULL,    -- HMAC-SHA256 of the source user id, truncated to 128 bits
     profile profile_t NOT NULL,
     service service_t NOT NULL,
-    event_type VARCHAR NOT NULL,
+    event_type VARCHAR NOT NULL,      -- an entcore event type (vocabulary.py), OTHER for any other value
     channel channel_t NOT NULL,
     auth_method auth_method_t,
     source_file VARCHAR NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS events (
-    event_id VARCHAR NOT NULL,
+    event_id UHUGEINT NOT NULL,
     occurred_at TIMESTAMPTZ NOT NULL,
     week_start DATE NOT NULL,
     uai VARCHAR NOT NULL,
