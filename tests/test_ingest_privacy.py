@@ -138,6 +138,7 @@ def crafted(tmp_path_factory):
     week and of the ingest's week, and a dashboard account with an audit line."""
     from dagster._serdes import serialize_value
 
+    from pipelines.defs.publication.paths import serving_path
     from pipelines.defs.reports.weekly import write_weekly_reports
     from pipelines.paths import reports_dir, warehouse_path
     from pipelines.runner import run_pipeline
@@ -163,7 +164,7 @@ def crafted(tmp_path_factory):
         with duckdb.connect(str(warehouse_path()), read_only=True) as con:
             today = dt.date.today()
             for week in (dt.date(2025, 9, 8), today - dt.timedelta(days=today.weekday())):
-                write_weekly_reports(con, week, reports_dir(), pdf=False)
+                write_weekly_reports(serving_path(), week, reports_dir(), warehouse=con, pdf=False)
         add_user("dane-rennes", "academie", "14", "a-long-enough-password-42")
         audit("login_refused", login="dane-rennes")
     finally:
