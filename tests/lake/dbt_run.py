@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipelines.formats.entcore import VISIT_EVENT_TYPES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO_ROOT / "pipelines_dbt"
 DBT = Path(sys.executable).with_name("dbt")
@@ -28,7 +30,7 @@ def run_dbt(command: list[str], target: str, work: Path, lake: Path, dbt_vars: d
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     args = [str(DBT), *command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-            "--vars", json.dumps(dbt_vars)]
+            "--vars", json.dumps({"visit_event_types": list(VISIT_EVENT_TYPES), **dbt_vars})]
     done = subprocess.run(args, env=env, cwd=work, capture_output=True, text=True, timeout=900)
     output = done.stdout + done.stderr
     assert done.returncode == 0, f"dbt {' '.join(command)} on {target} failed:\n{output[-6000:]}"

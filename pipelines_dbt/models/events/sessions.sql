@@ -1,5 +1,6 @@
-{#- Sessions of the weeks [first_week, last_week]: a session starts at a LOGIN, at an event 30 minutes
-    or more after the account's previous event, or when the account moves to another school. A session
+{#- Sessions of the weeks [first_week, last_week], from visits only (the event types of the var
+    visit_event_types, passed by the caller from pipelines.formats.entcore.VISIT_EVENT_TYPES): a session
+    starts at a LOGIN, at a visit 30 minutes or more after the account's previous visit, or when the account moves to another school. A session
     belongs to the week (Europe/Paris) where it starts; 30 minutes of the previous week are read so that
     a session running across midnight on Sunday is not cut in two. The services a session used
     (connexion aside) are kept as a bit mask: bit i set = the service of code i in the services seed.
@@ -17,6 +18,7 @@ with window_events as (
     left join {{ ref('services') }} s on s.service = e.service
     where e.week_start between cast('{{ previous_week }}' as date) and cast('{{ last_week }}' as date)
       and e.local_at >= {{ local_timestamp(lookback_from) }}
+      and e.event_type in ({{ quoted_list(var('visit_event_types')) }})
 ),
 
 flagged as (

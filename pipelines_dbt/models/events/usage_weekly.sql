@@ -1,11 +1,12 @@
 {#- Usage per school × ISO week × profile × service × channel, for the weeks [first_week, last_week]:
-    events, sessions that used the service, and distinct accounts. service = 'all' and channel = 'all'
+    visits (the event types of the var visit_event_types), sessions that used the service, and distinct accounts. service = 'all' and channel = 'all'
     rows hold the totals (distinct counts are not additive, so they are counted, not summed). -#}
 
 with window_events as (
     select uai, week_start, profile, service, channel, user_pseudo
     from {{ ref('stg_lake_events') }}
     where week_start between cast('{{ var("first_week") }}' as date) and cast('{{ var("last_week") }}' as date)
+      and event_type in ({{ quoted_list(var('visit_event_types')) }})
 ),
 
 window_sessions as (
