@@ -93,7 +93,9 @@ except ValueError:
 if report:
     with st.expander("Bilan du secret statistique de cette publication"):
         names = {"adoption": "Établissements (parents, élèves)", "adoption_staff": "Personnels (agrégats)",
-                 "adoption_week": "Semaines (agrégats)", "reach": "Portée des services (agrégats)"}
+                 "adoption_week": "Semaines, parents (agrégats)",
+                 "adoption_week_other": "Semaines, élèves et personnels (agrégats)",
+                 "reach": "Portée des services (agrégats)"}
         st.dataframe([{
             "Ensemble": names.get(r["family"], r["family"]),
             "Établissements-périodes": fmt.number(r["units"]),

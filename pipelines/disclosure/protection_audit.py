@@ -227,19 +227,20 @@ def exchange_widths(block: Block) -> pd.Series:
     return widths
 
 
-def audit_block(block: Block) -> list[dict]:
-    """The exposed quantities of the block: dicts of qinfo plus lo, hi, width needed."""
+def audit_block(block: Block) -> tuple[list[dict], int]:
+    """The exposed quantities of the block (dicts of qinfo plus lo, hi, width needed), and how many
+    quantities needed the solver."""
     if block.quantities.empty:
-        return []
+        return [], 0
     truth = {qid: info["value"] for qid, info in block.qinfo.items()}
     need = {qid: protection_width(val) for qid, val in truth.items()}
     certified = exchange_widths(block)
     todo = [qid for qid in block.qinfo if certified.get(qid, 0.0) < need[qid]]
     if not todo:
-        return []
+        return [], 0
     intervals = protection_intervals(block, todo, need)
     exposed = []
     for qid, lo, hi in intervals.itertuples(index=False):
         if not np.isnan(lo) and hi - lo < need[qid] - 1e-9:
             exposed.append({**block.qinfo[qid], "lo": lo, "hi": hi, "width_needed": need[qid]})
-    return exposed
+    return exposed, len(todo)

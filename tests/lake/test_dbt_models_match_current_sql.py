@@ -14,6 +14,9 @@ SESSION_COLUMNS = "uai, user_pseudo, profile, week_start, started_at, channel, e
 USAGE_COLUMNS = "uai, week_start, profile, service, channel, events, sessions, accounts"
 # The lake keeps the 128-bit pseudonym as 16 bytes, the warehouse as a UHUGEINT.
 AS_UHUGEINT = "('0x' || hex(user_pseudo))::UHUGEINT AS user_pseudo"
+# The warehouse's event ids are keyed hashes (UHUGEINT); the fixture's are text. Their rank keeps the order
+# the sessions tie-break on.
+EVENT_ID_RANK = "dense_rank() OVER (ORDER BY event_id)::UHUGEINT AS event_id"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,7 @@ def warehouse(event_lake, duckdb_build):
         ensure_schema(con)
         con.execute(f"""
             INSERT INTO events
-            SELECT event_id, occurred_at, week_start, uai, {AS_UHUGEINT}, profile, service, event_type, channel,
+            SELECT {EVENT_ID_RANK}, occurred_at, week_start, uai, {AS_UHUGEINT}, profile, service, event_type, channel,
                    auth_method, source_file
             FROM read_parquet('{lake}/events/*/*.parquet', hive_partitioning = true)""")
         con.execute(f"CREATE TABLE sessions AS {indicator_sql('sessions')}", window)

@@ -66,10 +66,12 @@ SCHOOL_LEVEL_PROFILES = ("parent", "eleve")
 ADOPTION = Family("adoption", GROUP, measures=3, sums=ADOPTION_SUMS, breakdown_geos=("academie",))
 ADOPTION_STAFF = Family("adoption_staff", GROUP, breakdowns=(), units_published=False, measures=3,
                         sums=ADOPTION_SUMS)
-# Weeks: France and académies × level × secteur, and × one breakdown for all levels (the weekly reports
-# compare groups); never school figures.
+# Weeks: France and académies × level × secteur; for parents also × one breakdown for all levels (the
+# weekly reports compare parent groups); never school figures.
 ADOPTION_WEEK = Family("adoption_week", GROUP, geo_levels=("nation", "academie"), units_published=False,
                        measures=3, sums=ADOPTION_SUMS, breakdown_levels=False)
+ADOPTION_WEEK_OTHER = Family("adoption_week_other", GROUP, geo_levels=("nation", "academie"), breakdowns=(),
+                             units_published=False, measures=3, sums=ADOPTION_SUMS)
 REACH = Family("reach", (*GROUP, "service"), geo_levels=("nation", "academie"), breakdowns=("ips_quintile",),
                units_published=False, measures=1, sums=("users",), by_secteur=False, breakdown_levels=False)
 
@@ -125,7 +127,8 @@ def _stage_adoption(con, family: Family, quintiles: bool) -> None:
     profiles = ", ".join(f"'{p}'" for p in SCHOOL_LEVEL_PROFILES)
     where = {ADOPTION.name: f"a.period_type <> 'week' AND a.profile::VARCHAR IN ({profiles})",
              ADOPTION_STAFF.name: f"a.period_type <> 'week' AND a.profile::VARCHAR NOT IN ({profiles})",
-             ADOPTION_WEEK.name: "a.period_type = 'week'"}[family.name]
+             ADOPTION_WEEK.name: "a.period_type = 'week' AND a.profile::VARCHAR = 'parent'",
+             ADOPTION_WEEK_OTHER.name: "a.period_type = 'week' AND a.profile::VARCHAR <> 'parent'"}[family.name]
     join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
@@ -338,7 +341,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
     summary.missing_inputs = [t for t in optional if t not in present]
     quintiles = "school_ips_quintiles" in present
 
-    release = (ADOPTION, ADOPTION_STAFF, ADOPTION_WEEK)
+    release = (ADOPTION, ADOPTION_STAFF, ADOPTION_WEEK, ADOPTION_WEEK_OTHER)
     for family in release:
         _stage_adoption(con, family, quintiles)
     reports, summary.audit = clear_release(con, list(release))
@@ -367,7 +370,8 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
             con.execute(f"""
                 CREATE TABLE srv.adoption_cells AS
                 SELECT {CELL_COLUMNS}, {CELL_FIGURES} FROM (
-                    SELECT * FROM _all_adoption_cells UNION ALL BY NAME SELECT * FROM {ADOPTION_WEEK.cells})
+                    SELECT * FROM _all_adoption_cells UNION ALL BY NAME SELECT * FROM {ADOPTION_WEEK.cells}
+                    UNION ALL BY NAME SELECT * FROM {ADOPTION_WEEK_OTHER.cells})
                 ORDER BY period_type, period, profile, geo_level, academie_code, geo_code, level, secteur,
                          breakdown, breakdown_value
             """)
