@@ -51,6 +51,9 @@ from scipy import sparse
 from pipelines.privacy import protection_width
 
 INF = float("inf")
+# Blocks up to this many unknowns get exact integer ends where the LP vertex is fractional; larger ones
+# the LP bound rounded to whole counts (an outer bound of the integer range: docs/disclosure_control.md).
+MAX_INTEGER_UNKNOWNS = 300
 # Equality row kinds: which count of a cell the row sums.
 SIZE, M0N, M0K, M1N, M1K = "size", "m0_n", "m0_k", "m1_n", "m1_k"
 
@@ -151,7 +154,10 @@ class _Solver:
     def end(self, cost: np.ndarray, maximise: bool) -> float:
         state, value, x = self._solve(cost, maximise, integer=False)
         if state == "optimal" and np.abs(x - np.round(x)).max(initial=0.0) > 1e-6:
-            state, value, _ = self._solve(cost, maximise, integer=True)
+            if self.n <= MAX_INTEGER_UNKNOWNS:
+                state, value, _ = self._solve(cost, maximise, integer=True)
+            else:  # the LP bound, rounded inwards: a range that holds the integer one
+                value = np.floor(value + 1e-9) if maximise else np.ceil(value - 1e-9)
         return value
 
 

@@ -144,13 +144,15 @@ def _cross_block_bounds(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame,
-                 only: set | None = None) -> list[Block]:
+                 only: set | None = None, cells_only: frozenset = frozenset()) -> list[Block]:
     """The independent blocks (profile, period_end) of a release: unknowns, equations, bounds, sensitive forms.
 
     ``units``: family, unit_id, period_type, period, period_start, period_end, profile, uai, size, m0_n,
     m0_k, m1_n, m1_k, published, primary_pass, from_events. ``cells``: family, cell_id, the same group
     columns, CELL_KEY, size and the measures, published, primary_pass, cls_importance. ``members``: family,
     unit_id, cell_id (every cell of the family each unit is in). ``only``: the block keys to build.
+    ``cells_only``: families that publish no school figure; their active counts are period-specific (no
+    other period shares them) and left to the exact linear audit of their own groups.
     """
     bounds = _cross_block_bounds(units)  # from every block's published figures
     if only is not None:
@@ -175,13 +177,14 @@ def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
             continue
         bc = cells_by_block.get(key)
         bm = members_by_block.get(key)
-        block = _block(key, bu.reset_index(drop=True), bc, bm)
+        block = _block(key, bu.reset_index(drop=True), bc, bm, cells_only)
         if block is not None:
             blocks.append(block)
     return blocks
 
 
-def _block(key, bu: pd.DataFrame, bc: pd.DataFrame | None, bm: pd.DataFrame | None) -> Block | None:
+def _block(key, bu: pd.DataFrame, bc: pd.DataFrame | None, bm: pd.DataFrame | None,
+           cells_only: frozenset = frozenset()) -> Block | None:
     """Unknowns, relations and sensitive forms of one block; ``bu`` gets columns lv, av, xv (var ids, -1
     where the count is a published constant or not measured)."""
     known = set(bu.loc[bu.published, "lkey"])
@@ -235,7 +238,7 @@ def _block(key, bu: pd.DataFrame, bc: pd.DataFrame | None, bm: pd.DataFrame | No
     variables.insert(0, "var", range(len(variables)))
     t = _unit_terms(bu, bm)
     terms, rhs = _equations(bc, t)
-    quantities, qinfo = _sensitive(bu, bc, t, value)
+    quantities, qinfo = _sensitive(bu, bc, t, value, cells_only)
     return Block(key, variables, terms, rhs, leq, quantities, qinfo)
 
 
@@ -291,14 +294,15 @@ def _failing(size, n, k):
     return (size < MIN_DENOMINATOR) | ((n > 0) & ((n < MIN_DENOMINATOR) | (k < MIN_CELL) | (n - k < MIN_CELL)))
 
 
-def _cell_forms(bc, t: pd.DataFrame, value: np.ndarray, rows: list, qinfo: dict) -> None:
+def _cell_forms(bc, t: pd.DataFrame, value: np.ndarray, rows: list, qinfo: dict,
+                cells_only: frozenset = frozenset()) -> None:
     """Sensitive forms of the hidden cells that fail the primary rule (set-based: cells are many)."""
     fc = bc[~bc.published & ~bc.primary_pass].copy()
     if fc.empty:
         return
     fc["need_l"] = fc["size"] < MIN_DENOMINATOR
     fc["need_0"] = (fc.m0_n > 0) & _failing(fc["size"], fc.m0_n, fc.m0_k)
-    fc["need_1"] = (fc.m1_n > 0) & _failing(fc["size"], fc.m1_n, fc.m1_k)
+    fc["need_1"] = (fc.m1_n > 0) & _failing(fc["size"], fc.m1_n, fc.m1_k) & ~fc.family.isin(cells_only)
     m = t.merge(fc[["family", "cell_id", "need_l", "need_0", "need_1"]], on=["family", "cell_id"])
     spec = (  # quantity, cells that need it, [(unknown column, coefficient, members mask)], true value
         ("loaded", "need_l", [("lv", 1.0, None)], fc["size"]),
@@ -334,7 +338,7 @@ def _cell_forms(bc, t: pd.DataFrame, value: np.ndarray, rows: list, qinfo: dict)
     rows.extend(zip((terms["q"] + base).tolist(), terms["var"].tolist(), terms["coef"].tolist()))
 
 
-def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray):
+def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray, cells_only: frozenset = frozenset()):
     """Sensitive linear forms: counts of hidden units and hidden cells that fail the primary rule.
 
     Each form is sum(coef * unknown) + offset; ``qinfo`` gives its true value, offset and what to report."""
@@ -350,6 +354,7 @@ def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray):
     small = hidden["size"].to_numpy() < MIN_DENOMINATOR
     fail0 = small | (hidden.has0.to_numpy() & _failing(hidden["size"], hidden.m0_n, hidden.m0_k).to_numpy())
     fail1 = small | (hidden.has1.to_numpy() & _failing(hidden["size"], hidden.m1_n, hidden.m1_k).to_numpy())
+    fail1 &= ~hidden.family.isin(cells_only).to_numpy()
     seen = set()
     for r, is_small, f0, f1 in zip(hidden.itertuples(index=False), small, fail0, fail1):
         base = {"scope": "unit", "family": r.family, "unit_id": r.unit_id, "uai": r.uai,
@@ -369,7 +374,7 @@ def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray):
                 seen.add(ident)
                 add({**base, "quantity": name}, terms, true_value)
     if bc is not None and not t.empty:
-        _cell_forms(bc, t, value, rows, qinfo)
+        _cell_forms(bc, t, value, rows, qinfo, cells_only)
     return pd.DataFrame(rows, columns=["qid", "var", "coef"]), qinfo
 
 
@@ -430,7 +435,8 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
         # Interval audit where school figures are published (where stacking periods, families and
         # school rows can pin a count); blocks of cells only get the exact linear audit per group.
         with_schools = set(units.loc[units.published].groupby(list(END_GROUP)).size().index)
-        blocks = build_blocks(units, cells, members, only=changed & with_schools)
+        blocks = build_blocks(units, cells, members, only=changed & with_schools,
+                              cells_only=frozenset(f.name for f in families if not f.units_published))
         exposed = []
         for f in families:
             if f.units_published:
