@@ -67,12 +67,14 @@ cases agrégées (académie − public = privé, France − autres académies, �
 
 **Toute la publication à la fois** : les comptes chargés et activés ne dépendent que du dernier jour de la
 période ; une semaine, un mois et un trimestre qui finissent le même jour partagent donc leurs inconnues, et un
-établissement ou une case masqué dans l'une de ces périodes l'est dans toutes. Un **audit d'attaquant** résout
-ensuite, pour chaque effectif masqué qui ne respecte pas la règle, le plus petit et le plus grand effectif
-compatibles avec *tout* ce qui est publié (toutes périodes, tous profils, toutes les cases et fiches
-d'établissement ; comptes qui ne diminuent pas d'une période à la suivante ; actifs d'une semaine au plus égaux
-à ceux de son mois ; nombres entiers positifs) — le calcul des intervalles de protection des instituts
-statistiques. L'écart entre ces deux bornes doit être d'au moins **{fmt.number(PROTECTION_MIN)} comptes, et
+établissement ou une case masqué dans l'une de ces périodes l'est dans toutes. Deux **audits d'attaquant**
+suivent. Pour chaque période, un calcul exact (algèbre linéaire) vérifie qu'aucun établissement masqué ne peut
+être recalculé. Pour les jours où finissent plusieurs périodes, un calcul des **intervalles de protection** (comme
+le font les instituts statistiques) donne, pour chaque effectif de comptes chargés ou activés masqué qui ne
+respecte pas la règle, le plus petit et le plus grand effectif compatibles avec tout ce qui est publié ces
+jours-là (toutes périodes et cases, fiches d'établissement ; comptes qui ne diminuent pas d'une période à la
+suivante ; actifs d'une semaine au plus égaux à ceux de son mois ; nombres entiers positifs). L'écart entre ces
+deux bornes doit être d'au moins **{fmt.number(PROTECTION_MIN)} comptes, et
 d'au moins {fmt.percent(PROTECTION_SHARE, 0)} de l'effectif** quand il est grand ; sinon une case de plus est
 masquée et l'audit recommence. La publication échoue (l'ancienne reste en ligne) tant qu'un effectif reste
 exposé.

@@ -1,4 +1,4 @@
-"""The attacker's audit of a whole release: protection intervals of every hidden sensitive count.
+"""The attacker's audit across periods: protection intervals of the hidden counts periods share.
 
 An attacker holds every published figure (all periods, families, profiles, tables and reports) and solves
 for what was hidden. For every hidden count that fails the primary rule, this module computes the smallest

@@ -144,15 +144,15 @@ def _cross_block_bounds(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame,
-                 only: set | None = None, cells_only: frozenset = frozenset()) -> list[Block]:
+                 only: set | None = None, shared_only: bool = False) -> list[Block]:
     """The independent blocks (profile, period_end) of a release: unknowns, equations, bounds, sensitive forms.
 
     ``units``: family, unit_id, period_type, period, period_start, period_end, profile, uai, size, m0_n,
     m0_k, m1_n, m1_k, published, primary_pass, from_events. ``cells``: family, cell_id, the same group
     columns, CELL_KEY, size and the measures, published, primary_pass, cls_importance. ``members``: family,
     unit_id, cell_id (every cell of the family each unit is in). ``only``: the block keys to build.
-    ``cells_only``: families that publish no school figure; their active counts are period-specific (no
-    other period shares them) and left to the exact linear audit of their own groups.
+    ``shared_only``: only the loaded and activated counts (the unknowns periods ending the same day share);
+    active counts belong to one period and are left to the exact linear audit of their own group.
     """
     bounds = _cross_block_bounds(units)  # from every block's published figures
     if only is not None:
@@ -177,14 +177,14 @@ def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
             continue
         bc = cells_by_block.get(key)
         bm = members_by_block.get(key)
-        block = _block(key, bu.reset_index(drop=True), bc, bm, cells_only)
+        block = _block(key, bu.reset_index(drop=True), bc, bm, shared_only)
         if block is not None:
             blocks.append(block)
     return blocks
 
 
 def _block(key, bu: pd.DataFrame, bc: pd.DataFrame | None, bm: pd.DataFrame | None,
-           cells_only: frozenset = frozenset()) -> Block | None:
+           shared_only: bool = False) -> Block | None:
     """Unknowns, relations and sensitive forms of one block; ``bu`` gets columns lv, av, xv (var ids, -1
     where the count is a published constant or not measured)."""
     known = set(bu.loc[bu.published, "lkey"])
@@ -238,7 +238,7 @@ def _block(key, bu: pd.DataFrame, bc: pd.DataFrame | None, bm: pd.DataFrame | No
     variables.insert(0, "var", range(len(variables)))
     t = _unit_terms(bu, bm)
     terms, rhs = _equations(bc, t)
-    quantities, qinfo = _sensitive(bu, bc, t, value, cells_only)
+    quantities, qinfo = _sensitive(bu, bc, t, value, shared_only)
     return Block(key, variables, terms, rhs, leq, quantities, qinfo)
 
 
@@ -295,14 +295,14 @@ def _failing(size, n, k):
 
 
 def _cell_forms(bc, t: pd.DataFrame, value: np.ndarray, rows: list, qinfo: dict,
-                cells_only: frozenset = frozenset()) -> None:
+                shared_only: bool = False) -> None:
     """Sensitive forms of the hidden cells that fail the primary rule (set-based: cells are many)."""
     fc = bc[~bc.published & ~bc.primary_pass].copy()
     if fc.empty:
         return
     fc["need_l"] = fc["size"] < MIN_DENOMINATOR
     fc["need_0"] = (fc.m0_n > 0) & _failing(fc["size"], fc.m0_n, fc.m0_k)
-    fc["need_1"] = (fc.m1_n > 0) & _failing(fc["size"], fc.m1_n, fc.m1_k) & ~fc.family.isin(cells_only)
+    fc["need_1"] = (fc.m1_n > 0) & _failing(fc["size"], fc.m1_n, fc.m1_k) & (not shared_only)
     m = t.merge(fc[["family", "cell_id", "need_l", "need_0", "need_1"]], on=["family", "cell_id"])
     spec = (  # quantity, cells that need it, [(unknown column, coefficient, members mask)], true value
         ("loaded", "need_l", [("lv", 1.0, None)], fc["size"]),
@@ -338,7 +338,7 @@ def _cell_forms(bc, t: pd.DataFrame, value: np.ndarray, rows: list, qinfo: dict,
     rows.extend(zip((terms["q"] + base).tolist(), terms["var"].tolist(), terms["coef"].tolist()))
 
 
-def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray, cells_only: frozenset = frozenset()):
+def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray, shared_only: bool = False):
     """Sensitive linear forms: counts of hidden units and hidden cells that fail the primary rule.
 
     Each form is sum(coef * unknown) + offset; ``qinfo`` gives its true value, offset and what to report."""
@@ -354,7 +354,8 @@ def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray, cells_o
     small = hidden["size"].to_numpy() < MIN_DENOMINATOR
     fail0 = small | (hidden.has0.to_numpy() & _failing(hidden["size"], hidden.m0_n, hidden.m0_k).to_numpy())
     fail1 = small | (hidden.has1.to_numpy() & _failing(hidden["size"], hidden.m1_n, hidden.m1_k).to_numpy())
-    fail1 &= ~hidden.family.isin(cells_only).to_numpy()
+    if shared_only:
+        fail1 &= False
     seen = set()
     for r, is_small, f0, f1 in zip(hidden.itertuples(index=False), small, fail0, fail1):
         base = {"scope": "unit", "family": r.family, "unit_id": r.unit_id, "uai": r.uai,
@@ -374,7 +375,7 @@ def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray, cells_o
                 seen.add(ident)
                 add({**base, "quantity": name}, terms, true_value)
     if bc is not None and not t.empty:
-        _cell_forms(bc, t, value, rows, qinfo, cells_only)
+        _cell_forms(bc, t, value, rows, qinfo, shared_only)
     return pd.DataFrame(rows, columns=["qid", "var", "coef"]), qinfo
 
 
@@ -419,6 +420,7 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
     by_name = {f.name: f for f in families}
     partnered: set = set()
     previous: dict = {}
+    group_state: dict = {}
     for round_ in range(1, max_rounds + 1):
         while True:
             for f in families:
@@ -435,17 +437,31 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
         # Interval audit where school figures are published (where stacking periods, families and
         # school rows can pin a count); blocks of cells only get the exact linear audit per group.
         with_schools = set(units.loc[units.published].groupby(list(END_GROUP)).size().index)
-        blocks = build_blocks(units, cells, members, only=changed & with_schools,
-                              cells_only=frozenset(f.name for f in families if not f.units_published))
+        periods = units.groupby(list(END_GROUP))["period"].nunique()
+        stacked = set(periods[periods > 1].index)
+        blocks = build_blocks(units, cells, members, only=changed & with_schools & stacked,
+                              shared_only=True)
         exposed = []
         for f in families:
-            if f.units_published:
+            # Groups whose published figures changed since the last round (all of them the first time).
+            g = ", ".join(f.group_cols)
+            now: dict = {}
+            for table in (f.units, f.cells):
+                for *key, n in con.execute(f"SELECT {g}, count(*) FILTER (WHERE published) FROM {table} "
+                                           "GROUP BY ALL").fetchall():
+                    now[(table, tuple(key))] = n
+            moved = {k[1] for k, v in now.items() if group_state.get(k) != v}
+            group_state.update(now)
+            if not moved:
                 continue
-            disclosures, _ = audit_family(con, f, max_atoms=None)
-            if disclosures:  # a cell-only family: a cell hidden more breaks the recovery
+            disclosures, _ = audit_family(con, f, max_atoms=5000, groups=moved)
+            if disclosures:  # exact linear recovery inside one period: a partner school or one more cell
                 summary.exposed_found += len(disclosures)
                 for d in disclosures:
-                    d["fix_small_cell"] = True
+                    key = (tuple(map(str, d["group"])), d["uai"])
+                    if key in partnered or not f.units_published:
+                        d["fix_small_cell"] = True
+                    partnered.add(key)
                 _fix(con, f, disclosures)
                 reports[f.name].audit_fixes += len(disclosures)
                 exposed.append(None)
