@@ -72,3 +72,26 @@ def test_replace_year_is_idempotent_and_atomic(tmp_path):
     with pytest.raises(Exception):
         replace_year(con, "t", pd.DataFrame({"lever": ["workshop"], "estimate": ["not a number"]}), "2025-2026")
     assert con.execute("SELECT count(*) FROM t WHERE school_year = '2025-2026'").fetchall()[0][0] == 1
+
+
+def test_no_workshop_gives_no_workshop_row_and_empty_years_are_cleared(tmp_path):
+    import duckdb
+    import pandas as pd
+
+    from pipelines.defs.levers import rows
+    from tests.levers.simulated import runs
+
+    run = runs()[0]
+    schools = run.data.schools.assign(workshop_date=pd.NaT)
+    inputs = rows.LeverInputs("2025-2026", schools, run.data.panel, run.ips)
+    effects, study, _ = rows.workshop_rows(inputs)
+    assert effects == [] and study.empty
+    context_effects, coefficients, _ = rows.context_rows(rows.context_fit(inputs))
+    assert {e["lever"] for e in context_effects} == {"teacher_training", "household_equipment"}
+    assert rows.context_rows(None)[0] == []
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    assert replace_year(con, "lever_effects", pd.DataFrame(effects), "2025-2026") == 0  # no table created
+    replace_year(con, "t", pd.DataFrame({"estimate": [0.5]}), "2025-2026")
+    assert replace_year(con, "t", pd.DataFrame({"estimate": []}), "2025-2026") == 0
+    assert con.execute("SELECT count(*) FROM t").fetchall()[0][0] == 0

@@ -10,7 +10,6 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.levers import rows as r
-from pipelines.levers.design import covariates
 from pipelines.levers.gap_decomposition import gap_decomposition as decompose_gaps
 from pipelines.levers.workshop_targets import budget_scenarios, rank_schools
 
@@ -18,12 +17,16 @@ LEVERS = dict(group_name="levers", kinds={"duckdb"})
 INPUTS = ["parent_activity_to_date", "adoption_school", "schools", "school_context", "mediation_workshops",
           "school_ips_quintiles", "periods"]
 GAP_BOOTSTRAP = 199
+EFFECT_COLUMNS = ["lever", "scope", "profile", "scale", "method", "estimate", "ci_low", "ci_high", "n_schools", "unit"]
 
 
 def replace_year(con, table: str, frame: pd.DataFrame, school_year: str) -> int:
     """Replace ``table``'s rows of ``school_year`` by ``frame`` in one transaction; return the rows written."""
     frame = r.with_year(frame, school_year)
     frame = frame[["school_year", *[c for c in frame.columns if c != "school_year"]]]
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0]
+    if frame.empty and not exists:
+        return 0  # nothing to write, and no column types to learn from an empty frame
     con.register("lever_rows", frame)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -76,7 +79,7 @@ def workshop_evaluation(duckdb: DuckDBResource):
         inputs = r.read_inputs(con, year)
         did_effects, study, pretrends = r.workshop_rows(inputs)
         context_effects, coefficients, academies = r.context_rows(r.context_fit(inputs))
-        effects = pd.DataFrame(did_effects + context_effects)
+        effects = pd.DataFrame(did_effects + context_effects, columns=EFFECT_COLUMNS)
         written = {
             "lever_effects": replace_year(con, "lever_effects", effects, year),
             "workshop_event_study": replace_year(con, "workshop_event_study", study, year),
@@ -99,8 +102,10 @@ def gap_decomposition(duckdb: DuckDBResource) -> dg.MaterializeResult:
         if year is None:
             return _skipped()
         inputs = r.read_inputs(con, year)
-        x, keep = covariates(inputs.schools, inputs.ips)
-        quintile = inputs.schools.loc[keep, "national_ips_quintile"]
+        x = r.context_covariates(inputs)
+        if x is None:
+            return dg.MaterializeResult(metadata={"skipped": f"fewer than {r.MIN_CONTEXT_SCHOOLS} schools with context"})
+        quintile = inputs.schools.loc[x.index, "national_ips_quintile"]
         frame = decompose_gaps(inputs.schools, x, quintile, n_boot=GAP_BOOTSTRAP).assign(profile=r.PROFILE)
         rows = replace_year(con, "gap_decomposition", frame, year)
     q = frame[(frame["gap"] == "ips_q5_q1")].set_index("component")["estimate"]

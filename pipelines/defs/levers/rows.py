@@ -18,6 +18,7 @@ SQL_DIR = Path(__file__).parent / "sql"
 PROFILE = "parent"  # the profile the levers are evaluated for (workshops are for parents)
 NATION = "FR"
 MIN_TREATED_ACADEMIE = 5  # an académie's own workshop effect needs at least this many workshop schools
+MIN_CONTEXT_SCHOOLS = 30  # the context model (and the gap split) needs at least this many schools with context
 POINTS_STEP = 0.10  # the context levers' effect in points is for +10 points of their rate
 UNITS = {"workshop": "one workshop", "logit": "rate 0 to 1", "points": "+10 points of rate"}
 
@@ -84,16 +85,27 @@ def workshop_rows(inputs: LeverInputs) -> tuple[list[dict], pd.DataFrame, dict]:
                                            local.ci_low, local.ci_high, local.n_schools))
         effects.append(_effect_row("workshop", NATION, scale, "naive", *naive_difference(inputs.schools, scale)))
     study = pd.concat(studies, ignore_index=True).assign(profile=PROFILE)
-    return effects, study, pretrends
+    estimated = [e for e in effects if e["n_schools"] > 0 and np.isfinite(e["estimate"])]  # no workshop: no row
+    return estimated, study, pretrends
 
 
-def context_fit(inputs: LeverInputs) -> cm.ContextFit:
-    x, keep = covariates(inputs.schools, inputs.ips)
-    return cm.fit_context_model(inputs.schools, x)
+def context_covariates(inputs: LeverInputs) -> pd.DataFrame | None:
+    """The context model's covariates (index: rows of ``inputs.schools``), None when too few schools have them."""
+    x, _ = covariates(inputs.schools, inputs.ips)
+    return x if len(x) >= MIN_CONTEXT_SCHOOLS else None
 
 
-def context_rows(fit: cm.ContextFit) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
-    """(lever_effects rows of the context model, context_coefficients rows, academie_context_effects rows)."""
+def context_fit(inputs: LeverInputs) -> cm.ContextFit | None:
+    x = context_covariates(inputs)
+    return None if x is None else cm.fit_context_model(inputs.schools, x)
+
+
+def context_rows(fit: cm.ContextFit | None) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
+    """(lever_effects rows of the context model, context_coefficients rows, academie_context_effects rows);
+    nothing without a fit."""
+    if fit is None:
+        return [], pd.DataFrame(columns=["term", "estimate", "se", "ci_low", "ci_high", "profile", "n_schools", "dispersion"]), \
+            pd.DataFrame(columns=["academie_code", "n_schools", "estimate", "ci_low", "ci_high", "scale", "profile"])
     coefficients = cm.coefficient_table(fit)
     n = len(fit.schools)
     effects = []
