@@ -71,7 +71,7 @@ def outcome_matrix(panel: pd.DataFrame, units: pd.Index, scale: str) -> tuple[np
     p = p.assign(y=np.asarray(value, dtype=float), ok=p["valid"].astype(bool) & (p["loaded"] > 0))
     y = p.pivot(index="uai", columns="week_start", values="y").reindex(units)
     ok = p.pivot(index="uai", columns="week_start", values="ok").reindex(units).fillna(False).astype(bool)
-    return y.to_numpy(), ok.to_numpy() & y.notna().to_numpy(), pd.DatetimeIndex(y.columns)
+    return y.to_numpy(dtype=float), ok.to_numpy(dtype=bool) & y.notna().to_numpy(), pd.DatetimeIndex(y.columns)
 
 
 def cohort_weeks(workshop_date: pd.Series, weeks: pd.DatetimeIndex) -> np.ndarray:

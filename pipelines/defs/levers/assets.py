@@ -24,8 +24,7 @@ def replace_year(con, table: str, frame: pd.DataFrame, school_year: str) -> int:
     """Replace ``table``'s rows of ``school_year`` by ``frame`` in one transaction; return the rows written."""
     frame = r.with_year(frame, school_year)
     frame = frame[["school_year", *[c for c in frame.columns if c != "school_year"]]]
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0]
-    if frame.empty and not exists:
+    if frame.empty and not _exists(con, table):
         return 0  # nothing to write, and no column types to learn from an empty frame
     con.register("lever_rows", frame)
     try:
@@ -41,6 +40,10 @@ def replace_year(con, table: str, frame: pd.DataFrame, school_year: str) -> int:
     finally:
         con.unregister("lever_rows")
     return len(frame)
+
+
+def _exists(con, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0])
 
 
 def _skipped() -> dg.MaterializeResult:
@@ -123,7 +126,7 @@ def gap_decomposition(duckdb: DuckDBResource) -> dg.MaterializeResult:
 def where_to_act(duckdb: DuckDBResource):
     """Per académie: schools ranked by expected extra active parents from one workshop, and K-workshop budget scenarios."""
     with duckdb.get_connection() as con:
-        year = r.school_year(con)
+        year = r.school_year(con) if _exists(con, "lever_effects") else None
         effect = con.execute(
             "SELECT estimate, ci_low, ci_high FROM lever_effects WHERE school_year = ? AND lever = 'workshop' "
             "AND scope = 'FR' AND scale = 'logit' AND method = 'did_event_study'", [year]).fetchall() if year else []

@@ -20,6 +20,7 @@ NATION = "FR"
 MIN_TREATED_ACADEMIE = 5  # an académie's own workshop effect needs at least this many workshop schools
 MIN_CONTEXT_SCHOOLS = 30  # the context model (and the gap split) needs at least this many schools with context
 POINTS_STEP = 0.10  # the context levers' effect in points is for +10 points of their rate
+EVENT_STUDY_COLUMNS = ["event_time", "estimate", "se", "ci_low", "ci_high", "n_schools", "band_low", "band_high"]
 UNITS = {"workshop": "one workshop", "logit": "rate 0 to 1", "points": "+10 points of rate"}
 
 
@@ -68,6 +69,8 @@ def workshop_rows(inputs: LeverInputs) -> tuple[list[dict], pd.DataFrame, dict]:
     x = event_study_covariates(inputs)
     effects, studies, pretrends = [], [], {}
     held = inputs.schools.loc[inputs.schools["workshop_date"].notna()]
+    if x.empty or held.empty:
+        return [], pd.DataFrame(columns=[*EVENT_STUDY_COLUMNS, "scope", "scale", "profile"]), {}
     for scale in did.SCALES:
         gte = did.group_time_effects(inputs.panel, inputs.schools, x, scale)
         overall = did.end_of_year_effect(gte)
