@@ -12,6 +12,8 @@ from pipelines.defs.ingest.retention import expired_events_purge, retention_job,
 from pipelines.defs.ingest.sensors import (
     indicators_after_weeks_sensor, ingested_weeks_sensor, landing_sensor, serving_after_indicators_sensor,
 )
+from pipelines.defs.levers.assets import lever_assets
+from pipelines.defs.levers.checks import lever_checks
 from pipelines.defs.reference.assets import reference_assets
 from pipelines.defs.reports.assets import weekly_report, weekly_report_job, weekly_report_schedule
 from pipelines.defs.reference.checks import schools_checks
@@ -24,8 +26,8 @@ def build_defs() -> dg.Definitions:
     """Definitions bound to the current ``ENT_DATA_DIR`` (tests call this after pointing it at tmp_path)."""
     return dg.Definitions(
         assets=[*reference_assets, landed_files, events, data_gaps, *weekly_indicator_assets,
-                *period_indicator_assets, *equity_assets, *serving_assets, expired_events_purge, weekly_report],
-        asset_checks=[*schools_checks, *ingest_checks, *indicator_checks, *equity_checks],
+                *period_indicator_assets, *equity_assets, *lever_assets, *serving_assets, expired_events_purge, weekly_report],
+        asset_checks=[*schools_checks, *ingest_checks, *indicator_checks, *equity_checks, *lever_checks],
         jobs=[ingest_job, weekly_job, indicators_job, serving_job, retention_job, weekly_report_job],
         schedules=[retention_schedule, weekly_report_schedule],
         sensors=[landing_sensor, ingested_weeks_sensor, indicators_after_weeks_sensor, serving_after_indicators_sensor],

@@ -5,6 +5,7 @@ import dagster as dg
 from pipelines.defs.equity.assets import equity_assets
 from pipelines.defs.indicators.assets import period_indicator_assets, weekly_indicator_assets
 from pipelines.defs.ingest.assets import data_gaps, events, landed_files
+from pipelines.defs.levers.assets import lever_assets
 from pipelines.defs.reference.assets import reference_assets
 from pipelines.defs.publication.assets import serving_assets
 
@@ -14,9 +15,9 @@ ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.asset
 weekly_job = dg.define_asset_job(
     "weekly_job", selection=dg.AssetSelection.assets(events, data_gaps, *weekly_indicator_assets)
 )
-# Unpartitioned indicators over every period (weeks, months, trimesters, school years), then equity.
+# Unpartitioned indicators over every period (weeks, months, trimesters, school years), then equity and levers.
 indicators_job = dg.define_asset_job(
-    "indicators_job", selection=dg.AssetSelection.assets(*period_indicator_assets, *equity_assets)
+    "indicators_job", selection=dg.AssetSelection.assets(*period_indicator_assets, *equity_assets, *lever_assets)
 )
 # The suppressed, read-only serving copy the dashboard reads (after every indicators run).
 serving_job = dg.define_asset_job("serving_job", selection=dg.AssetSelection.assets(*serving_assets))

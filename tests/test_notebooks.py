@@ -12,8 +12,9 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_three_notebooks_stored_without_outputs():
-    assert [p.name for p in NOTEBOOKS] == ["01_adoption.ipynb", "02_equity_decomposition.ipynb", "03_features_ignored.ipynb"]
+def test_notebooks_stored_without_outputs():
+    assert [p.name for p in NOTEBOOKS] == ["01_adoption.ipynb", "02_equity_decomposition.ipynb", "03_features_ignored.ipynb",
+                                           "04_leviers.ipynb"]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name

@@ -21,7 +21,8 @@ Every coefficient is an assumption unless a source is named next to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -57,6 +58,34 @@ PARENT_COEFFICIENTS = {
     "workshop": 0.60,
 }
 
+# Names accepted by ``ent-equity synth --effect NAME=VALUE`` for the planted parent coefficients: the
+# levers' names (as in the ``lever_effects`` table) and every key of PARENT_COEFFICIENTS.
+EFFECT_ALIASES = {
+    "workshop": "workshop",
+    "teacher_training": "teacher_ent_training_rate",
+    "household_equipment": "household_equipment_rate",
+    "ips": "z_ips",
+    **{key: key for key in PARENT_COEFFICIENTS},
+}
+
+
+def parent_coefficients(effects: Mapping[str, float] | None = None) -> dict[str, float]:
+    """PARENT_COEFFICIENTS with the planted ``effects`` (lever names or coefficient keys) in place.
+
+    The workshop effect must be >= 0: the generator plants it as parents who become adopters from the
+    workshop day, which cannot take adopters away."""
+    coefficients = dict(PARENT_COEFFICIENTS)
+    for name, value in (effects or {}).items():
+        if name not in EFFECT_ALIASES:
+            raise ValueError(f"unknown effect {name!r}; known: {', '.join(sorted(EFFECT_ALIASES))}")
+        if not np.isfinite(value):
+            raise ValueError(f"effect {name} must be a finite number, not {value!r}")
+        coefficients[EFFECT_ALIASES[name]] = float(value)
+    if coefficients["workshop"] < 0:
+        raise ValueError("the workshop effect must be >= 0 (workshops recruit adopters; they cannot remove any)")
+    return coefficients
+
+
 # Level effects (logit, collège = 0). Parents: primary logs show "far fewer [connections] on parents'
 # accounts" (lavoixdesparents 2012) and parents visit "notably in collèges" (ludomag 2013); lycée below
 # collège (older pupils, assumption). Other profiles: assumption, no source.
@@ -83,10 +112,10 @@ class Adoption:
     intercepts: dict[str, float]
     activation_q: dict[str, float]
     centring: dict[str, float]
+    coefficients: dict[str, float] = field(default_factory=lambda: dict(PARENT_COEFFICIENTS))
 
 
-def _school_part(frame: pl.DataFrame, centring: dict[str, float]) -> np.ndarray:
-    c = PARENT_COEFFICIENTS
+def _school_part(frame: pl.DataFrame, centring: dict[str, float], c: Mapping[str, float]) -> np.ndarray:
     col = lambda name: frame[name].to_numpy()  # noqa: E731
     ep = col("education_prioritaire")
     ru = frame["rural_urban"].fill_null("inconnu").to_numpy()
@@ -110,13 +139,17 @@ def solve_intercept(offset: np.ndarray, weight: np.ndarray, target: float) -> fl
     return float(brentq(lambda a: float(weight @ expit(a + offset)) / total - target, -20.0, 20.0, xtol=1e-12))
 
 
-def fit_adoption(frame: pl.DataFrame) -> Adoption:
-    """Solve the intercepts on the whole frame and return every school's true probabilities."""
+def fit_adoption(frame: pl.DataFrame, effects: Mapping[str, float] | None = None) -> Adoption:
+    """Solve the intercepts on the whole frame and return every school's true probabilities.
+
+    ``effects`` overrides planted parent coefficients (see ``parent_coefficients``)."""
+    coefficients = parent_coefficients(effects)
+    workshop = coefficients["workshop"]
     centring = {
         "household_equipment_rate": float(frame["household_equipment_rate"].mean()),
         "teacher_ent_training_rate": float(frame["teacher_ent_training_rate"].mean()),
     }
-    s = _school_part(frame, centring)
+    s = _school_part(frame, centring, coefficients)
     level = frame["level"].to_numpy()
     held = frame["workshop_day"].is_not_null().to_numpy()
     n = frame.height
@@ -125,17 +158,17 @@ def fit_adoption(frame: pl.DataFrame) -> Adoption:
     for j, profile in enumerate(MODEL_PROFILES):
         offset = np.select([level == lv for lv in LEVEL_EFFECT[profile]], list(LEVEL_EFFECT[profile].values()))
         offset = offset + SCHOOL_EFFECT_SHARE[profile] * s
-        bump = PARENT_COEFFICIENTS["workshop"] * held if profile == "parent" else np.zeros(n)
+        bump = workshop * held if profile == "parent" else np.zeros(n)
         weight = frame[f"loaded_{profile}"].to_numpy().astype(float)
         alpha = solve_intercept(offset + bump, weight, ACTIVE_TARGET[profile])
         without[:, j] = expit(alpha + offset)
-        with_ws[:, j] = expit(alpha + offset + PARENT_COEFFICIENTS["workshop"] * (profile == "parent"))
+        with_ws[:, j] = expit(alpha + offset + workshop * (profile == "parent"))
         year[:, j] = expit(alpha + offset + bump)
         mean_active = float(weight @ year[:, j]) / weight.sum()
         q[profile] = (ACTIVATION_TARGET[profile] - mean_active) / (1 - mean_active)
         activated[:, j] = year[:, j] + (1 - year[:, j]) * q[profile]
         intercepts[profile] = alpha
-    return Adoption(without, with_ws, year, activated, s, intercepts, q, centring)
+    return Adoption(without, with_ws, year, activated, s, intercepts, q, centring, coefficients)
 
 
 def adoption_parameters(adoption: Adoption) -> dict:
@@ -143,7 +176,10 @@ def adoption_parameters(adoption: Adoption) -> dict:
     return {
         "active_target": ACTIVE_TARGET,
         "activation_target": ACTIVATION_TARGET,
-        "parent_coefficients": PARENT_COEFFICIENTS,
+        "parent_coefficients": adoption.coefficients,
+        # The levers' planted effects under the names of the lever_effects table (logit, parents).
+        "planted_effects": {lever: adoption.coefficients[key] for lever, key in EFFECT_ALIASES.items()
+                            if lever in ("workshop", "teacher_training", "household_equipment")},
         "level_effect": LEVEL_EFFECT,
         "school_effect_share": SCHOOL_EFFECT_SHARE,
         "centring": adoption.centring,

@@ -17,6 +17,7 @@ import polars as pl
 
 from pipelines.defs.reference.schools import build_schools
 from pipelines.paths import ENV_VAR, landing_dir, reference_dir, truth_dir
+from pipelines.synth.adoption_model import parent_coefficients
 from pipelines.synth.calendar import CALENDARS
 from pipelines.synth.generator import generate
 
@@ -35,6 +36,21 @@ def _schools_arg(value: str) -> int | None:
     if n <= 0:
         raise argparse.ArgumentTypeError("expected a positive number of schools")
     return n
+
+
+def _effect_arg(value: str) -> tuple[str, float]:
+    name, sep, number = value.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError("expected NAME=VALUE, e.g. workshop=0.3")
+    try:
+        size = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number after {name}=, got {number!r}") from None
+    try:
+        parent_coefficients({name.strip(): size})
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return name.strip(), size
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -57,6 +73,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         type=int,
         default=DEFAULT_ENTCORE_SCHOOLS,
         help=f"sampled schools whose events are written as entcore JSON lines (default {DEFAULT_ENTCORE_SCHOOLS})",
+    )
+    parser.add_argument(
+        "--effect",
+        type=_effect_arg,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="plant another parent effect (logit), repeatable: workshop, teacher_training, household_equipment, "
+        "ips, prive, REP, REP+, rural, intermediaire (0 allowed; workshop >= 0); written to truth/parameters.json",
     )
     parser.add_argument("--data-dir", type=Path, help=f"data folder (default: ${ENV_VAR} or ./data)")
     parser.set_defaults(func=run)
@@ -102,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             n_schools=args.schools,
             school_year=args.school_year,
             entcore_schools=args.entcore_schools,
+            effects=dict(args.effect),
             progress=lambda line: print(f"synth: {line}", flush=True),
         )
     s = summary

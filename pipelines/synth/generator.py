@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,18 +104,20 @@ def generate(
     school_year: str = "2025-2026",
     entcore_schools: int = 6,
     progress: Callable[[str], None] | None = None,
+    effects: Mapping[str, float] | None = None,
 ) -> dict:
     """Generate synthetic ENT logs for ``n_schools`` sampled schools (None = all) and return a summary.
 
     ``schools`` must hold the national table (the model is calibrated on all of its rows) with columns
     uai, name, level, secteur, academie_code, departement_code, ips, headcount, rural_urban,
-    education_prioritaire.
+    education_prioritaire. ``effects`` plants other parent coefficients (lever name or coefficient key ->
+    logit value, see ``adoption_model.parent_coefficients``); they are written to ``parameters.json``.
     """
     started = time.perf_counter()
     landing, truth = Path(landing), Path(truth)
     cal = calendar_for(school_year)
     frame = build_school_frame(schools, cal, seed)
-    adoption = fit_adoption(frame)
+    adoption = fit_adoption(frame, effects)
     usage = fit_usage(frame, adoption, rng_for(seed, STREAM_SCHOOLS, 1))
     rows = sample_schools(frame, n_schools, rng_for(seed, STREAM_SAMPLE))
     entcore_rng = rng_for(seed, STREAM_ENTCORE)

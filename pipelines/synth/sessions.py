@@ -54,7 +54,18 @@ class Sessions:
 SESSION_TAIL_US = 3 * US_PER_HOUR  # room for a session's events after its start
 
 
-def draw_sessions(acc: Accounts, m: ChunkModel, tables: ZoneTables, rng: np.random.Generator) -> Sessions:
+@dataclass(frozen=True)
+class SessionDays:
+    """The first draws of ``draw_sessions``: sessions per adopter and the window day of each session."""
+
+    adopters: np.ndarray  # int64 index into Accounts of each adopter
+    count: np.ndarray  # int64: sessions per adopter
+    starts: np.ndarray  # int64: index of each adopter's first session
+    day: np.ndarray  # int64: window day of each session (local calendar)
+
+
+def draw_session_days(acc: Accounts, m: ChunkModel, tables: ZoneTables, rng: np.random.Generator) -> SessionDays:
+    """How many sessions each adopter has and on which days (the rest of a session is drawn after)."""
     adopters = np.flatnonzero(acc.adopter)
     sp = acc.school_profile[adopters]
     profile = sp % N_PROFILES
@@ -71,6 +82,15 @@ def draw_sessions(acc: Accounts, m: ChunkModel, tables: ZoneTables, rng: np.rand
     lo = tables.cdf_days[group, np.repeat(first_day, count)]
     x = group + lo + rng.random(n) * (1.0 - lo)
     day = np.minimum(np.searchsorted(tables.flat_days, x, side="right") - group * tables.n_days, tables.n_days - 1)
+    return SessionDays(adopters, count, starts, day)
+
+
+def draw_sessions(acc: Accounts, m: ChunkModel, tables: ZoneTables, rng: np.random.Generator) -> Sessions:
+    days = draw_session_days(acc, m, tables, rng)
+    adopters, count, starts, day = days.adopters, days.count, days.starts, days.day
+    sp = acc.school_profile[adopters]
+    profile = sp % N_PROFILES
+    n = len(day)
     # Hour: group = 2 * profile + weekend.
     hgroup = 2 * np.repeat(profile, count) + tables.weekend[day]
     hour = np.minimum(np.searchsorted(tables.flat_hours, hgroup + rng.random(n), side="right") - hgroup * 24, 23)
