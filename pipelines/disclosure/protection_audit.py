@@ -40,7 +40,6 @@ vertex is not integral), on their block only.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import highspy
