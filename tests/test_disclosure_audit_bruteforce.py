@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.disclosure.protection_audit import audit_block, exchange_widths, protection_intervals
+from pipelines.disclosure.protection_audit import audit_block, exchange_widths, protection_intervals, restrict
 from pipelines.disclosure.release import build_blocks
 from pipelines.privacy import protection_width
 
@@ -141,6 +141,18 @@ def test_audit_intervals_match_brute_force(release):
     exposed_audit = {("unit", e["uai"], e["family"], e["quantity"]) if e["scope"] == "unit"
                      else ("cell", e["cell_id"], e["family"], e["quantity"]) for e in audit_block(block)[0]}
     assert exposed_audit == exposed_brute
+    # Solving first within each département (the other unknowns fixed at their true values) gives ranges
+    # inside the true ones, and the same verdicts.
+    territories = pd.DataFrame({"uai": [s["uai"] for s in schools], "academie_code": "A1",
+                                "departement_code": [s["dep"] for s in schools]})
+    territorial = build_blocks(units, cells, members, schools=territories)[0]
+    assert {("unit", e["uai"], e["family"], e["quantity"]) if e["scope"] == "unit"
+            else ("cell", e["cell_id"], e["family"], e["quantity"])
+            for e in audit_block(territorial)[0]} == exposed_brute
+    for dep in ("D1", "D2"):
+        sub = restrict(territorial, territorial.variables["departement_code"].to_numpy() == dep)
+        for qid, lo, hi in protection_intervals(sub).itertuples(index=False):
+            assert intervals.loc[qid, "lo"] <= lo <= hi <= intervals.loc[qid, "hi"], (dep, qid, lo, hi)
     # Every hidden school count and hidden cell count that fails the rule was examined.
     examined = {(i["scope"], i.get("uai", i.get("cell_id")), i["family"], i["quantity"])
                 for i in block.qinfo.values()}

@@ -232,20 +232,86 @@ def exchange_widths(block: Block) -> pd.Series:
     return widths
 
 
+def restrict(block: Block, keep: np.ndarray) -> Block:
+    """The block with every unknown outside ``keep`` (a boolean mask) fixed at its true value.
+
+    Its feasible set is a slice of the block's through the true point, so the range of a form whose
+    unknowns are all kept is *inside* its range in the whole block: wide enough here means wide enough.
+    Forms with an unknown outside ``keep`` are dropped."""
+    v = block.variables
+    value = v["value"].to_numpy(float)
+    new_id = np.full(block.n, -1)
+    new_id[keep] = np.arange(int(keep.sum()))
+    variables = v[keep].copy()
+    variables["var"] = np.arange(len(variables))
+    lb, ub = variables["lb"].to_numpy(float).copy(), variables["ub"].to_numpy(float).copy()
+    t = block.terms
+    rhs = block.rhs.copy()
+    if len(t):
+        kept = keep[t["var"].to_numpy()]
+        fixed = t[~kept]
+        np.subtract.at(rhs, fixed["row"].to_numpy(), fixed["coef"].to_numpy(float) * value[fixed["var"].to_numpy()])
+        t = t[kept]
+        rows = np.unique(t["row"].to_numpy())
+        row_id = np.full(len(rhs), -1)
+        row_id[rows] = np.arange(len(rows))
+        t = pd.DataFrame({"row": row_id[t["row"].to_numpy()], "var": new_id[t["var"].to_numpy()],
+                          "coef": t["coef"].to_numpy(float)})
+        rhs = rhs[rows]
+    leq = block.leq
+    if len(leq):
+        small, big = leq["small"].to_numpy(), leq["big"].to_numpy()
+        ks, kb = keep[small], keep[big]
+        np.minimum.at(ub, new_id[small[ks & ~kb]], value[big[ks & ~kb]])  # small <= a fixed big
+        np.maximum.at(lb, new_id[big[kb & ~ks]], value[small[kb & ~ks]])  # big >= a fixed small
+        leq = pd.DataFrame({"small": new_id[small[ks & kb]], "big": new_id[big[ks & kb]]})
+    variables["lb"], variables["ub"] = lb, ub
+    q = block.quantities
+    inside = q.assign(ok=keep[q["var"].to_numpy()]).groupby("qid")["ok"].all()
+    qids = set(inside[inside].index)
+    q = q[q["qid"].isin(qids)]
+    q = q.assign(var=new_id[q["var"].to_numpy()])
+    return Block(block.key, variables, t, rhs, leq, q, {k: block.qinfo[k] for k in qids})
+
+
+# Territories tried before the whole block, smallest first: most hidden counts are protected by schools
+# of their own département, and a solve there is much cheaper than one over the nation.
+TERRITORIES = ("departement_code", "academie_code")
+
+
 def audit_block(block: Block) -> tuple[list[dict], int]:
     """The exposed quantities of the block (dicts of qinfo plus lo, hi, width needed), and how many
-    quantities needed the solver."""
+    quantities needed the solver.
+
+    Each count the exchange certificate leaves is solved first with the unknowns outside its territory
+    (its département, then its académie) fixed at their true values (``restrict``): a range wide enough
+    there is wide enough in the block. Only the rest are solved over the whole block."""
     if block.quantities.empty:
         return [], 0
     truth = {qid: info["value"] for qid, info in block.qinfo.items()}
     need = {qid: protection_width(val) for qid, val in truth.items()}
     certified = exchange_widths(block)
     todo = [qid for qid in block.qinfo if certified.get(qid, 0.0) < need[qid]]
+    n_solved = len(todo)
+    for column in TERRITORIES:
+        if not todo or column not in block.variables or block.variables[column].isna().all():
+            continue
+        territory = block.variables[column].fillna("").to_numpy()
+        q = block.quantities[block.quantities["qid"].isin(todo)]
+        where = pd.Series(territory[q["var"].to_numpy()]).groupby(q["qid"].to_numpy()).agg(
+            lambda s: s.iloc[0] if s.nunique() == 1 and s.iloc[0] else None).dropna()
+        cleared = set()
+        for code, qids in where.groupby(where).groups.items():
+            sub = restrict(block, territory == code)
+            wide = protection_intervals(sub, list(qids), need)
+            ok = wide["lo"].isna() | (wide["hi"] - wide["lo"] >= wide["qid"].map(need) - 1e-9)
+            cleared.update(wide.loc[ok, "qid"])
+        todo = [qid for qid in todo if qid not in cleared]
     if not todo:
-        return [], 0
+        return [], n_solved
     intervals = protection_intervals(block, todo, need)
     exposed = []
     for qid, lo, hi in intervals.itertuples(index=False):
         if not np.isnan(lo) and hi - lo < need[qid] - 1e-9:
             exposed.append({**block.qinfo[qid], "lo": lo, "hi": hi, "width_needed": need[qid]})
-    return exposed, len(todo)
+    return exposed, n_solved

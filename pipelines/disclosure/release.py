@@ -86,8 +86,19 @@ def _share_fates(con, families: list[Family]) -> int:
 
 # --- extraction of the blocks -------------------------------------------------------------------------
 
-def _frames(con, families: list[Family]):
-    """Units, cells and memberships of every family, as data frames (families tagged)."""
+def _frames(con, families: list[Family], previous: tuple | None = None):
+    """Units, cells and memberships of every family, as data frames (families tagged).
+
+    With ``previous`` (the frames of an earlier round), only the ``published`` flags are read again: the
+    rounds only ever hide more, everything else (counts, memberships, importance) is fixed."""
+    if previous is not None:
+        units, cells, members = previous
+        for frame, table, key in ((units, "units", "unit_id"), (cells, "cells", "cell_id")):
+            flags = pd.concat([con.sql(f"SELECT '{f.name}' AS family, {key}, published FROM {getattr(f, table)}").df()
+                               for f in families], ignore_index=True)
+            frame["published"] = frame[["family", key]].merge(flags, on=["family", key], how="left")[
+                "published"].to_numpy(bool)
+        return units, cells, members
     units, cells, members = [], [], []
     for f in families:
         units.append(con.sql(f"""
@@ -106,7 +117,7 @@ def _frames(con, families: list[Family]):
             pd.concat(members, ignore_index=True))
 
 
-def _cross_block_bounds(units: pd.DataFrame) -> pd.DataFrame:
+def _cross_block_bounds(units: pd.DataFrame, only: set | None = None) -> pd.DataFrame:
     """Bounds on each school's hidden counts from its published figures in other blocks.
 
     Accounts and activations only accumulate (event-based schools): a published count at an earlier end
@@ -117,6 +128,8 @@ def _cross_block_bounds(units: pd.DataFrame) -> pd.DataFrame:
         ["profile", "uai", "period_start", "period_end", "size", "m0_k", "m1_k", "m1_n"]]
     hid = units[~units.published][["family", "unit_id", "profile", "uai", "period_start", "period_end",
                                    "from_events"]]
+    if only is not None:  # the hidden units of the blocks built (bounds come from every block)
+        hid = hid[pd.Series(list(zip(hid.profile, hid.period_end)), index=hid.index).isin(only)]
     m = hid.merge(pub, on=["profile", "uai"], suffixes=("", "_p"))
     m = m[m.from_events]
     out = hid[["family", "unit_id"]].copy()
@@ -148,7 +161,8 @@ def _cross_block_bounds(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame,
-                 only: set | None = None, shared_only: bool = False) -> list[Block]:
+                 only: set | None = None, shared_only: bool = False,
+                 schools: pd.DataFrame | None = None) -> list[Block]:
     """The independent blocks (profile, period_end) of a release: unknowns, equations, bounds, sensitive forms.
 
     ``units``: family, unit_id, period_type, period, period_start, period_end, profile, uai, size, m0_n,
@@ -157,12 +171,18 @@ def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
     unit_id, cell_id (every cell of the family each unit is in). ``only``: the block keys to build.
     ``shared_only``: only the loaded and activated counts (the unknowns periods ending the same day share);
     active counts belong to one period and are left to the exact linear audit of their own group.
+    ``schools``: uai, academie_code, departement_code; each unknown then carries its school's académie and
+    département, so the audit can first solve within a territory (``protection_audit.audit_block``).
     """
-    bounds = _cross_block_bounds(units)  # from every block's published figures
+    bounds = _cross_block_bounds(units, only)  # from every block's published figures
     if only is not None:
         keep = pd.Series(list(zip(units.profile, units.period_end)), index=units.index).isin(only)
         units = units[keep]
     units = units.merge(bounds, on=["family", "unit_id"], how="left")
+    if schools is not None:
+        units = units.merge(schools[["uai", "academie_code", "departement_code"]], on="uai", how="left")
+    else:
+        units = units.assign(academie_code=None, departement_code=None)
     # The school-level L/A unknown: one per (profile, end, school, value): equal values in one block are
     # one unknown (the same accounts); different ones (an ODE export read over different spans) are not.
     units["lkey"] = pd.factorize(pd.Series(list(zip(units.profile, units.period_end, units.uai, units["size"],
@@ -211,6 +231,8 @@ def _block(key, bu: pd.DataFrame, bc: pd.DataFrame | None, bm: pd.DataFrame | No
         "value": np.concatenate([lrows["size"], arows.m0_k, xrows.m1_k]).astype(float),
         "lb": np.concatenate([lrows.L_lb, arows.A_lb, xrows.Act_lb]).astype(float),
         "ub": np.concatenate([lrows.L_ub, arows.A_ub, xrows.Act_ub]).astype(float),
+        **{col: np.concatenate([lrows[col], arows[col], xrows[col]]).astype(object)
+           for col in ("academie_code", "departement_code")},
     })
     lb, ub = variables["lb"].to_numpy().copy(), variables["ub"].to_numpy().copy()
     lb[np.isnan(lb)] = 0.0
@@ -426,13 +448,19 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
     previous: dict = {}
     group_state: dict = {}
     skipped: set[str] = set()
+    has_schools = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                              "AND table_name = 'schools'").fetchall()[0][0]
+    schools = (con.sql("SELECT uai, academie_code, departement_code FROM schools").df() if has_schools
+               else None)
+    frames = None
     for round_ in range(1, max_rounds + 1):
         while True:
             for f in families:
                 reports[f.name].iterations += apply_rules(con, f)
             if not _share_fates(con, families):
                 break
-        units, cells, members = _frames(con, families)
+        frames = _frames(con, families, frames)
+        units, cells, members = frames
         # Only ever more is hidden: a block whose published figures did not change keeps its verdict (a
         # school hidden elsewhere only removes a bound, which widens ranges).
         state = {**{k: ("u", int(v)) for k, v in units.groupby(list(END_GROUP))["published"].sum().items()},
@@ -445,7 +473,7 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
         periods = units.groupby(list(END_GROUP))["period"].nunique()
         stacked = set(periods[periods > 1].index)
         blocks = build_blocks(units, cells, members, only=changed & with_schools & stacked,
-                              shared_only=True)
+                              shared_only=True, schools=schools)
         exposed = []
         for f in families:
             # Groups whose published figures changed since the last round (all of them the first time).
