@@ -7,14 +7,23 @@ day (loaded and activated accounts are the same there), and for every period its
 unknowns are the schools whose figures are not published; a school's count is recovered when its unit
 vector lies in the row space of the published equations (exact, SVD).
 
-    uv run python scripts/attack_release.py [--serving PATH] [--warehouse PATH]
+    uv run python scripts/attack_release.py --serving PATH [--warehouse PATH] [--reports DIR]
 
-Prints what it recovered and exits 1 when a recovered count fails the primary rule.
+With ``--reports`` (a week's folder of weekly reports, HTML), it first checks that the reports add no
+equation: every account or school count in their text and every value of their charts (rates in points,
+two decimals) must be a figure the serving copy publishes for that académie or France; what is not is
+listed. Then the reports' figures are a subset of the serving copy and the search below covers them.
+
+Prints what it found and exits 1 when a report figure is not published or a recovered count fails the
+primary rule.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
+import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -90,6 +99,49 @@ def attack(srv) -> list[dict]:
     return found
 
 
+# A count followed by what it counts; "au moins N comptes" states the rule, not a figure.
+COUNT = re.compile(r"(?<!au moins )(?<![\d,])(\d{1,3}(?:[ \u202f\u00a0]\d{3})*|\d+)\s+(?:comptes|établissements|actifs)")
+PLOT = re.compile(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', re.S)
+
+
+def report_figures(path: Path) -> tuple[list[int], list[float]]:
+    """The account and school counts of a report's text and the numbers of its charts."""
+    page = path.read_text(encoding="utf-8")
+    charts = [v for m in PLOT.finditer(page) for trace in json.loads(m.group(1))
+              for axis in ("x", "y") for v in (trace.get(axis) or []) if isinstance(v, (int, float))]
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)[^>]*>.*?</\1>", "", page, flags=re.S)))
+    counts = [int(re.sub(r"\D", "", m.group(1))) for m in COUNT.finditer(text)]
+    return counts, charts
+
+
+def check_reports(srv, folder: Path) -> list[dict]:
+    """Report figures that are not figures of the serving copy (for the report's académie or France)."""
+    missing = []
+    for path in sorted(folder.glob("*.html")):
+        m = re.match(r"academie-(\w+?)-", path.name)
+        geos = ["FR"] + ([m.group(1)] if m else [])
+        marks = ", ".join("?" * len(geos))
+        # The text's counts are the week's; the charts show parents' weekly rates (all levels and
+        # secteurs, by IPS quintile too) and services' reach (of the week or a month).
+        counts = {int(v) for row in srv.execute(f"""
+            SELECT loaded, activated, active, schools, sessions FROM adoption_cells
+            WHERE NOT suppressed AND geo_code IN ({marks}) AND period_type = 'week' AND period = ?""",
+            [*geos, folder.name]).fetchall() for v in row if v is not None}
+        rates = {round(100 * v, 2) for row in srv.execute(f"""
+            SELECT active_rate, activation_rate, mobile_share FROM adoption_cells
+            WHERE NOT suppressed AND geo_code IN ({marks}) AND period_type = 'week' AND profile = 'parent'
+              AND level = 'all' AND secteur = 'all'
+            UNION ALL SELECT reach, NULL, NULL FROM reach_cells WHERE NOT suppressed AND geo_code IN ({marks})
+              AND profile = 'parent' AND level = 'all' AND secteur = 'all' AND breakdown = 'all'""",
+            geos + geos).fetchall() for v in row if v is not None}
+        text_counts, chart_values = report_figures(path)
+        missing += [{"report": path.name, "count": c} for c in text_counts if c not in counts]
+        missing += [{"report": path.name, "chart value": v} for v in chart_values
+                    if round(v, 2) not in rates and not float(v).is_integer()]
+        print(f"  {path.name}: {len(text_counts)} counts, {len(chart_values)} chart values checked")
+    return missing
+
+
 def _date(text: str):
     import datetime as dt
     try:
@@ -102,8 +154,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serving", type=Path, required=True)
     parser.add_argument("--warehouse", type=Path)
+    parser.add_argument("--reports", type=Path, help="a week's folder of weekly reports (HTML)")
     args = parser.parse_args()
     srv = duckdb.connect(str(args.serving), read_only=True)
+    unpublished = []
+    if args.reports:
+        unpublished = check_reports(srv, args.reports)
+        print(f"report figures that the serving copy does not publish: {len(unpublished)}")
+        for u in unpublished[:20]:
+            print("  ", u)
     found = attack(srv)
     print(f"hidden school counts recovered exactly: {len(found)}")
     failing = []
@@ -122,7 +181,7 @@ def main() -> int:
         print(f"of which fail the primary rule: {len(failing)}")
     for f in (failing or found)[:20]:
         print("  ", f)
-    return 1 if failing else 0
+    return 1 if failing or unpublished else 0
 
 
 if __name__ == "__main__":

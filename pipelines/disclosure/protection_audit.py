@@ -35,7 +35,8 @@ exactly the same published equations) moving a value from one member to another 
 published, so each member can move as far as the others' bounds allow (an exchange certificate: an inner
 bound of its range). Only the counts an exchange cannot certify, and the hidden primary-failing cells,
 are solved exactly with HiGHS (``highspy``: the LP relaxation, then the integer program where its
-vertex is not integral), on their block only.
+vertex is not integral), first within their département and then their académie (the rest of the block
+fixed at its true values: ``restrict``), and over the whole block only when a territory does not clear them.
 """
 
 from __future__ import annotations
