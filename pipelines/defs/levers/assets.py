@@ -1,8 +1,8 @@
 """Levers assets: what narrows the gap (workshop event study, context model, gap explanation, where to act).
 
 Every table holds the latest school year with parent sessions and is rewritten for that year in one
-transaction (delete then insert). ``workshop_targets`` and ``workshop_scenarios`` hold school-level figures:
-warehouse only, never published.
+transaction (delete then insert). Every table uses all schools and stays in the warehouse; the release
+refits the same rows on the published schools only (``pipelines/defs/publication/levers.py``).
 """
 
 import dagster as dg
@@ -108,8 +108,8 @@ def gap_decomposition(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("workshop_targets", deps=["lever_effects", *INPUTS], description="Schools ranked by expected extra active parents from one workshop (warehouse only).", **LEVERS),
-        dg.AssetSpec("workshop_scenarios", deps=["lever_effects", *INPUTS], description="K workshops per académie: rate and SII before and after (warehouse only).", **LEVERS),
+        dg.AssetSpec("workshop_targets", deps=["lever_effects", *INPUTS], description="Schools ranked by expected extra active parents from one workshop (all schools; warehouse only).", **LEVERS),
+        dg.AssetSpec("workshop_scenarios", deps=["lever_effects", *INPUTS], description="K workshops per académie: rate and SII before and after (all schools; warehouse only).", **LEVERS),
     ],
     can_subset=False,
 )
