@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "dashboards"))
 TARGET_SECONDS = 1.5
 PAGES = {"Vue nationale": "views/nationale.py", "Académie": "views/academie.py",
          "Fonctionnalités": "views/fonctionnalites.py", "Tendances": "views/tendances.py",
-         "Établissement": "views/etablissement.py"}
+         "Établissement": "views/etablissement.py", "Leviers": "views/leviers.py"}
 
 
 def build(root: Path, schools_per_academie: int | None) -> None:

@@ -40,6 +40,7 @@ pages += [
     st.Page(views / "fonctionnalites.py", title="Fonctionnalités", icon=":material/widgets:"),
     st.Page(views / "tendances.py", title="Tendances", icon=":material/show_chart:"),
     st.Page(views / "etablissement.py", title="Établissement", icon=":material/school:"),
+    st.Page(views / "leviers.py", title="Leviers", icon=":material/trending_up:"),
     st.Page(views / "methodologie.py", title="Méthodologie", icon=":material/menu_book:"),
 ]
 st.navigation(pages).run()

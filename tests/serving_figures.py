@@ -129,9 +129,35 @@ def allowed_figures(serving_file: Path, week_start: dt.date, code: str) -> Allow
     out.numbers |= {fr.number(n) for (n,) in con.execute(
         f"SELECT sum(schools_flagged) FROM data_gaps WHERE week_start = ? AND {academie} GROUP BY academie_code",
         [week_start]).fetchall()}
+    _lever_figures(con, code, out)
     out.names = {n for row in con.execute("SELECT name, commune_name FROM schools").fetchall() for n in row if n}
     con.close()
     return out
+
+
+def _lever_figures(con, code: str, out: Allowed) -> None:
+    """The levers_* figures of France and the territory (points × 100 in the tables), the part of an académie's
+    gap composition explains, the scenarios and the first five ranked schools."""
+    mine = "TRUE" if code == "FR" else f"(academie_code IS NULL OR academie_code = '{code}')"
+    for school_year, schools in con.execute("SELECT school_year, schools_used FROM levers_fit").fetchall():
+        out.numbers |= {fr.number(schools), *school_year.split("-")}
+    for table in ("levers_effects", "levers_academie_effects", "levers_gap_decomposition"):
+        for *figures, n in con.execute(f"SELECT estimate, ci_low, ci_high, n_schools FROM {table} WHERE {mine}").fetchall():
+            out.points |= {fr.points(v / 100) for v in figures}
+            out.numbers.add(fr.number(n))
+    for (share,) in con.execute(f"""
+            SELECT max(estimate) FILTER (component = 'explained') / max(estimate) FILTER (component = 'gap')
+            FROM levers_gap_decomposition WHERE gap = 'academie' AND {mine} GROUP BY scope""").fetchall():
+        out.rate(share)
+    for k, extra, *rates_and_points in con.execute(f"""
+            SELECT workshops, extra_active, rate_before, rate_after, points, points_ci_low, points_ci_high, sii_change,
+                   sii_change_ci_low, sii_change_ci_high FROM levers_scenarios WHERE {mine}""").fetchall():
+        out.numbers |= {fr.number(k), fr.number(extra)}
+        out.percents |= {fr.percent(v / 100) for v in rates_and_points[:2]}
+        out.points |= {fr.points(v / 100) for v in rates_and_points[2:]}
+    for row in con.execute(f"SELECT rank, extra_active, extra_active_low, extra_active_high FROM levers_targets "
+                           f"WHERE rank <= 5 AND {mine}").fetchall():
+        out.numbers |= {fr.number(v) for v in row}
 
 
 @dataclass

@@ -23,7 +23,7 @@ sys.path.insert(0, str(DASHBOARDS))
 
 PASSWORDS = {"nat": "national-password-1", "rennes": "rennes-password-1", "creteil": "creteil-password-1"}
 PAGES = ["views/nationale.py", "views/academie.py", "views/fonctionnalites.py", "views/tendances.py",
-         "views/etablissement.py", "views/methodologie.py"]
+         "views/etablissement.py", "views/leviers.py", "views/methodologie.py"]
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +122,17 @@ def test_national_user_sees_every_page(env, page):
         assert "Diagramme en entonnoir" in body
     elif page == "views/methodologie.py":
         for needle in ("Licence Ouverte 2.0", "data.education.gouv.fr", "IGN", "INSEE", "secret statistique",
-                       "synthétiques"):
+                       "synthétiques", "Tendances parallèles", "Oaxaca–Blinder", "À contexte comparable",
+                       "le même effet partout"):
             assert needle in body, needle
+    elif page == "views/leviers.py":
+        assert [t.value for t in at.title] == ["Leviers"]
+        # effects, event study, académies' dot plot, gap split (académie and Q5 − Q1)
+        assert len(at.get("plotly_chart")) >= 5
+        for needle in ("étude d'événement", "comparaison naïve (biaisée)", "IC à 95 %", "tendances antérieures",
+                       "à contexte comparable", "Parents actifs en plus attendus"):
+            assert needle in body, needle
+        assert "écart non significatif" in body and " pt" in body
     else:
         assert at.get("plotly_chart") or at.info
 
@@ -140,6 +149,50 @@ def test_academie_user_sees_its_pages_and_only_its_schools(env, page):
     if page == "views/academie.py":
         assert "Académie de Rennes" in body
         assert any(uai in body for uai in env["schools"]["14"])
+
+
+def test_leviers_page_is_scoped_to_the_academie(env):
+    from ent_dash import data
+
+    v = data.version()
+    national, rennes = data.Scope("national", None), data.Scope("academie", ("14",))
+    every = {c for table in data.LEVER_TABLES for c in data.levers(v, national, table)["academie_code"].dropna()}
+    assert {"14", "24", "01"} <= every  # Créteil has its own workshop effect in the fake
+    for table in data.LEVER_TABLES:
+        rows = data.levers(v, rennes, table)
+        assert set(rows["academie_code"].dropna()) <= {"14"}, table
+        assert rows["academie_code"].isna().any() or table in ("levers_academie_effects", "levers_scenarios"), table
+    assert data.lever_targets(v, rennes, "24").empty and not data.lever_targets(v, national, "24").empty
+
+    at = login("rennes")
+    at.switch_page("views/leviers.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    body = texts(at)
+    assert "Rennes" in body and "Créteil" not in body and "Paris" not in body
+    assert any(uai in body for uai in env["schools"]["14"])  # its ranked schools
+    assert not _other_schools_visible(at, env)
+    # A national user choosing Créteil sees Créteil's own workshop effect beside France's.
+    at = app()
+    at.session_state["f_academie"] = "24"
+    at = login("nat", at=at)
+    at.switch_page("views/leviers.py").run()
+    effects = next(df.value for df in at.dataframe if "Méthode" in df.value)
+    assert {"France", "Créteil"} == set(effects["Territoire"])
+
+
+def test_leviers_page_says_when_nothing_is_published(env, tmp_path, monkeypatch):
+    from pipelines.synth.fake_warehouse import build_fake_serving
+
+    root = tmp_path / "no_levers"
+    (root / "reference").mkdir(parents=True)
+    build_fake_serving(root, REFERENCE_DIR, academies=["14"], schools_per_academie=14, weeks=2, months=1,
+                       trimesters=0, profiles=("parent",))
+    monkeypatch.setenv("ENT_DATA_DIR", str(root))
+    at = login("rennes")
+    at.switch_page("views/leviers.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Aucune estimation des leviers n'est publiée" in e.value for e in at.info)
+    assert not at.get("plotly_chart")
 
 
 def test_academie_user_has_no_national_page(env):

@@ -1,8 +1,9 @@
 """End to end in a real headless browser (Debian chromium driven by Playwright, no browser download):
 a Streamlit server on a free localhost port over a serving file built by the test, started with the
 command ``ent-equity dashboard`` runs. An académie user logs in, opens the Académie page and sees the
-départements map and the funnel plot (screenshot saved as ``test-artifacts/dashboard_academie.png``);
-a CSV download reaches that browser and nobody else."""
+départements map and the funnel plot (screenshot saved as ``test-artifacts/dashboard_academie.png``), then
+the Leviers page with its charts (``test-artifacts/dashboard_leviers.png``); a CSV download reaches that
+browser and nobody else."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def _log_in(page, url: str) -> None:
     expect(page.get_by_role("heading", name="Académie de Rennes")).to_be_visible(timeout=60_000)
 
 
-def test_academie_user_sees_map_and_funnel_in_a_browser(server):
+def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
     from playwright.sync_api import expect, sync_playwright
 
     url, root, _ = server
@@ -121,14 +122,29 @@ def test_academie_user_sees_map_and_funnel_in_a_browser(server):
             page.screenshot(path=str(ARTIFACTS / "dashboard_academie.png"), full_page=True)
             content = page.content()
             assert "Vue nationale" not in page.locator("[data-testid='stSidebarNav']").inner_text()
+
+            page.set_viewport_size({"width": 1440, "height": 4200})
+            page.locator("[data-testid='stSidebarNav']").get_by_text("Leviers").click()
+            expect(page.get_by_role("heading", name="Leviers", exact=True)).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("L'effet d'un atelier, semaine après semaine")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Où envoyer les médiateurs")).to_be_visible(timeout=60_000)
+            # effects, event study and the two gap splits (an académie user has no dot plot of académies)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8 && "
+                                   "!document.body.innerText.includes('Diagramme en entonnoir')", timeout=60_000)
+            assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 20
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "dashboard_leviers.png"), full_page=True)
+            leviers = page.content()
+            assert "Créteil" not in leviers
         finally:
             browser.close()
     import duckdb
 
     with duckdb.connect(str(root / "serving" / "observatoire_serving.duckdb"), read_only=True) as con:
         others = [r[0] for r in con.execute("SELECT uai FROM schools WHERE academie_code <> '14'").fetchall()]
-    assert not any(uai in content for uai in others)
+    assert not any(uai in content or uai in leviers for uai in others)
     assert (ARTIFACTS / "dashboard_academie.png").stat().st_size > 50_000
+    assert (ARTIFACTS / "dashboard_leviers.png").stat().st_size > 50_000
 
 
 def _fetch_without_session(url: str) -> tuple[int, bytes]:

@@ -7,7 +7,7 @@ Two serving copies, both written by the real publisher (``publish_serving``):
   publisher writes them today;
 - a fake warehouse of three académies (Paris, Rennes, Créteil; 25 schools each, 20 weeks, two
   trimesters) where Créteil has two active parent accounts in week 2026-W03, one Rennes school is known
-  only through ODE exports in January, and every school has an IPS quintile.
+  only through ODE exports in January, every school has an IPS quintile, and the levers have their inputs.
 
 Every file goes to tmp dirs.
 """
@@ -95,7 +95,7 @@ def fake(tmp_path_factory):
     warehouse = root / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         build_fake_warehouse(con, REFERENCE_DIR, academies=["14", "24", "01"], schools_per_academie=25, weeks=20,
-                             months=5, trimesters=2, profiles=("parent", "eleve", "enseignant"))
+                             months=5, trimesters=2, profiles=("parent", "eleve", "enseignant"), with_levers=True)
         con.execute("INSERT INTO school_ips_quintiles SELECT uai, 100.0, 0, 0.5, 3 FROM fake_schools "
                     "WHERE uai NOT IN (SELECT uai FROM school_ips_quintiles)")
         first = con.execute("SELECT min(uai) FROM fake_schools WHERE academie_code = '24'").fetchall()[0][0]
@@ -454,6 +454,49 @@ def test_sections_render_for_france_and_an_academie(fake):
     rennes = _text((fake.w03 / "academie-14-rennes.html").read_text(encoding="utf-8"))
     assert "exports statistiques ODE (janvier 2026)" in rennes and fake.ode_name in rennes
     assert fake.ode_name in national and fake.ode_name not in paris
+
+
+def _section(html: str, name: str) -> str:
+    part = html[html.index(f'<section id="{name}">'):]
+    return _text(part[:part.index("</section>")])
+
+
+def test_levers_section_prints_the_serving_lever_figures(fake, demo_serving, week_reports):
+    with _open(fake.serving) as srv:
+        effects = {(lever, scope, method): (e, lo, hi) for lever, scope, method, e, lo, hi in _serving(srv, """
+            SELECT lever, scope, method, estimate, ci_low, ci_high FROM levers_effects WHERE scale = 'points'""")}
+        context = dict(_serving(srv, "SELECT academie_code, estimate FROM levers_academie_effects "
+                                     "WHERE scale = 'points'"))
+        q5_q1 = dict(_serving(srv, "SELECT component, estimate FROM levers_gap_decomposition WHERE gap = 'ips_q5_q1'"))
+        scenario = dict(_serving(srv, "SELECT academie_code, points FROM levers_scenarios WHERE workshops = 5"))
+        targets = {code: [n for c, n in _serving(srv, """
+            SELECT t.academie_code, s.name FROM levers_targets t JOIN schools s USING (uai)
+            WHERE t.rank <= 5 ORDER BY t.rank""") if c == code] for code in ("14", "24")}
+    national = _section((fake.w03 / "national.html").read_text(encoding="utf-8"), "leviers")
+    for method in ("did_event_study", "context_glm", "naive"):
+        e, lo, hi = effects[("workshop", "FR", method)]
+        assert f"{fr.points(e / 100)} {fr.points(lo / 100)} à {fr.points(hi / 100)}" in national, method
+    assert "comparaison naïve (biaisée)" in national and "Écart Q5 − Q1" in national
+    assert f"Expliqué par la composition {fr.points(q5_q1['explained'] / 100)}" in national
+    creteil = _section((fake.w03 / "academie-24-creteil.html").read_text(encoding="utf-8"), "leviers")
+    rennes = _section((fake.w03 / "academie-14-rennes.html").read_text(encoding="utf-8"), "leviers")
+    # Créteil has its own event study; Rennes reads the national one.
+    e, lo, hi = effects[("workshop", "24", "did_event_study")]
+    assert (f"ajoute en fin d'année {fr.points(e / 100)} (intervalle de confiance à 95 % : {fr.points(lo / 100)} à "
+            f"{fr.points(hi / 100)}") in creteil and "étude d'événement de l'académie" in creteil
+    assert fr.points(effects[("workshop", "FR", "did_event_study")][0] / 100) in rennes
+    assert "étude d'événement nationale" in rennes
+    for code, text in (("24", creteil), ("14", rennes)):
+        assert f"l'académie se situe à {fr.points(context[code] / 100)}" in text
+        assert f"Avec 5 ateliers dans les établissements en tête du classement : {fr.points(scenario[code] / 100)}" in text
+        assert targets[code] and all(name in text for name in targets[code])
+    assert not [name for name in set(targets["24"]) - set(targets["14"]) if name in rennes]
+    # Where nothing is published (too few published schools in the demo sample, or no inputs), the report says so.
+    week_dir, _ = week_reports
+    with _open(demo_serving) as srv:
+        published = bool(_serving(srv, "SELECT count(*) FROM levers_fit")[0][0])
+    demo = _section((week_dir / "national.html").read_text(encoding="utf-8"), "leviers")
+    assert ("Aucune estimation des leviers n'est publiée" in demo) is not published
 
 
 def test_reach_of_the_week_or_of_the_month(week_reports, demo_serving):

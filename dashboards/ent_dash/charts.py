@@ -296,3 +296,52 @@ def reach_heatmap(frame: pd.DataFrame, title: str) -> go.Figure:
                                           for s, tr in zip(services, text)]))
     fig.update_yaxes(autorange="reversed")
     return layout(fig, title, 60 + 34 * max(len(services), 3))
+
+
+def estimates(frame: pd.DataFrame, label: str, title: str | None, highlight: str | None = None,
+              height: int | None = None) -> go.Figure:
+    """Horizontal dot plot of estimates in points (``estimate``, ``ci_low``, ``ci_high``, already × 100) with
+    their 95 % intervals as error bars; the row whose ``label`` is ``highlight`` is drawn in red."""
+    est, low, high = (frame[c].astype(float).to_numpy() for c in ("estimate", "ci_low", "ci_high"))
+    colors = [FRANCE if name == highlight else ACCENT for name in frame[label]]
+    hover = [f"{name} : {fmt.points(e / 100)} (IC à 95 % : {fmt.points(lo / 100)} à {fmt.points(hi / 100)})"
+             for name, e, lo, hi in zip(frame[label], est, low, high)]
+    fig = go.Figure(go.Scatter(
+        x=est, y=frame[label], mode="markers", marker=dict(color=colors, size=9),
+        error_x=dict(type="data", symmetric=False, array=high - est, arrayminus=est - low, color="#7f8c8d",
+                     thickness=1.5, width=4),
+        hovertext=hover, hoverinfo="text"))
+    fig.add_vline(x=0, line=dict(color="#999", dash="dot"))
+    fig.update_xaxes(title="points de taux d'usage actif", ticksuffix=" pt", zeroline=False)
+    fig.update_yaxes(autorange="reversed", title=None, type="category")
+    return layout(fig, title, height or 80 + 30 * max(len(frame), 2))
+
+
+def event_study(frame: pd.DataFrame, title: str) -> go.Figure:
+    """Workshop effect (points) by week since the workshop: pointwise intervals, the simultaneous band
+    shaded, leads (before the workshop, the pre-trend check) in grey, week −1 the reference at 0."""
+    f = frame.sort_values("event_time")
+    e = f["event_time"].to_numpy()
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[*e, *e[::-1]], y=[*f["band_high"], *f["band_low"][::-1]], fill="toself",
+                             fillcolor="rgba(31, 95, 168, 0.12)", line=dict(width=0), hoverinfo="skip",
+                             name="bande simultanée à 95 %"))
+    for part, color, name in ((f[f["event_time"] < 0], "#95a5a6", "avant l'atelier (test des tendances)"),
+                              (f[f["event_time"] >= 0], ACCENT, "depuis l'atelier")):
+        est = part["estimate"].astype(float).to_numpy()
+        fig.add_trace(go.Scatter(
+            x=part["event_time"], y=est, mode="markers", marker=dict(color=color, size=7), name=name,
+            error_y=dict(type="data", symmetric=False, array=part["ci_high"].astype(float).to_numpy() - est,
+                         arrayminus=est - part["ci_low"].astype(float).to_numpy(), color=color, thickness=1),
+            hovertext=[f"semaine {t:+d} : {fmt.points(v / 100)} (IC à 95 % : {fmt.points(lo / 100)} à "
+                       f"{fmt.points(hi / 100)})"
+                       for t, v, lo, hi in zip(part["event_time"], est, part["ci_low"], part["ci_high"])],
+            hoverinfo="text"))
+    fig.add_trace(go.Scatter(x=[-1], y=[0], mode="markers", marker=dict(color="white", size=8,
+                             line=dict(color="#555", width=1.5)), name="semaine −1 : référence", hoverinfo="skip"))
+    fig.add_hline(y=0, line=dict(color="#999", dash="dot"))
+    fig.add_vline(x=-0.5, line=dict(color="#c0392b", dash="dash"), annotation_text="atelier",
+                  annotation_position="top")
+    fig.update_xaxes(title="semaines depuis la semaine de l'atelier", dtick=2, zeroline=False)
+    fig.update_yaxes(title="écart de parents actifs depuis la rentrée", ticksuffix=" pt")
+    return layout(fig, title, 420, legend=dict(orientation="h", y=-0.25))

@@ -362,3 +362,33 @@ def profiles_with_schools(v: str) -> list[str]:
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def profiles(v: str) -> list[str]:
     return q("SELECT DISTINCT profile FROM adoption_cells")["profile"].tolist()
+
+
+# --- levers (refitted on the published schools by the publisher: pipelines/defs/publication/levers.py) -------
+LEVER_TABLES = ("levers_effects", "levers_event_study", "levers_academie_effects", "levers_gap_decomposition",
+                "levers_scenarios")
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def lever_fit(v: str) -> dict:
+    """The levers' fit (school year, schools used, pre-trend test); empty when nothing is published."""
+    fit = q("SELECT * FROM levers_fit")
+    return fit.iloc[0].to_dict() if len(fit) else {}
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def levers(v: str, scope: Scope, table: str) -> pd.DataFrame:
+    """One levers table: rows of France (académie_code NULL) and of the académies of the scope."""
+    if table not in LEVER_TABLES:
+        raise ValueError(f"not a levers table: {table}")
+    return q(f"SELECT * FROM {table} WHERE {scoped(nation_ok=True)} ORDER BY ALL", scope.params())
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def lever_targets(v: str, scope: Scope, academie: str) -> pd.DataFrame:
+    """Published schools of one académie ranked by the expected extra active parents of one workshop."""
+    return q(f"""SELECT t.rank, t.uai, s.name, s.commune_name, s.level, s.ips, t.loaded, t.active_rate,
+            t.extra_active, t.extra_active_low, t.extra_active_high
+        FROM levers_targets t JOIN schools s USING (uai)
+        WHERE t.academie_code = ? AND {scoped('t.academie_code')} ORDER BY t.rank""",
+             [academie, *scope.params()])

@@ -109,6 +109,59 @@ if report:
             "Audit": audit_text(r["audit"]),
         } for r in report], hide_index=True)
 
+st.header("Leviers : ce qui réduit l'écart")
+st.markdown("""
+Les estimations de la page *Leviers* portent sur les **parents**, sur la dernière année scolaire qui compte des
+sessions de parents, et sont calculées sur les **seuls établissements dont le taux annuel est publié** (un
+établissement sous secret statistique n'entre dans aucun calcul, pas même comme point de comparaison). Une
+académie n'a sa propre estimation de l'effet des ateliers que si au moins 5 de ses établissements publiés en
+ont tenu un.
+
+**Ce qui est mesuré.** Pour chaque établissement et chaque semaine, la part des comptes parents chargés qui se
+sont connectés au moins une fois depuis la rentrée. À la dernière semaine, c'est le taux d'usage actif de
+l'année scolaire : l'effet de fin d'année d'un atelier est donc exprimé sur l'indicateur principal, en points.
+
+**L'effet d'un atelier de médiation (étude d'événement).** Les établissements tiennent leur atelier à des dates
+différentes. Chaque établissement qui a tenu un atelier est comparé, depuis la semaine qui précède son atelier,
+à des établissements comparables qui n'en ont pas encore tenu (atelier plus tard dans l'année) ou n'en tiennent
+pas : même IPS, équipement des foyers, formation des enseignants, secteur, éducation prioritaire, milieu, niveau,
+même zone de vacances (les vacances tombent donc aux mêmes semaines) et même niveau d'usage au départ
+(méthode de Callaway et Sant'Anna). Les semaines où les données d'un établissement sont probablement
+incomplètes ne servent ni de départ ni d'arrivée. Les intervalles de confiance à 95 % tiennent compte de ce que
+les semaines d'un même établissement se ressemblent ; une bande à 95 % couvre toutes les semaines à la fois.
+Les semaines *avant* l'atelier servent de contrôle : l'écart y devrait être nul.
+
+**Hypothèses.** *Tendances parallèles* : sans atelier, l'usage d'un établissement aurait progressé comme celui
+des établissements comparables. *Pas d'anticipation* : rien ne bouge avant la semaine de l'atelier. *Pas de
+diffusion entre établissements* : un atelier ne change pas l'usage des autres établissements. *Données
+observationnelles* : les ateliers ne sont pas tirés au sort, ils vont d'abord aux établissements à faible IPS
+et en éducation prioritaire ; la méthode n'en tient compte qu'à travers le contexte et la comparaison avant /
+après. C'est pourquoi la **comparaison naïve** (établissements avec atelier contre les autres) est biaisée et
+n'est montrée que pour mémoire.
+
+**Le modèle de contexte.** Une régression logistique (quasi-binomiale, surdispersion estimée) du taux d'usage
+actif annuel de chaque établissement sur l'IPS, l'équipement numérique des foyers, la formation des enseignants
+à l'ENT, le secteur, l'éducation prioritaire, le milieu rural ou urbain, le niveau et l'atelier, avec un effet
+propre à chaque académie. Ses coefficients sont des associations à contexte égal, pas des effets prouvés.
+**À contexte comparable** : l'effet propre d'une académie comparé à la moyenne nationale, c'est-à-dire l'écart
+entre son taux et celui qu'auraient ses établissements, avec le même contexte, dans une académie moyenne.
+
+**Expliquer un écart (Oaxaca–Blinder).** L'écart d'une académie à la France, et l'écart entre les
+établissements du 5e et du 1er quintile d'IPS, sont partagés entre ce qu'explique la **composition** (les
+établissements n'ont pas le même IPS, le même équipement, la même formation, le même milieu, le même niveau…)
+et le reste, que le modèle n'explique pas. La partie expliquée est répartie entre les facteurs (poids de Yun) ;
+les intervalles viennent de 199 tirages des établissements (bootstrap). Les parts par facteur sont instables
+quand la partie expliquée est proche de 0.
+
+**Où envoyer les médiateurs.** Pour chaque établissement publié sans atelier cette année : parents actifs en
+plus attendus = comptes parents chargés × (taux avec un atelier − taux actuel), avec l'effet national d'un
+atelier appliqué à son taux actuel. Le classement suppose **le même effet partout** (aucune différence entre
+établissements n'est modélisée), pas de diffusion, et que l'établissement garderait son taux sans atelier ; ses
+intervalles ne portent que l'incertitude sur l'effet national. Le scénario « K ateliers » place les ateliers
+dans les K premiers établissements du classement et donne le taux de l'académie et son SII avant et après,
+calculés sur ses établissements publiés.
+""")
+
 st.header("Sources et licences")
 st.markdown("""
 | Donnée | Source | Licence |

@@ -2,9 +2,11 @@
 
 Builds, in a DuckDB connection, the tables ``published_serving`` reads, for real schools of the
 reference data (all of them, or a sample per académie): reference tables through the real loader, then
-``periods``, ``school_ips_quintiles``, ``adoption_school``, ``feature_reach_school``, ``data_gaps`` and
+``periods``, ``school_ips_quintiles``, ``adoption_school``, ``feature_reach_school``, ``data_gaps``,
 the equity engineer's ``equity_summary``, ``equity_quintiles`` and ``school_flags`` (their documented
-schemas). Rates follow a logistic model of IPS with académie and school effects; every draw is a
+schemas) and, with ``with_levers``, the levers' inputs ``school_context``, ``mediation_workshops`` and
+``parent_activity_to_date`` (workshops targeted at low-IPS schools lift the parents active since the rentrée
+from their week on). Rates follow a logistic model of IPS with académie and school effects; every draw is a
 hash of (school, period, profile), so the data are deterministic. Nothing here is used by the pipeline.
 """
 
@@ -27,9 +29,13 @@ SERVICE_REACH = {"notes": 0.82, "vie_scolaire": 0.6, "cahier_de_textes": 0.55, "
 PERIOD_FACTOR = {"school_year": 0.9, "trimester": 0.55, "month": 0.0, "week": -0.9}
 
 
-def _u(tag: str) -> str:
+LEVER_WEEKS = 16  # weeks of parent activity since the rentrée in the fake's panel
+WORKSHOP_LOGIT = 0.6  # the workshop's lift of the school-year parent rate (logit)
+
+
+def _u(tag: str, key: str = "uai || '|' || period || '|' || profile") -> str:
     """SQL: a deterministic uniform draw in (0, 1) for the current row."""
-    return f"((hash(uai || '|' || period || '|' || profile || '|{tag}') % 1000003) + 0.5) / 1000003.0"
+    return f"((hash({key} || '|{tag}') % 1000003) + 0.5) / 1000003.0"
 
 
 def _periods(weeks: int, months: int, trimesters: int) -> list[tuple]:
@@ -54,7 +60,8 @@ def _periods(weeks: int, months: int, trimesters: int) -> list[tuple]:
 def build_fake_warehouse(con, reference_dir: Path, *, academies: list[str] | None = None,
                          schools_per_academie: int | None = None, weeks: int = 8, months: int = 3,
                          trimesters: int = 1, profiles: tuple[str, ...] = tuple(PROFILE_MODEL),
-                         tiny_schools: int = 2, with_equity: bool = True, with_reach: bool = True) -> int:
+                         tiny_schools: int = 2, with_equity: bool = True, with_reach: bool = True,
+                         with_levers: bool = False) -> int:
     """Create the fake tables in ``con``; return the number of schools that have figures.
 
     ``academies``/``schools_per_academie`` sample the real schools (deterministically); ``tiny_schools``
@@ -153,7 +160,53 @@ def build_fake_warehouse(con, reference_dir: Path, *, academies: list[str] | Non
     """)
     if with_equity:
         _fake_equity(con)
+    if with_levers:
+        _fake_lever_inputs(con)
     return con.execute("SELECT count(DISTINCT uai) FROM adoption_school").fetchall()[0][0]
+
+
+def _fake_lever_inputs(con) -> None:
+    """school_context, mediation_workshops (about a third of the schools, more often at low IPS, in weeks 5 to
+    11) and parent_activity_to_date: parents active since the rentrée follow 1 - 0.8^(w+1) up to the
+    school-year figure; a workshop school follows it up to its rate without the workshop until its week,
+    then catches up."""
+    con.execute(f"""
+        CREATE OR REPLACE TABLE school_context AS
+        SELECT uai, least(0.95, 0.15 + 0.7 * {_u('training', 'uai')}) AS teacher_ent_training_rate,
+            least(0.99, greatest(0.3, 0.75 + 0.2 * (coalesce(ips, 100) - 100) / 30
+                                 + 0.2 * ({_u('equipment', 'uai')} - 0.5))) AS household_equipment_rate,
+            'fake' AS source_file
+        FROM fake_schools
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE mediation_workshops AS
+        SELECT uai, DATE '2025-09-02' + 7 * (4 + floor(7 * {_u('week', 'uai')}))::INTEGER AS workshop_date,
+            (15 + floor(30 * {_u('people', 'uai')}))::INTEGER AS participants, 'fake' AS source_file
+        FROM fake_schools
+        WHERE NOT tiny AND {_u('held', 'uai')} < 0.35 - 0.3 * (coalesce(ips, 100) - 100) / 30
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE parent_activity_to_date AS
+        WITH s AS (
+            SELECT a.uai, a.loaded, a.active, (w.workshop_date - DATE '2025-09-01') // 7 AS g,
+                round(a.loaded / (1 + exp(-(ln((a.active + 0.5) / (a.loaded - a.active + 0.5)) - {WORKSHOP_LOGIT}))))
+                    AS without
+            FROM adoption_school a LEFT JOIN mediation_workshops w USING (uai)
+            WHERE a.period_type = 'school_year' AND a.profile = 'parent' AND a.loaded > 0
+        ),
+        c AS (SELECT i AS w, 1 - pow(0.8, i + 1) AS c, 1 - pow(0.8, {LEVER_WEEKS}) AS last FROM range({LEVER_WEEKS}) t(i))
+        SELECT '2025-2026' AS school_year, s.uai, DATE '2025-09-01' + 7 * c.w::INTEGER AS week_start,
+            least(s.active, CASE
+                WHEN s.g IS NULL THEN round(s.active * c.c / c.last)
+                WHEN c.w < s.g THEN round(least(s.without, s.active) * c.c / c.last)
+                ELSE round(least(s.without, s.active) * c.c / c.last + greatest(0, s.active - s.without)
+                           * (c.c - (1 - pow(0.8, s.g))) / (c.last - (1 - pow(0.8, s.g))))
+            END)::BIGINT AS active_to_date,
+            s.loaded, g.uai IS NULL AS valid
+        FROM s CROSS JOIN c
+        LEFT JOIN data_gaps g ON g.uai = s.uai AND g.week_start = DATE '2025-09-01' + 7 * c.w::INTEGER
+        ORDER BY s.uai, week_start
+    """)
 
 
 def _fake_equity(con) -> None:
@@ -277,7 +330,7 @@ def build_fake_serving(root: Path, reference_dir: Path, **kwargs) -> Path:
 
 # The fake the test suite shares (built once per pytest session under its base temp folder).
 TEST_FAKE = dict(academies=["14", "24", "01"], schools_per_academie=25, weeks=4, months=2, trimesters=1,
-                 profiles=("parent", "eleve", "enseignant"))
+                 profiles=("parent", "eleve", "enseignant"), with_levers=True)
 
 
 def shared_fake_serving(base: Path, reference_dir: Path) -> Path:

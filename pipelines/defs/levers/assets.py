@@ -1,8 +1,8 @@
 """Levers assets: what narrows the gap (workshop event study, context model, gap explanation, where to act).
 
 Every table holds the latest school year with parent sessions and is rewritten for that year in one
-transaction (delete then insert). ``workshop_targets`` and ``workshop_scenarios`` hold school-level figures:
-warehouse only, never published.
+transaction (delete then insert). Every table uses all schools and stays in the warehouse; the release
+refits the same rows on the published schools only (``pipelines/defs/publication/levers.py``).
 """
 
 import dagster as dg
@@ -10,14 +10,10 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.levers import rows as r
-from pipelines.levers.gap_decomposition import gap_decomposition as decompose_gaps
-from pipelines.levers.workshop_targets import budget_scenarios, rank_schools
 
 LEVERS = dict(group_name="levers", kinds={"duckdb"})
 INPUTS = ["parent_activity_to_date", "adoption_school", "schools", "school_context", "mediation_workshops",
           "school_ips_quintiles", "periods"]
-GAP_BOOTSTRAP = 199
-EFFECT_COLUMNS = ["lever", "scope", "profile", "scale", "method", "estimate", "ci_low", "ci_high", "n_schools", "unit"]
 
 
 def replace_year(con, table: str, frame: pd.DataFrame, school_year: str) -> int:
@@ -79,19 +75,16 @@ def workshop_evaluation(duckdb: DuckDBResource):
             for name in ("lever_effects", "workshop_event_study", "context_coefficients", "academie_context_effects"):
                 yield dg.MaterializeResult(asset_key=name, metadata={"skipped": "no school year with parent sessions"})
             return
-        inputs = r.read_inputs(con, year)
-        did_effects, study, pretrends = r.workshop_rows(inputs)
-        context_effects, coefficients, academies = r.context_rows(r.context_fit(inputs))
-        effects = pd.DataFrame(did_effects + context_effects, columns=EFFECT_COLUMNS)
+        e = r.evaluation(r.read_inputs(con, year))
         written = {
-            "lever_effects": replace_year(con, "lever_effects", effects, year),
-            "workshop_event_study": replace_year(con, "workshop_event_study", study, year),
-            "context_coefficients": replace_year(con, "context_coefficients", coefficients, year),
-            "academie_context_effects": replace_year(con, "academie_context_effects", academies, year),
+            "lever_effects": replace_year(con, "lever_effects", e.effects, year),
+            "workshop_event_study": replace_year(con, "workshop_event_study", e.event_study, year),
+            "context_coefficients": replace_year(con, "context_coefficients", e.coefficients, year),
+            "academie_context_effects": replace_year(con, "academie_context_effects", e.academies, year),
         }
-    national = effects[(effects["scope"] == r.NATION) & (effects["lever"] == "workshop")]
+    national = e.effects[(e.effects["scope"] == r.NATION) & (e.effects["lever"] == "workshop")]
     summary = {f"workshop_{m}_{s}": round(float(v), 4) for m, s, v in national[["method", "scale", "estimate"]].itertuples(index=False)}
-    pretrend = {f"pretrend_p_{scale}": round(test[2], 4) for scale, test in pretrends.items()}
+    pretrend = {f"pretrend_p_{scale}": round(test[2], 4) for scale, test in e.pretrends.items()}
     for name, rows in written.items():
         extra = summary | pretrend if name in ("lever_effects", "workshop_event_study") else {}
         yield dg.MaterializeResult(asset_key=name, metadata={"school_year": year, "rows": rows, **extra})
@@ -104,22 +97,19 @@ def gap_decomposition(duckdb: DuckDBResource) -> dg.MaterializeResult:
         year = r.school_year(con)
         if year is None:
             return _skipped()
-        inputs = r.read_inputs(con, year)
-        x = r.context_covariates(inputs)
-        if x is None:
+        frame = r.gap_rows(r.read_inputs(con, year))
+        if frame is None:
             return dg.MaterializeResult(metadata={"skipped": f"fewer than {r.MIN_CONTEXT_SCHOOLS} schools with context"})
-        quintile = inputs.schools.loc[x.index, "national_ips_quintile"]
-        frame = decompose_gaps(inputs.schools, x, quintile, n_boot=GAP_BOOTSTRAP).assign(profile=r.PROFILE)
         rows = replace_year(con, "gap_decomposition", frame, year)
     q = frame[(frame["gap"] == "ips_q5_q1")].set_index("component")["estimate"]
-    return dg.MaterializeResult(metadata={"school_year": year, "rows": rows, "bootstrap": GAP_BOOTSTRAP,
+    return dg.MaterializeResult(metadata={"school_year": year, "rows": rows, "bootstrap": r.GAP_BOOTSTRAP,
                                           **{f"q5_q1_{k}": round(float(v), 3) for k, v in q.items()}})
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("workshop_targets", deps=["lever_effects", *INPUTS], description="Schools ranked by expected extra active parents from one workshop (warehouse only).", **LEVERS),
-        dg.AssetSpec("workshop_scenarios", deps=["lever_effects", *INPUTS], description="K workshops per académie: rate and SII before and after (warehouse only).", **LEVERS),
+        dg.AssetSpec("workshop_targets", deps=["lever_effects", *INPUTS], description="Schools ranked by expected extra active parents from one workshop (all schools; warehouse only).", **LEVERS),
+        dg.AssetSpec("workshop_scenarios", deps=["lever_effects", *INPUTS], description="K workshops per académie: rate and SII before and after (all schools; warehouse only).", **LEVERS),
     ],
     can_subset=False,
 )
@@ -127,17 +117,14 @@ def where_to_act(duckdb: DuckDBResource):
     """Per académie: schools ranked by expected extra active parents from one workshop, and K-workshop budget scenarios."""
     with duckdb.get_connection() as con:
         year = r.school_year(con) if _exists(con, "lever_effects") else None
-        effect = con.execute(
-            "SELECT estimate, ci_low, ci_high FROM lever_effects WHERE school_year = ? AND lever = 'workshop' "
-            "AND scope = 'FR' AND scale = 'logit' AND method = 'did_event_study'", [year]).fetchall() if year else []
-        if not effect or effect[0][0] is None or pd.isna(effect[0][0]):
+        effects = con.sql("SELECT * FROM lever_effects WHERE school_year = $y", params={"y": year}).df() if year else None
+        effect = None if effects is None else r.national_workshop_logit(effects)
+        if effect is None:
             for name in ("workshop_targets", "workshop_scenarios"):
                 yield dg.MaterializeResult(asset_key=name, metadata={"skipped": "no national workshop effect"})
             return
-        beta, low, high = effect[0]
-        inputs = r.read_inputs(con, year)
-        ranking = rank_schools(inputs.schools, beta, low, high).assign(profile=r.PROFILE)
-        scenarios = budget_scenarios(inputs.schools, ranking, beta, (high - low) / (2 * 1.959964)).assign(profile=r.PROFILE)
+        beta, low, high = effect
+        ranking, scenarios = r.where_to_act_rows(r.read_inputs(con, year), beta, low, high)
         written = {"workshop_targets": replace_year(con, "workshop_targets", ranking, year),
                    "workshop_scenarios": replace_year(con, "workshop_scenarios", scenarios, year)}
     for name, rows in written.items():

@@ -12,7 +12,9 @@ from pipelines.defs.publication.holidays import academie_zones
 from pipelines.levers import context_model as cm
 from pipelines.levers import workshop_did as did
 from pipelines.levers.design import FACTOR_GROUPS, LEVER_COLUMNS, IpsScale, covariates
+from pipelines.levers.gap_decomposition import gap_decomposition
 from pipelines.levers.naive_comparison import naive_difference
+from pipelines.levers.workshop_targets import budget_scenarios, rank_schools
 
 SQL_DIR = Path(__file__).parent / "sql"
 PROFILE = "parent"  # the profile the levers are evaluated for (workshops are for parents)
@@ -20,6 +22,8 @@ NATION = "FR"
 MIN_TREATED_ACADEMIE = 5  # an académie's own workshop effect needs at least this many workshop schools
 MIN_CONTEXT_SCHOOLS = 30  # the context model (and the gap split) needs at least this many schools with context
 POINTS_STEP = 0.10  # the context levers' effect in points is for +10 points of their rate
+GAP_BOOTSTRAP = 199
+EFFECT_COLUMNS = ["lever", "scope", "profile", "scale", "method", "estimate", "ci_low", "ci_high", "n_schools", "unit"]
 EVENT_STUDY_COLUMNS = ["event_time", "estimate", "se", "ci_low", "ci_high", "n_schools", "band_low", "band_high"]
 UNITS = {"workshop": "one workshop", "logit": "rate 0 to 1", "points": "+10 points of rate"}
 
@@ -34,6 +38,23 @@ class LeverInputs:
     schools: pd.DataFrame  # lever_schools.sql + zone
     panel: pd.DataFrame  # parent_activity_to_date rows
     ips: IpsScale
+
+    def restricted_to(self, uais) -> LeverInputs:
+        """The same inputs for the schools ``uais`` only (the publisher refits on the published schools)."""
+        keep = pd.Index(uais)
+        return LeverInputs(self.school_year, self.schools[self.schools["uai"].isin(keep)].reset_index(drop=True),
+                           self.panel[self.panel["uai"].isin(keep)].reset_index(drop=True), self.ips)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the workshop evaluation and the context model give for one set of schools."""
+
+    effects: pd.DataFrame  # lever_effects rows (EFFECT_COLUMNS)
+    event_study: pd.DataFrame
+    pretrends: dict  # scale -> (Wald statistic, df, p-value)
+    coefficients: pd.DataFrame
+    academies: pd.DataFrame  # academie_context_effects rows
 
 
 def school_year(con) -> str | None:
@@ -130,6 +151,39 @@ def context_rows(fit: cm.ContextFit | None) -> tuple[list[dict], pd.DataFrame, p
         for s in ("logit", "points")
     ], ignore_index=True).assign(profile=PROFILE)
     return effects, coefficients, long
+
+
+def evaluation(inputs: LeverInputs) -> Evaluation:
+    """Event study, naive comparison and context model of ``inputs``."""
+    did_effects, study, pretrends = workshop_rows(inputs)
+    context_effects, coefficients, academies = context_rows(context_fit(inputs))
+    return Evaluation(pd.DataFrame(did_effects + context_effects, columns=EFFECT_COLUMNS), study, pretrends,
+                      coefficients, academies)
+
+
+def gap_rows(inputs: LeverInputs, n_boot: int = GAP_BOOTSTRAP) -> pd.DataFrame | None:
+    """gap_decomposition rows of ``inputs``; None when too few schools have context."""
+    x = context_covariates(inputs)
+    if x is None:
+        return None
+    quintile = inputs.schools.loc[x.index, "national_ips_quintile"]
+    return gap_decomposition(inputs.schools, x, quintile, n_boot=n_boot).assign(profile=PROFILE)
+
+
+def national_workshop_logit(effects: pd.DataFrame) -> tuple[float, float, float] | None:
+    """(estimate, ci_low, ci_high) of the national end-of-year workshop effect on the logit scale, if any."""
+    row = effects[(effects["lever"] == "workshop") & (effects["scope"] == NATION) & (effects["scale"] == "logit")
+                  & (effects["method"] == "did_event_study")]
+    if row.empty or not np.isfinite(row["estimate"].iloc[0]):
+        return None
+    return tuple(float(row[c].iloc[0]) for c in ("estimate", "ci_low", "ci_high"))
+
+
+def where_to_act_rows(inputs: LeverInputs, beta: float, low: float, high: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(workshop_targets rows, workshop_scenarios rows) for the national workshop effect ``beta`` (logit)."""
+    ranking = rank_schools(inputs.schools, beta, low, high).assign(profile=PROFILE)
+    scenarios = budget_scenarios(inputs.schools, ranking, beta, (high - low) / (2 * 1.959964)).assign(profile=PROFILE)
+    return ranking, scenarios
 
 
 def with_year(frame: pd.DataFrame, year: str) -> pd.DataFrame:

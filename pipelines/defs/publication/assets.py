@@ -12,6 +12,7 @@ from pipelines.defs.publication.publish import publish_serving
 SERVING_DEPS = [
     "schools", "academies", "departements", "periods", "adoption_school", "feature_reach_school",
     "school_ips_quintiles", "data_gaps", "equity_summary", "school_flags",
+    "parent_activity_to_date", "school_context", "mediation_workshops",  # refitted levers (levers.py)
 ]
 
 

@@ -27,6 +27,8 @@ Published tables (all figures of a suppressed unit or cell are NULL, ``suppresse
 ``data_gaps``      probable data-gap school-weeks counted per académie and week
 ``holidays``       school holidays per académie (zone calendar)
 ``geo_shapes``     simplified GeoJSON of académies and départements
+``levers_*``       the levers (workshop effect, context, gap split, where to act) refitted on the
+                   published schools only (``levers.py``)
 =================  ==================================================================================
 
 What is published is decided by ``pipelines.disclosure.release.clear_release`` over the adoption families
@@ -47,6 +49,7 @@ import pandas as pd
 from pipelines.defs.publication.derived import published_equity, published_flags, published_school_rates
 from pipelines.defs.publication.geo import boundary_rows
 from pipelines.defs.publication.holidays import academie_zones, school_holidays
+from pipelines.defs.publication.levers import publish_levers
 from pipelines.defs.publication.paths import SCHEMA_VERSION
 from pipelines.disclosure.cell_suppression import Family, SuppressionReport, suppress
 from pipelines.disclosure.release import GROUP_COLS, clear_release
@@ -393,6 +396,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
                 """)
             _write_equity(con, published_equity(rates))
             _write_ips_fit(con)
+            publish_levers(con, rates, present)
             _write_reference(con, present, Path(reference) if reference else reference_dir())
             summary.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
             meta = {

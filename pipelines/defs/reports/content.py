@@ -16,6 +16,7 @@ or an index is printed only when every figure it is computed from is published.
 - Services ignored: reach of the week when every service of the territory is published, else of the month.
 - Data quality: probable data gaps counted per académie (serving copy); the national report adds the
   week's ingestion incidents (``operations.py``, the only warehouse read).
+- Levers: the serving copy's lever figures for the territory (``levers.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from pipelines import fr_format as fr
+from pipelines.defs.reports.levers import LeverSection, lever_section
 from pipelines.defs.reports.operations import Operations
 from pipelines.defs.reports.published_week import NATION, PROFILES, Cell, PublishedWeek, TrimesterSchool
 from pipelines.defs.reports.weeks import PARIS, Weeks, iso_period
@@ -161,6 +163,7 @@ class Report:
     data_gaps: list[dict]          # académie name, schools with a probable data gap
     ode_only: list[dict]
     operations: Operations | None  # national report, when the warehouse was read
+    levers: LeverSection
     demo: bool
     published_at: str              # when the serving copy was published (ISO, UTC)
     min_n: int                     # the publisher's small-cell rule, as it states it in ``meta``
@@ -384,7 +387,7 @@ def build_report(data: PublishedWeek, operations: Operations | None, code: str, 
         data_gaps=sorted(gaps, key=lambda g: g["academie"]),
         ode_only=[{**s, "academie": data.academies.get(s["academie_code"], "")} for s in data.ode_only
                   if national or s["academie_code"] == code],
-        operations=operations if national else None,
+        operations=operations if national else None, levers=lever_section(data.levers, code),
         demo=data.demo, published_at=data.meta.get("published_at", ""),
         min_n=int(data.meta["min_n"]), min_k=int(data.meta["min_k"]),
         generated_at=generated_at,

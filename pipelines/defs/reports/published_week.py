@@ -11,7 +11,8 @@ of 31 reports:
 - ``school_adoption``: parent rows of the trimester that holds the week and of the trimester before it
   (funnel flags, published schools only), and of the week's month (schools known only through ODE
   exports), with the public reference data of ``schools`` (name, commune, level);
-- ``data_gaps`` of the week, ``academies``, ``periods`` and ``meta``.
+- ``data_gaps`` of the week, ``academies``, ``periods`` and ``meta``;
+- the ``levers_*`` tables (``levers.py``).
 
 Nothing here hides or recomputes a figure: a suppressed cell comes back with ``suppressed`` set and NULL
 figures, and the reports print "secret statistique" in its place.
@@ -20,11 +21,12 @@ figures, and the reports print "secret statistique" in its place.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.defs.publication.open_serving import open_serving
 from pipelines.defs.publication.paths import SCHEMA_VERSION
+from pipelines.defs.reports.levers import PublishedLevers, load_levers
 from pipelines.defs.reports.weeks import Weeks, iso_period
 
 PROFILES = ("parent", "eleve", "enseignant")
@@ -94,6 +96,7 @@ class PublishedWeek:
     trimester_schools: dict[str, list[TrimesterSchool]]  # trimester period → rows
     ode_only: list[dict]                               # uai, name, commune, academie_code (the week's month)
     data_gaps: dict[str, int]                          # académie code → schools with a probable data gap
+    levers: PublishedLevers = field(default_factory=PublishedLevers)
 
     def cell(self, period: str, profile: str, geo: str, breakdown: str = "all", value: str = "all") -> Cell | None:
         return self.cells.get((period, profile, geo, breakdown, value))
@@ -201,7 +204,7 @@ def load_published_week(serving_file: Path, week_start: dt.date) -> PublishedWee
             weeks=weeks, meta=meta, academies=academies, cells=_cells(con, weeks), reach=_reach(con, weeks),
             trimester=trimester, previous_trimester=previous,
             trimester_schools=_trimester_schools(con, [p.period for p in (trimester, previous) if p]),
-            ode_only=ode_only, data_gaps=data_gaps,
+            ode_only=ode_only, data_gaps=data_gaps, levers=load_levers(con),
         )
     finally:
         con.close()

@@ -497,6 +497,92 @@ def _operations_section(report: Report) -> str:
     return "".join(parts)
 
 
+LEVER_LABELS = {"workshop": "Atelier de médiation", "teacher_training": "Formation des enseignants à l'ENT (dix points "
+                 "de plus)", "household_equipment": "Équipement numérique des foyers (dix points de plus)"}
+LEVER_METHODS = {"did_event_study": "étude d'événement", "context_glm": "modèle de contexte",
+                 "naive": "comparaison naïve (biaisée)"}
+GAP_COMPONENTS = {"gap": "Écart observé", "explained": "Expliqué par la composition", "unexplained": "Non expliqué",
+                  "ips": "dont IPS", "household_equipment": "dont équipement des foyers",
+                  "teacher_training": "dont formation des enseignants", "secteur": "dont secteur",
+                  "education_prioritaire": "dont éducation prioritaire", "rurality": "dont rural / urbain",
+                  "level": "dont niveau", "workshop": "dont ateliers", "academie": "dont académie"}
+
+
+def _lever_points(value: float) -> str:
+    return esc(fr.points(value / 100))
+
+
+def _lever_interval(e) -> str:
+    """'a à b' (points), and 'écart non significatif' when the interval contains 0."""
+    text = f"{_lever_points(e.low)} à {_lever_points(e.high)}"
+    return text if e.significant else f"{text} ; écart non significatif"
+
+
+def _lever_figure(e) -> str:
+    return f"<strong>{_lever_points(e.value)}</strong> (intervalle de confiance à 95 % : {_lever_interval(e)})"
+
+
+def _levers_section(report: Report) -> str:
+    levers = report.levers
+    if levers.school_year is None:
+        return "<p>Aucune estimation des leviers n'est publiée.</p>"
+    intro = (f"<p>Estimations de l'année scolaire {esc(levers.school_year)} sur les "
+             f"{esc(fr.number(levers.schools_used))} établissements dont le taux annuel des parents est publié "
+             "(tableau de bord, page Leviers ; méthodes sur la page Méthodologie).</p>")
+    if report.is_national:
+        rows = [f"<tr><td>{esc(LEVER_LABELS.get(lever, lever))}</td><td>{esc(LEVER_METHODS.get(method, method))}</td>"
+                f"<td class=num>{_lever_points(e.value)}</td><td class=num>{_lever_interval(e)}</td>"
+                f"<td class=num>{esc(fr.number(e.n_schools))}</td></tr>" for lever, method, e in levers.effects]
+        table = html_table("<th>Levier</th><th>Méthode</th><th class=num>Effet</th><th class=num>Intervalle de "
+                           "confiance à 95 %</th><th class=num>Établissements</th>", rows)
+        split = [f"<tr><td>{esc(GAP_COMPONENTS.get(c, c))}</td><td class=num>{_lever_points(e.value)}</td>"
+                 f"<td class=num>{_lever_interval(e)}</td></tr>"
+                 for c, e in sorted(levers.q5_q1.items(), key=lambda kv: list(GAP_COMPONENTS).index(kv[0])
+                                    if kv[0] in GAP_COMPONENTS else len(GAP_COMPONENTS))]
+        q5 = ("<h3>Écart Q5 − Q1 : ce qu'explique la composition</h3>"
+              + html_table("<th>Partie</th><th class=num>Points</th><th class=num>Intervalle de confiance à 95 %</th>",
+                           split) if split else "")
+        note = ('<p class="note">Effet d\'un atelier sur le taux d\'activité annuel des parents de l\'établissement '
+                "qui le tient. La comparaison naïve (établissements avec atelier contre les autres) est biaisée : "
+                "les ateliers vont d'abord aux établissements les moins favorisés.</p>")
+        return intro + (table if rows else "<p>Aucun effet publié.</p>") + note + q5
+    parts = []
+    if levers.workshop is not None:
+        source = "de l'académie" if levers.workshop_own else "nationale"
+        parts.append(f"Un atelier de médiation ajoute en fin d'année {_lever_figure(levers.workshop)} au taux "
+                     f"d'activité des parents de l'établissement qui le tient (étude d'événement {source}).")
+    if levers.context is not None:
+        parts.append(f"À contexte comparable, l'académie se situe à {_lever_figure(levers.context)} d'une académie "
+                     "moyenne.")
+    if levers.gap is not None and levers.explained is not None:
+        share = levers.explained_share
+        parts.append(f"Son écart à la France est de {_lever_figure(levers.gap)}, dont {_lever_figure(levers.explained)} "
+                     "expliqué par la composition de ses établissements"
+                     + (f", soit {esc(fr.percent(share))} de l'écart." if share is not None else "."))
+    paragraph = f"<p>{' '.join(parts)}</p>" if parts else ""
+    scenario = ""
+    if levers.scenario is not None:
+        s = levers.scenario
+        plural = "s" if s.workshops > 1 else ""
+        scenario = (f"<p>Avec {esc(fr.number(s.workshops))} atelier{plural} dans les établissements en tête du "
+                    f"classement : {_lever_figure(s.points)} pour le taux d'activité des parents de l'académie "
+                    f"({esc(fr.percent(s.rate_before / 100))} → {esc(fr.percent(s.rate_after / 100))}), et un SII "
+                    f"qui varie de {_lever_figure(s.sii_change)}.</p>")
+    targets = ""
+    if levers.targets:
+        rows = [f"<tr><td class=num>{esc(fr.number(t.rank))}</td><td>{esc(t.name)}</td><td>{esc(t.commune)}</td>"
+                f"<td>{esc(LEVEL_LABELS.get(t.level, t.level))}</td>"
+                f"<td class=num>{esc(fr.number(t.extra_active.value))}</td>"
+                f"<td class=num>{esc(fr.number(t.extra_active.low))} à {esc(fr.number(t.extra_active.high))}</td></tr>"
+                for t in levers.targets]
+        targets = ("<h3>Les établissements où un atelier apporterait le plus de parents actifs</h3>"
+                   + html_table("<th class=num>Rang</th><th>Établissement</th><th>Commune</th><th>Niveau</th>"
+                                "<th class=num>Parents actifs en plus attendus</th><th class=num>Intervalle</th>", rows)
+                   + '<p class="note">Établissements sans atelier cette année et dont le taux annuel est publié ; '
+                   "l'effet national d'un atelier est supposé le même partout.</p>")
+    return intro + paragraph + scenario + targets
+
+
 def _academies_section(report: Report) -> str:
     rows = "".join(
         f"<tr><td>{esc(a['name'])}</td><td class=num>{esc(fr.number(a['schools']))}</td>"
@@ -539,6 +625,12 @@ jamais publiés, et les chiffres hebdomadaires des établissements jamais.</dd>
 taux d'activité de chacun des cinq quintiles d'IPS sur son rang social (ridit), chaque quintile pesant ses
 comptes parents chargés ; intervalle de confiance à 95 %. Limites de l'entonnoir : Spiegelhalter (2005), limites
 à 99,8 % ajustées de la surdispersion, sur les taux trimestriels des établissements publiés.</dd>
+<dt>Leviers</dt>
+<dd>Estimations refaites à chaque publication sur les seuls établissements dont le taux annuel des parents est
+publié : étude d'événement des ateliers de médiation (chaque établissement comparé, depuis la semaine qui précède
+son atelier, à des établissements comparables qui n'en ont pas encore tenu ou n'en tiennent pas), modèle de
+contexte, décomposition d'Oaxaca–Blinder des écarts. Hypothèses : tendances parallèles, pas d'anticipation, pas de
+diffusion entre établissements ; données observationnelles. Classement : même effet d'un atelier partout.</dd>
 <dt>Sources</dt>
 <dd>Journaux d'usage des ENT (exports anonymisés par établissement, identifiants pseudonymisés). Indices de
 position sociale (IPS) et annuaire des établissements : Ministère de l'Éducation nationale,
@@ -597,6 +689,10 @@ def render_report(report: Report) -> str:
 <section id="services">
 <h2>Les services que les familles ignorent</h2>
 {_reach_section(report, charts["reach"])}
+</section>
+<section id="leviers">
+<h2>Leviers : ce qui réduit l'écart</h2>
+{_levers_section(report)}
 </section>
 <section id="qualite">
 <h2>Qualité des données de la semaine</h2>
