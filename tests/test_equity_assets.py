@@ -119,7 +119,7 @@ def test_mini_parent_measures_match_hand_computation(mini):
     m = _summary(con, "parent", level="all")
     # 7 schools with an active count (O1 has none), 700 loaded; 6 with an IPS for the ranked measures
     assert m["mean_rate"][:1] == (pytest.approx(280 / 700),) and m["mean_rate"][3:] == (7, 700, 0)
-    assert m["sii"][3:] == (6, 600, 1) and m["q5_q1_gap"][3:] == (6, 600, 1)
+    assert m["q5_q1_gap"][3:] == (6, 600, 1)
     # Gini, equal weights: sum over ordered pairs |yi - yj| = 2 (9 × .4 + 3 × .2 + 3 × .2) = 9.6; / (2 n² mu)
     assert m["gini"][0] == pytest.approx(9.6 / (2 * 49 * 0.4))
     # CV: weighted sd sqrt((3 × .04 + 0 + 3 × .04) / 7) / .4
@@ -134,8 +134,8 @@ def test_mini_parent_measures_match_hand_computation(mini):
     assert m["theil_between_share"][0] == pytest.approx(between / (between + s_a * theil_a))
     # IPS quintiles of the 6 ranked schools (ridits 1/12 .. 11/12): Q1 = A1 (.2), Q5 = B3 (.6)
     assert m["q5_q1_gap"][0] == pytest.approx(0.4) and m["q5_q1_ratio"][0] == pytest.approx(3.0)
-    assert m["sii"][0] > 0.3 and m["rii"][0] > 1  # rates rise with IPS
-    assert m["sii"][1] < m["sii"][0] < m["sii"][2]
+    # 6 ranked schools, 3 on each side: below the fit guards' 10 and 4 (docs/equity_fit_guards.md)
+    assert not {"sii", "rii", "sii_linear"} & set(m)
     assert "gap_secteur" not in m and "gap_rural_urbain" not in m  # one side empty
 
 
@@ -147,7 +147,7 @@ def test_mini_degenerate_groups_write_what_is_defined_and_nothing_else(mini):
     flat = _summary(con, "enseignant")  # every rate .5: no inequality
     assert flat["gini"][0] == pytest.approx(0) and flat["cv"][0] == pytest.approx(0)
     assert flat["theil_total"][0] == pytest.approx(0) and "theil_between_share" not in flat
-    assert flat["sii"][0] == pytest.approx(0, abs=1e-9) and flat["rii"][0] == pytest.approx(1)
+    assert "sii" not in flat and "rii" not in flat  # too few ranked schools
 
 
 def test_mini_quintile_rates_by_hand(mini):

@@ -1,10 +1,13 @@
-"""Checks on the equity tables: numbers are finite, rates are rates, the Theil parts add up, RII > 0,
-and no figure rests on fewer than MIN_SCHOOLS schools."""
+"""Checks on the equity tables: numbers are finite, rates are rates, the Theil parts add up, SII / RII and
+their intervals inside the range the measures can take (the fit guards of ``pipelines.equity.fit_guard``
+as a blocking net: a value that escaped them stops the release), and no figure rests on fewer than
+MIN_SCHOOLS schools (MIN_RANKED_SCHOOLS for an SII / RII)."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.equity.summary_measures import MIN_SCHOOLS
+from pipelines.equity import MIN_RANKED_SCHOOLS, RII_MAX
 
 THEIL_TOLERANCE = 1e-9
 
@@ -24,12 +27,18 @@ def violations(con, table: str, conditions: dict[str, str]) -> dict[str, int]:
     return dict(zip(conditions, row))
 
 
+SII_MEASURES = "measure IN ('sii', 'sii_linear', 'rii')"
 SUMMARY_RULES = {
     "not_finite": _not_finite(("value", "ci_low", "ci_high")),
     "rate_outside_0_1": "measure IN ('mean_rate') AND " + _outside_0_1(("value", "ci_low", "ci_high")),
-    "rii_not_positive": "measure = 'rii' AND (value <= 0 OR ci_low <= 0)",
+    "sii_outside_minus_1_1": "measure IN ('sii', 'sii_linear') AND (value NOT BETWEEN -1 AND 1 "
+                             "OR ci_low < -1 OR ci_high > 1)",
+    "rii_out_of_range": f"measure = 'rii' AND (value NOT BETWEEN {1 / RII_MAX} AND {RII_MAX} "
+                        f"OR ci_low < {1 / RII_MAX} OR ci_high > {RII_MAX})",
+    "sii_without_interval": f"{SII_MEASURES} AND (ci_low IS NULL OR ci_high IS NULL OR ci_high <= ci_low)",
     "ci_not_around_value": "ci_low > value OR ci_high < value",
     "fewer_than_min_schools": f"n_schools < {MIN_SCHOOLS} OR weight_total <= 0",
+    "sii_on_fewer_than_min_ranked_schools": f"{SII_MEASURES} AND n_schools < {MIN_RANKED_SCHOOLS}",
 }
 
 QUINTILE_RULES = {
@@ -55,8 +64,10 @@ FLAG_RULES = {
 
 
 @dg.asset_check(asset="equity_summary", blocking=True,
-                description="Values and intervals finite; mean rates in [0, 1]; RII > 0; interval around the value; "
-                            f"every row on at least {MIN_SCHOOLS} schools.")
+                description="Values and intervals finite; mean rates in [0, 1]; SII and its interval in [-1, 1], RII "
+                            f"and its interval in [1/{RII_MAX:g}, {RII_MAX:g}], both with an interval of positive "
+                            f"width; interval around the value; every row on at least {MIN_SCHOOLS} schools, "
+                            f"{MIN_RANKED_SCHOOLS} for an SII / RII.")
 def equity_summary_values_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         found = violations(con, "equity_summary", SUMMARY_RULES)

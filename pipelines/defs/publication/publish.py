@@ -44,6 +44,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.defs.equity.checks import SUMMARY_RULES, violations
 from pipelines.defs.publication.derived import published_equity, published_flags, published_school_rates
 from pipelines.defs.publication.geo import boundary_rows
 from pipelines.defs.publication.holidays import academie_zones, school_holidays
@@ -225,6 +226,10 @@ def _write_equity(con, equity: pd.DataFrame) -> None:
     if equity.empty:
         return
     con.register("_published_equity", equity)
+    # The equity checks' rules, before anything is swapped in: an out-of-range SII / RII fails the release.
+    if broken := {rule: n for rule, n in violations(con, "_published_equity", SUMMARY_RULES).items() if n}:
+        con.unregister("_published_equity")
+        raise RuntimeError(f"cannot publish: equity figures out of range ({broken})")
     con.execute("""
         INSERT INTO srv.equity
         SELECT period_type, period, profile, scope, scope_code, CASE WHEN scope = 'academie' THEN scope_code END,
