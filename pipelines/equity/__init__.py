@@ -25,6 +25,7 @@ module                                measures
 ``quintile_gap.py``                   ``quintile_gap``, ``weighted_quintile``
 ``eb_shrink.py``                      ``eb_shrink`` (beta-binomial empirical Bayes)
 ``funnel_limits.py``                  ``funnel_limits`` (exact and over-dispersed limits, flags)
+``false_discovery.py``                ``fdr_flags`` (Benjamini-Hochberg flags over a family of tests)
 ``expected_rate_glm.py``              ``expected_rate_glm`` (binomial GLM, observed - expected)
 ====================================  ===========================================================
 
@@ -46,6 +47,7 @@ from .concentration_index import (
 from .eb_shrink import EBShrinkResult, betabinomial_loglik, eb_shrink
 from .fit_guard import RII_MAX, FitRefused, sii_rii_refusal
 from .expected_rate_glm import ExpectedRateResult, design_matrix, expected_rate_glm
+from .false_discovery import FDR_LEVEL, FdrFlags, fdr_flags
 from .funnel_limits import ControlLimits, FunnelCurve, FunnelResult, funnel_flag, funnel_limits
 from .gini import gini
 from .group_gap import GroupGap, group_gap
@@ -58,6 +60,7 @@ from .sii_rii import SeparationError, SiiRiiResult, sii_rii, sii_rii_from_ridit
 from .theil import TheilDecomposition, mean_log_deviation, theil_decomposition, theil_t
 
 __all__ = [
+    "FDR_LEVEL",
     "MIN_OVERLAP",
     "MIN_RANKED_SCHOOLS",
     "MIN_SCHOOLS_PER_SIDE",
@@ -67,6 +70,7 @@ __all__ = [
     "EBShrinkResult",
     "ExpectedRateResult",
     "FitRefused",
+    "FdrFlags",
     "FunnelCurve",
     "FunnelResult",
     "GroupGap",
@@ -86,6 +90,7 @@ __all__ = [
     "eb_shrink",
     "erreygers_index",
     "expected_rate_glm",
+    "fdr_flags",
     "funnel_flag",
     "funnel_limits",
     "gini",

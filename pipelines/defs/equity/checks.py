@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.equity.summary_measures import MIN_SCHOOLS
-from pipelines.equity import MIN_RANKED_SCHOOLS, RII_MAX
+from pipelines.equity import FDR_LEVEL, MIN_RANKED_SCHOOLS, RII_MAX
 
 THEIL_TOLERANCE = 1e-9
 
@@ -51,15 +51,15 @@ QUINTILE_RULES = {
 FLAG_RATES = ("observed_rate", "shrunk_rate", "shrunk_low", "shrunk_high", "eb_shrinkage", "expected_rate", "funnel_target",
               "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998")
 FLAG_RULES = {
-    "not_finite": _not_finite(FLAG_RATES + ("observed_minus_expected", "funnel_z")),
-    "rate_outside_0_1": _outside_0_1(FLAG_RATES),
+    "not_finite": _not_finite(FLAG_RATES + ("observed_minus_expected", "funnel_z", "funnel_p", "funnel_q")),
+    "rate_outside_0_1": _outside_0_1(FLAG_RATES + ("funnel_p", "funnel_q")),
+    "q_below_p": "funnel_q < funnel_p",
     "shrunk_outside_its_interval": "shrunk_rate NOT BETWEEN shrunk_low AND shrunk_high",
     "funnel_limits_not_nested": "NOT (funnel_low998 <= funnel_low95 AND funnel_low95 <= funnel_target "
                                 "AND funnel_target <= funnel_high95 AND funnel_high95 <= funnel_high998)",
     "unknown_flag": "funnel_flag NOT IN ('haut', 'bas')",
-    "flag_disagrees_with_limits": "funnel_low998 IS NOT NULL AND ("
-                                  "(coalesce(funnel_flag = 'bas', false) <> (observed_rate < funnel_low998)) "
-                                  "OR (coalesce(funnel_flag = 'haut', false) <> (observed_rate > funnel_high998)))",
+    "flag_disagrees_with_fdr": f"(funnel_flag IS NOT NULL) <> coalesce(funnel_q <= {FDR_LEVEL}, false) "
+                               "OR (funnel_flag = 'haut' AND funnel_z <= 0) OR (funnel_flag = 'bas' AND funnel_z >= 0)",
 }
 
 
@@ -118,7 +118,8 @@ def equity_quintiles_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset="school_flags", blocking=True,
                 description="Rates, shrunk rates and limits finite and in [0, 1]; shrunk rate inside its interval; "
-                            "nested funnel limits; flags 'haut' / 'bas' only, 'bas' exactly below the 99.8 % limit.")
+                            "nested funnel limits; p and q in [0, 1], q >= p; flags 'haut' / 'bas' exactly where the "
+                            f"Benjamini-Hochberg q is at most {FDR_LEVEL:.0%}, on the side of z.")
 def school_flags_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         found = violations(con, "school_flags", FLAG_RULES)

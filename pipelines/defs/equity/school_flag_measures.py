@@ -19,9 +19,14 @@ Reference groups
   point that ignores the uncertainty of the prior. An académie fit in that state falls back on the
   national fit of its level; a national one keeps its shrunk rate but gets NULL ``shrunk_low`` /
   ``shrunk_high``. ``eb_shrinkage`` = M / (n + M) is the weight of the prior in the shrunk rate.
-* The funnel target is the pooled rate (sum active / sum loaded) of the reference group; limits and
-  flag are ``funnel_limits``' defaults: arcsine scale, additive (random-effects) over-dispersion,
-  flag against the 99.8 % limits. ``funnel_z`` is the over-dispersion-adjusted z of that flag.
+* The funnel target is the pooled rate (sum active / sum loaded) of the reference group; limits are
+  ``funnel_limits``' defaults: arcsine scale, additive (random-effects) over-dispersion, 95 % and
+  99.8 %. ``funnel_z`` is the over-dispersion-adjusted z. Flags control the false-discovery rate over
+  the whole family of tests of the rows given (every school × period × profile of the release:
+  ``fdr_flags``, Benjamini-Hochberg at 5 %): ``funnel_p`` is the two-sided p-value, ``funnel_q`` its BH
+  adjustment, ``funnel_flag`` 'haut' / 'bas' where ``funnel_q`` <= 5 %. This is the one funnel of the
+  product: the warehouse's ``school_flags``, the serving copy's school rows (fitted on the published
+  schools, ``publication/derived.py``) and, through them, the dashboard and the weekly reports.
 * The expected rate is ``expected_rate_glm`` fitted nationally per period × profile on ips (numeric),
   secteur, level and rural_urban. Schools with an unknown covariate (no IPS, or no rural/urban class)
   are left out of the fit and get NULL: an 'unknown' class held by a few schools (e.g. one overseas
@@ -34,7 +39,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from pipelines.equity import eb_shrink, expected_rate_glm, funnel_limits
+from pipelines.equity import eb_shrink, expected_rate_glm, fdr_flags, funnel_limits
 
 MIN_SCHOOLS_LOCAL_FIT = 10
 GLM_COVARIATES = ["ips", "secteur", "level", "rural_urban"]
@@ -42,11 +47,11 @@ COLUMNS = [
     "period_type", "period", "profile", "uai", "academie_code", "level", "loaded", "active", "observed_rate",
     "shrunk_rate", "shrunk_low", "shrunk_high", "eb_shrinkage", "eb_scope", "eb_schools",
     "expected_rate", "observed_minus_expected",
-    "funnel_scope", "funnel_target", "funnel_z", "funnel_flag",
+    "funnel_scope", "funnel_target", "funnel_z", "funnel_p", "funnel_q", "funnel_flag",
     "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998",
 ]
 EB_COLUMNS = ["shrunk_rate", "shrunk_low", "shrunk_high", "eb_shrinkage"]
-FUNNEL_COLUMNS = ["funnel_target", "funnel_z", "funnel_flag", "funnel_low95", "funnel_high95",
+FUNNEL_COLUMNS = ["funnel_target", "funnel_z", "funnel_low95", "funnel_high95",
                   "funnel_low998", "funnel_high998"]
 DEGENERATE = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 
@@ -101,7 +106,7 @@ def _funnel_frame(schools: pd.DataFrame, scope: str) -> pd.DataFrame | None:
         return None
     limits = fit.additive
     return pd.DataFrame(
-        {"funnel_target": fit.target, "funnel_z": fit.z_additive, "funnel_flag": fit.flag,
+        {"funnel_target": fit.target, "funnel_z": fit.z_additive,
          "funnel_low95": limits.lower_95, "funnel_high95": limits.upper_95,
          "funnel_low998": limits.lower_998, "funnel_high998": limits.upper_998},
         index=schools.index,
@@ -143,6 +148,8 @@ def flag_rows(rates: pd.DataFrame) -> pd.DataFrame:
         parts.append(part)
     frame = pd.concat(parts) if parts else pd.DataFrame(columns=COLUMNS)
     frame = frame.reindex(columns=COLUMNS)
+    fdr = fdr_flags(pd.to_numeric(frame["funnel_z"]).to_numpy(float))  # one family: every test of the rows
+    frame["funnel_p"], frame["funnel_q"], frame["funnel_flag"] = fdr.p_value, fdr.q_value, fdr.flag
     numeric = [c for c in COLUMNS if c not in ("period_type", "period", "profile", "uai", "academie_code", "level",
                                                "eb_scope", "funnel_scope", "funnel_flag")]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="raise")

@@ -184,8 +184,8 @@ CELL_COLUMNS = ("period_type, period, profile, geo_level, geo_code, academie_cod
 
 _KEY = "concat_ws('|', period_type, period, profile, geo_level, geo_code, level, secteur, breakdown, breakdown_value)"
 
-FLAG_COLUMNS = ("shrunk_rate", "shrunk_low", "shrunk_high", "observed_minus_expected", "funnel_z", "funnel_flag",
-                "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998", "funnel_target")
+FLAG_COLUMNS = ("shrunk_rate", "shrunk_low", "shrunk_high", "observed_minus_expected", "funnel_z", "funnel_q",
+                "funnel_flag", "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998", "funnel_target")
 
 
 def _write_school_adoption(con, flags: pd.DataFrame) -> None:

@@ -25,7 +25,9 @@ SELECT
     funnel_scope::VARCHAR AS funnel_scope,           -- reference group: 'academie' (académie × level) | 'nation' (level)
     funnel_target::DOUBLE AS funnel_target,
     funnel_z::DOUBLE AS funnel_z,                    -- over-dispersion-adjusted z (arcsine scale)
-    funnel_flag::VARCHAR AS funnel_flag,             -- 'haut' | 'bas' | NULL (99.8 % limits)
+    funnel_p::DOUBLE AS funnel_p,                    -- two-sided p-value of funnel_z
+    funnel_q::DOUBLE AS funnel_q,                    -- Benjamini-Hochberg q over every test of the table
+    funnel_flag::VARCHAR AS funnel_flag,             -- 'haut' | 'bas' where funnel_q <= 5 % | NULL
     funnel_low95::DOUBLE AS funnel_low95,
     funnel_high95::DOUBLE AS funnel_high95,
     funnel_low998::DOUBLE AS funnel_low998,
