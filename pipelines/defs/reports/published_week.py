@@ -170,6 +170,22 @@ def _trimester_schools(con, periods: list[str]) -> dict[str, list[TrimesterSchoo
     return out
 
 
+def weeks_with_data(serving_file: Path) -> list[dt.date]:
+    """Mondays of the published weeks where France has active accounts (any profile, published cell)."""
+    con = open_serving(Path(serving_file))
+    try:
+        return [r[0] for r in con.execute(
+            """
+            SELECT DISTINCT p.period_start FROM adoption_cells c
+            JOIN periods p ON p.period_type = 'week' AND p.period = c.period
+            WHERE c.period_type = 'week' AND c.geo_level = 'nation' AND c.level = 'all' AND c.secteur = 'all'
+              AND c.breakdown = 'all' AND NOT c.suppressed AND c.active > 0
+            ORDER BY 1
+            """).fetchall()]
+    finally:
+        con.close()
+
+
 def load_published_week(serving_file: Path, week_start: dt.date) -> PublishedWeek:
     """Read once, from the serving file, what the 31 reports of the week print."""
     serving_file = Path(serving_file)
