@@ -4,21 +4,25 @@ expected rate "à IPS comparable" and the funnel-plot position, from the pure fu
 
 Reference groups
 ----------------
-* Shrinkage (``eb_shrink``) and funnel (``funnel_limits``) compare a school with schools of the same
-  level: parent adoption differs by level far more than by académie (the synthetic model puts écoles
-  0.9 logit below collèges), so an académie-wide target would flag every école 'bas' and shrink écoles
-  towards a rate set by collèges. The reference group is the académie × level (``*_scope =
-  'academie'``) when it holds at least ``MIN_SCHOOLS_LOCAL_FIT`` schools, otherwise the nation × level
-  (``*_scope = 'nation'``). A two-parameter beta prior and the over-dispersion ``tau2`` are not
-  estimable from a handful of schools, hence the threshold of 10. With real data (hundreds of écoles,
-  dozens of collèges and lycées per académie) the académie fit is the rule; on small synthetic
-  samples the national fallback is.
-* Empirical Bayes: when the beta-binomial fit finds no between-school variation (``at_boundary``: the
-  prior size goes to infinity), or when none is detectable (every school has n = 1: Bernoulli data say
-  nothing of the dispersion), every school is shrunk to the pooled rate and its posterior interval collapses to a
-  point that ignores the uncertainty of the prior. An académie fit in that state falls back on the
-  national fit of its level; a national one keeps its shrunk rate but gets NULL ``shrunk_low`` /
-  ``shrunk_high``. ``eb_shrinkage`` = M / (n + M) is the weight of the prior in the shrunk rate.
+* Shrinkage (``eb_shrink``): a beta-binomial regression fitted per period × profile on every school
+  given, whose prior mean depends on the IPS (standardised; schools without IPS get the mean and an
+  indicator), the level and the académie: each school is shrunk toward comparable schools. Parent
+  adoption differs by level far more than by académie (the synthetic model puts écoles 0.9 logit below
+  collèges), and a prior whose mean ignores it has its spread fitted across dissimilar schools: its 95 %
+  intervals covered the true rate of 72 % of teachers' schools (38 % of lycées) in the demo. An académie
+  gets its own coefficient when it holds at least ``MIN_SCHOOLS_LOCAL_FIT`` schools of the fit
+  (``eb_scope = 'academie'``); the others share the reference (``eb_scope = 'nation'``): a coefficient
+  per académie of 2 or 3 schools would absorb their own rates. ``eb_schools``: schools of the fit.
+  Shrunk rates and intervals use ``eb_shrink``'s ``"adjusted"`` prior (the prior's own uncertainty
+  added: the between-school spread at the upper end of what the data allow, and the error of the
+  fitted prior mean), so that an interval never collapses on the prior mean when the spread is not
+  identified (teachers: a median of 9 accounts per school; staff with 1). ``eb_shrinkage`` =
+  M_i / (n + M_i) is the weight of the prior in the shrunk rate.
+* Funnel (``funnel_limits``): a school is compared with schools of the same level, in its académie ×
+  level (``funnel_scope = 'academie'``) when that group holds at least ``MIN_SCHOOLS_LOCAL_FIT`` schools,
+  otherwise the nation × level (``funnel_scope = 'nation'``): an académie-wide target would flag every
+  école 'bas'. The over-dispersion ``tau2`` is not estimable from a handful of schools, hence the
+  threshold of 10.
 * The funnel target is the pooled rate (sum active / sum loaded) of the reference group; limits are
   ``funnel_limits``' defaults: arcsine scale, additive (random-effects) over-dispersion, 95 % and
   99.8 %. ``funnel_z`` is the over-dispersion-adjusted z. Flags control the false-discovery rate over
@@ -50,7 +54,7 @@ COLUMNS = [
     "funnel_scope", "funnel_target", "funnel_z", "funnel_p", "funnel_q", "funnel_flag",
     "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998",
 ]
-EB_COLUMNS = ["shrunk_rate", "shrunk_low", "shrunk_high", "eb_shrinkage"]
+EB_COLUMNS = ["shrunk_rate", "shrunk_low", "shrunk_high", "eb_shrinkage"]  # and eb_scope, eb_schools
 FUNNEL_COLUMNS = ["funnel_target", "funnel_z", "funnel_low95", "funnel_high95",
                   "funnel_low998", "funnel_high998"]
 DEGENERATE = (ValueError, ArithmeticError, np.linalg.LinAlgError)
@@ -83,24 +87,37 @@ def expected_rates(schools: pd.DataFrame) -> pd.Series:
     return expected
 
 
-def _eb_frame(schools: pd.DataFrame, scope: str) -> pd.DataFrame | None:
+def eb_covariates(schools: pd.DataFrame) -> pd.DataFrame:
+    """Covariates of the EB prior mean: standardised IPS (0 and an indicator when unknown), level, and the
+    académie when it holds at least ``MIN_SCHOOLS_LOCAL_FIT`` of the schools (else 'autres')."""
+    ips = schools["ips"].astype(float)
+    spread = ips.std()
+    covariates = pd.DataFrame(index=schools.index)
+    if ips.notna().sum() >= 2 and spread > 0:
+        covariates["ips"] = ((ips - ips.mean()) / spread).fillna(0.0)
+        if ips.isna().any():
+            covariates["ips_unknown"] = ips.isna().astype(float)
+    covariates["level"] = schools["level"].fillna("inconnu").astype(str)
+    size = schools.groupby("academie_code")["uai"].transform("size")
+    covariates["academie"] = schools["academie_code"].astype(str).where(size >= MIN_SCHOOLS_LOCAL_FIT, "autres")
+    return covariates
+
+
+def _eb_frame(schools: pd.DataFrame) -> pd.DataFrame:
+    """Shrunk rates of one period × profile from the beta-binomial regression on ``eb_covariates``."""
     n = schools["loaded"].to_numpy(float)
-    fit = _quiet(eb_shrink, schools["active"].to_numpy(float), n)
+    covariates = eb_covariates(schools)
+    fit = _quiet(eb_shrink, schools["active"].to_numpy(float), n, covariates.reset_index(drop=True),
+                 interval="adjusted")
     if fit is None:
-        return None
-    # No between-school variation detected, or none detectable (every n = 1: Bernoulli data say nothing
-    # of the dispersion): the posterior interval would be a point that ignores the prior's uncertainty.
-    no_dispersion = fit.at_boundary or bool((n <= 1).all())
-    if no_dispersion and scope == "academie":
-        return None  # the académie falls back on the national fit of its level
-    frame = pd.DataFrame({"shrunk_rate": fit.shrunk_rate, "shrunk_low": fit.lower, "shrunk_high": fit.upper,
-                          "eb_shrinkage": fit.shrinkage}, index=schools.index)
-    if no_dispersion:
-        frame[["shrunk_low", "shrunk_high"]] = np.nan
-    return frame
+        return pd.DataFrame(index=schools.index, columns=[*EB_COLUMNS, "eb_scope", "eb_schools"])
+    return pd.DataFrame({"shrunk_rate": fit.shrunk_rate, "shrunk_low": fit.lower, "shrunk_high": fit.upper,
+                         "eb_shrinkage": fit.shrinkage,
+                         "eb_scope": np.where(covariates["academie"] == "autres", "nation", "academie"),
+                         "eb_schools": len(schools)}, index=schools.index)
 
 
-def _funnel_frame(schools: pd.DataFrame, scope: str) -> pd.DataFrame | None:
+def _funnel_frame(schools: pd.DataFrame) -> pd.DataFrame | None:
     fit = _quiet(funnel_limits, schools["active"].to_numpy(float), schools["loaded"].to_numpy(float))
     if fit is None:
         return None
@@ -123,12 +140,12 @@ def _by_reference_group(schools: pd.DataFrame, compute, columns: list[str], pref
         size = level_schools.groupby("academie_code")["uai"].transform("size")
         done = []
         for _, local in level_schools[size >= MIN_SCHOOLS_LOCAL_FIT].groupby("academie_code", sort=False):
-            result = compute(local, "academie")
+            result = compute(local)
             if result is not None:
                 parts.append(result[columns].assign(**{scope: "academie", used: len(local)}))
                 done.append(local.index)
         rest = level_schools.index.difference(pd.Index([]).append(done)) if done else level_schools.index
-        national = compute(level_schools, "nation") if len(rest) and len(level_schools) >= 2 else None
+        national = compute(level_schools) if len(rest) and len(level_schools) >= 2 else None
         if national is not None:
             parts.append(national.loc[rest, columns].assign(**{scope: "nation", used: len(level_schools)}))
     return pd.concat(parts) if parts else pd.DataFrame(columns=[*columns, scope, used])
@@ -140,9 +157,9 @@ def flag_rows(rates: pd.DataFrame) -> pd.DataFrame:
     for _, schools in rates.groupby(["period_type", "period", "profile"], sort=False):
         part = schools[["period_type", "period", "profile", "uai", "academie_code", "level", "loaded", "active"]].copy()
         part["observed_rate"] = schools["active"] / schools["loaded"]
-        eb = _by_reference_group(schools, _eb_frame, EB_COLUMNS, "eb")
+        eb = _eb_frame(schools) if len(schools) >= 2 else None
         funnel = _by_reference_group(schools, _funnel_frame, FUNNEL_COLUMNS, "funnel")
-        part = part.join(eb).join(funnel.drop(columns="funnel_schools"))
+        part = (part.join(eb) if eb is not None else part).join(funnel.drop(columns="funnel_schools"))
         part["expected_rate"] = expected_rates(schools)
         part["observed_minus_expected"] = part["observed_rate"] - part["expected_rate"]
         parts.append(part)
