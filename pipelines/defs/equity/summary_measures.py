@@ -12,7 +12,8 @@ left out), rural - urbain (intermédiaire and unknown left out); each side needs
 
 Intervals (``ci_low``, ``ci_high``): 95 % Wald intervals as the functions give them: SII / RII from the
 quasi-binomial (logit) or WLS (linear) model covariance, concentration indices from the convenient
-regression; the other measures have none.
+regression, Q5 - Q1 from the linearised variance of the two quintile means (schools as units); the
+other measures have none.
 
 A measure is written only when it is computed on at least ``MIN_SCHOOLS`` schools with a positive total
 weight, and only when its value is finite: a degenerate group (all rates equal, mean 0, a single rank,
@@ -141,7 +142,8 @@ def group_measures(schools: pd.DataFrame, theil_key: str,
                        ("wagstaff", "ci_wagstaff"), ("erreygers", "ci_erreygers")):
         out.add(name, wr, lambda kind=kind: _ci(concentration_index_with_se(yr, wr, rank, kind)), without_ips)
     quintiles = _once(lambda: quintile_gap(yr, wr, rank))
-    out.add("q5_q1_gap", wr, lambda: (quintiles().difference,), without_ips)
+    out.add("q5_q1_gap", wr, lambda: (quintiles().difference, quintiles().difference_lower,
+                                       quintiles().difference_upper), without_ips)
     out.add("q5_q1_ratio", wr, lambda: (quintiles().ratio,), without_ips)
 
     for name, (key, high, low) in GAPS.items():
