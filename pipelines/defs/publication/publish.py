@@ -15,7 +15,9 @@ Published tables (all figures of a suppressed unit or cell are NULL, ``suppresse
 ``schools``        public reference data of the schools that have figures (name, commune, IPS, ...)
 ``adoption_cells`` France / académie / département × level × secteur, and académie × level × one
                    breakdown (EP, rural/urban, IPS quintile), × period × profile: loaded, activated,
-                   active, rates, visits, breadth, mobile share. Staff profiles: no breakdown.
+                   active, rates, visits, breadth, mobile share, and the standard error of the active
+                   rate with the school as the unit (``active_rate_se``, ``derived.py``). Staff
+                   profiles: no breakdown.
                    Weeks: France and académies × level × secteur, and × one breakdown (all levels).
 ``school_adoption`` one school × month / trimester / school year × profile (parents, élèves): the
                    same figures, plus the shrunk rate, expected rate and funnel limits fitted on the
@@ -45,7 +47,12 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.defs.equity.checks import SUMMARY_RULES, violations
-from pipelines.defs.publication.derived import published_equity, published_flags, published_school_rates
+from pipelines.defs.publication.derived import (
+    published_equity,
+    published_flags,
+    published_school_rates,
+    write_cell_rate_se,
+)
 from pipelines.defs.publication.geo import boundary_rows
 from pipelines.defs.publication.holidays import academie_zones, school_holidays
 from pipelines.defs.publication.paths import SCHEMA_VERSION
@@ -380,6 +387,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
                 ORDER BY period_type, period, profile, geo_level, academie_code, geo_code, level, secteur,
                          breakdown, breakdown_value
             """)
+            write_cell_rate_se(con, ADOPTION.units, "srv.adoption_cells")
             rates = published_school_rates(con, ADOPTION.units, quintiles)
             _write_school_adoption(con, published_flags(rates))
             con.execute("CREATE TABLE srv.reach_cells (period_type VARCHAR, period VARCHAR, profile VARCHAR, "
