@@ -50,7 +50,8 @@ with left:
         by_code = {r.geo_code: r for r in deps.itertuples()}
         values = {c: (None if r.suppressed else r.active_rate) for c, r in by_code.items()}
         labels = {c: f"<b>{dep_names.get(c, c)}</b><br>taux d'usage actif : "
-                     + (ui.rate_text(by_code[c].active_rate, by_code[c].suppressed) if c in by_code
+                     + (fmt.rate_with_margin(by_code[c].active_rate, by_code[c].active_rate_se, by_code[c].suppressed)
+                        if c in by_code
                         else fmt.NOT_AVAILABLE) for c in shapes["code"]}
         ui.chart(charts.choropleth(shapes, values, labels, set(deps.loc[deps["suppressed"], "geo_code"]),
                                    "Taux d'usage actif par département", insets=False, height=420),

@@ -64,7 +64,8 @@ with left:
     labels = {code: f"<b>{names.get(code, code)}</b><br>taux d'usage actif lissé : "
                     + (fmt.percent(values[code]) if code in values else fmt.NOT_AVAILABLE)
                     + "<br>taux observé : "
-                    + (ui.rate_text(r.active_rate, r.suppressed) if (r := observed.get(code)) else fmt.NOT_AVAILABLE)
+                    + (fmt.rate_with_margin(r.active_rate, r.active_rate_se, r.suppressed) if (r := observed.get(code))
+                       else fmt.NOT_AVAILABLE)
               for code in shapes["code"]}
     suppressed = set(aca.loc[aca["suppressed"], "geo_code"])
     ui.chart(charts.choropleth(shapes, values, labels, suppressed,
