@@ -63,7 +63,7 @@ def _mini_warehouse(path: str) -> None:
     con.execute("CREATE TYPE profile_t AS ENUM ('parent', 'eleve', 'enseignant', 'personnel', 'autre')")
     con.execute("""CREATE TABLE schools (uai VARCHAR, level VARCHAR, secteur VARCHAR, academie_code VARCHAR,
                    departement_code VARCHAR, ips DOUBLE, rural_urban VARCHAR, education_prioritaire VARCHAR)""")
-    con.execute("CREATE TABLE school_ips_quintiles (uai VARCHAR, ips DOUBLE, parent_accounts BIGINT, "
+    con.execute("CREATE TABLE school_ips_quintiles (uai VARCHAR, profile VARCHAR, ips DOUBLE, accounts BIGINT, "
                 "ips_ridit DOUBLE, ips_quintile INTEGER)")
     con.execute("CREATE TABLE periods (period_type VARCHAR, period VARCHAR, period_start DATE, period_end DATE, "
                 "school_year VARCHAR)")
@@ -75,7 +75,9 @@ def _mini_warehouse(path: str) -> None:
         con.execute("INSERT INTO schools VALUES (?, 'college', 'public', ?, ?, ?, 'urbain', 'hors_ep')",
                     [uai, academie, dep, ips])
         if ips is not None:
-            con.execute("INSERT INTO school_ips_quintiles VALUES (?, ?, 100, NULL, ?)", [uai, ips, quintile])
+            for profile in ("parent", "eleve", "enseignant"):
+                con.execute("INSERT INTO school_ips_quintiles VALUES (?, ?, ?, 100, NULL, ?)",
+                            [uai, profile, ips, quintile])
         for profile, loaded, active in (("parent", 100, MINI_PARENT_ACTIVE[uai]), ("eleve", 50, 0),
                                         ("enseignant", 10, 5)):
             con.execute("INSERT INTO adoption_school VALUES ('school_year', '2025-2026', ?, ?, 'events', ?, ?, ?)",
@@ -297,7 +299,8 @@ def test_national_quintiles_follow_school_ips_quintiles(built):
     _, _, con = built
     expected = con.execute(
         """SELECT q.ips_quintile, sum(a.active) / sum(a.loaded), count(*) FROM adoption_school a
-           JOIN school_ips_quintiles q USING (uai) WHERE a.period = ? AND a.profile = 'parent' GROUP BY 1 ORDER BY 1""",
+           JOIN school_ips_quintiles q ON q.uai = a.uai AND q.profile = a.profile::VARCHAR
+           WHERE a.period = ? AND a.profile = 'parent' GROUP BY 1 ORDER BY 1""",
         [PERIOD]).fetchall()
     got = con.execute("SELECT ips_quintile, rate, schools FROM equity_quintiles WHERE scope = 'nation' AND period = ? "
                       "AND profile = 'parent' AND level = 'all' ORDER BY 1", [PERIOD]).fetchall()

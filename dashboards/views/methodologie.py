@@ -38,7 +38,8 @@ st.markdown("""
 - **Portée d'un service** : part des comptes actifs qui l'ont utilisé au moins une fois ; 1 − portée = la
   part des familles actives qui **ignorent** la fonctionnalité.
 - **Quintiles d'IPS** : établissements classés par indice de position sociale (DEPP), en cinq groupes
-  représentant chacun environ 20 % des comptes parents.
+  représentant chacun environ 20 % des comptes du profil affiché (parents, élèves…), nationalement comme au
+  sein d'une académie, avec la même règle de coupure.
 - **SII / RII** : pente et rapport de l'inégalité selon le rang social (ridit de l'IPS), pondérés par les comptes.
 - **Theil** : indice de Theil T des taux d'usage, décomposé entre et au sein des territoires.
 - **Funnel plot** : taux de chaque établissement selon sa taille, avec des limites à 95 % et 99,8 % autour de la

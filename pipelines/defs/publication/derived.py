@@ -25,7 +25,7 @@ FLAG_PERIOD_TYPES = ("school_year", "trimester")
 
 def published_school_rates(con, units: str, quintiles: bool) -> pd.DataFrame:
     """Published school figures with a measured active rate, shaped like ``school_rates.sql``."""
-    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
+    join_q = "LEFT JOIN school_ips_quintiles q ON q.uai = u.uai AND q.profile = u.profile" if quintiles else ""
     quintile = "q.ips_quintile" if quintiles else "NULL::INTEGER"
     return con.sql(f"""
         SELECT u.period_type, u.period, u.period_start, u.profile, u.uai, s.academie_code, s.departement_code,

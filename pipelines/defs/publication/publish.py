@@ -137,7 +137,7 @@ def _stage_adoption(con, family: Family, quintiles: bool) -> None:
              ADOPTION_STAFF.name: f"a.period_type <> 'week' AND a.profile::VARCHAR NOT IN ({profiles})",
              ADOPTION_WEEK.name: "a.period_type = 'week' AND a.profile::VARCHAR = 'parent'",
              ADOPTION_WEEK_OTHER.name: "a.period_type = 'week' AND a.profile::VARCHAR <> 'parent'"}[family.name]
-    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
+    join_q = "LEFT JOIN school_ips_quintiles q ON q.uai = a.uai AND q.profile = a.profile::VARCHAR" if quintiles else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT a.period_type, a.period, p.period_start, p.period_end, a.profile::VARCHAR AS profile, a.uai,
@@ -161,7 +161,7 @@ def _stage_adoption(con, family: Family, quintiles: bool) -> None:
 
 
 def _stage_reach(con, quintiles: bool) -> None:
-    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
+    join_q = "LEFT JOIN school_ips_quintiles q ON q.uai = f.uai AND q.profile = f.profile::VARCHAR" if quintiles else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {REACH.units} AS
         SELECT f.period_type, f.period, p.period_start, p.period_end, f.profile::VARCHAR AS profile,
@@ -290,7 +290,9 @@ def _write_reference(con, present: set[str], reference: Path) -> None:
                     [(zone, code) for code, zone in zones.items()])
     con.execute("CREATE TABLE srv.departements AS SELECT departement_code, departement_name, academie_code "
                 "FROM departements ORDER BY departement_code")
-    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if "school_ips_quintiles" in present else ""
+    # the schools' public reference data: the parent-weighted quintile
+    join_q = ("LEFT JOIN school_ips_quintiles q ON q.uai = s.uai AND q.profile = 'parent'"
+              if "school_ips_quintiles" in present else "")
     quintile = "q.ips_quintile::VARCHAR" if join_q else "NULL::VARCHAR"
     con.execute(f"""
         CREATE TABLE srv.schools AS
