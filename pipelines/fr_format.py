@@ -64,6 +64,41 @@ def points(delta, decimals: int = 1, ascii_minus: bool = False) -> str:
     return f"{sign}{number(abs(100 * delta), decimals)}{_NBSP}pt"
 
 
+# Intervals: 95 % two-sided, normal quantile (the intervals of the serving copy are Wald intervals).
+Z95 = 1.959963984540054
+NOT_SIGNIFICANT = "écart non significatif"
+
+
+def margin(se, decimals: int = 1) -> str:
+    """Half-width of the 95 % interval of a rate or a gap, in points: se 0.004 → '±0,8 pt'."""
+    if _missing(se):
+        return NOT_AVAILABLE
+    return f"±{number(100 * Z95 * se, decimals)}{_NBSP}pt"
+
+
+def rate_with_margin(rate, se, suppressed: bool = False) -> str:
+    """'45,2 % ±0,8 pt' (the rate alone when it has no published standard error)."""
+    text = percent(rate, suppressed=suppressed)
+    return text if suppressed or _missing(rate) or _missing(se) else f"{text} {margin(se)}"
+
+
+def significant(low, high, null: float = 0.0) -> bool:
+    """Whether the interval [low, high] leaves out ``null`` (0 for a gap or an SII, 1 for a ratio)."""
+    return not (low <= null <= high)
+
+
+def gap_interval(value, low, high, decimals: int = 1, null: float = 0.0, ratio: bool = False) -> str:
+    """'+12,3 pt (IC 95 % : +4,1 pt à +20,5 pt)', with « écart non significatif » when the interval holds
+    ``null``; a ratio (RII) prints as '1,35 (IC 95 % : 1,10 à 1,66)'. The value alone without interval."""
+    show = (lambda x: number(x, 2)) if ratio else (lambda x: points(x, decimals))
+    if _missing(value):
+        return NOT_AVAILABLE
+    if _missing(low) or _missing(high):
+        return f"{show(value)} (intervalle non disponible)"
+    verdict = "" if significant(low, high, null) else f", {NOT_SIGNIFICANT}"
+    return f"{show(value)} (IC 95 % : {show(low)} à {show(high)}{verdict})"
+
+
 def long_date(day: dt.date | dt.datetime | str | None) -> str:
     """date(2025, 11, 3) → 'lundi 3 novembre 2025' (also takes an ISO string or a datetime)."""
     if day is None:

@@ -2,8 +2,9 @@
 a report's HTML actually prints.
 
 A report of the week prints figures of the serving copy (rates, counts, reach, trimester school rows, data
-gaps), changes of a figure between two weeks, gaps between two groups of the same territory, the change
-of a gap, and the SII of the five IPS-quintile cells. ``allowed_figures`` lists all of them, as printed
+gaps, the 95 % margin of a rate from its published standard error), changes of a figure between two weeks,
+gaps between two groups of the same territory with their interval, the change of a gap, and the SII of
+the five IPS-quintile cells. ``allowed_figures`` lists all of them, as printed
 ("12,5 %", "+1,2 pt", "1 234", "2,4", "−0,1"), for the territory of one report (an académie report reads
 its académie and France; the national report every académie).
 """
@@ -28,7 +29,8 @@ GAPS = (("secteur", "prive", "public"), ("education_prioritaire", "REP+", "hors_
         ("education_prioritaire", "REP", "hors_ep"), ("rural_urban", "rural", "urbain"), ("ips_quintile", "5", "1"))
 MONTHS = "|".join(fr.MONTHS)
 # Fixed wording of the reports that holds a number (thresholds of the method, not figures).
-CONSTANTS = ("limites à 99,8 %", "plus de 80 %", "Q1 : 20 % des familles", "confiance à 95 %", "0,5 point")
+CONSTANTS = ("limites à 99,8 %", "plus de 80 %", "Q1 : 20 % des familles", "confiance à 95 %", "0,5 point",
+             "IC 95 %", "au plus 5 % de faux")
 
 
 def signed(value: float) -> str:
@@ -71,18 +73,21 @@ def allowed_figures(serving_file: Path, week_start: dt.date, code: str) -> Allow
     rows = con.execute(f"""
         SELECT period, profile, geo_code, CASE WHEN secteur <> 'all' THEN 'secteur' ELSE breakdown END,
                CASE WHEN secteur <> 'all' THEN secteur ELSE breakdown_value END,
-               suppressed, schools, loaded, active, activation_rate, active_rate, mobile_share, visits_per_active
+               suppressed, schools, loaded, active, activation_rate, active_rate, mobile_share, visits_per_active,
+               active_rate_se
         FROM adoption_cells
         WHERE period_type = 'week' AND list_contains(?, period) AND level = 'all'
           AND (secteur = 'all' OR breakdown = 'all') AND {geo}
     """, [periods]).fetchall()
     cells = {}
-    for period, profile, g, bd, value, suppressed, schools, loaded, active, *figures in rows:
+    for period, profile, g, bd, value, suppressed, schools, loaded, active, *figures, se in rows:
         out.numbers.add(fr.number(schools))
         if suppressed:
             continue
         cells[(period, profile, g, bd, value)] = dict(zip((*RATES, "visits_per_active"), figures),
-                                                      loaded=loaded)
+                                                      loaded=loaded, se=se)
+        if se is not None:
+            out.points.add(fr.margin(se))
         out.numbers |= {fr.number(loaded), fr.number(active), fr.number(figures[-1], 1)}
         for rate in figures[:3]:
             out.rate(rate)
@@ -107,6 +112,10 @@ def allowed_figures(serving_file: Path, week_start: dt.date, code: str) -> Allow
             if a and b:
                 gaps[(period, bd, high)] = a["active_rate"] - b["active_rate"]
                 out.points.add(fr.points(gaps[(period, bd, high)]))
+                if a["se"] is not None and b["se"] is not None:
+                    half = fr.Z95 * (a["se"] ** 2 + b["se"] ** 2) ** 0.5
+                    out.points |= {fr.points(gaps[(period, bd, high)] - half),
+                                   fr.points(gaps[(period, bd, high)] + half)}
         for bd, high, _ in GAPS:
             if (cur, bd, high) in gaps and (prev, bd, high) in gaps:
                 out.points.add(fr.points(abs(gaps[(cur, bd, high)]) - abs(gaps[(prev, bd, high)])))

@@ -1,9 +1,11 @@
 """End to end in a real headless browser (Debian chromium driven by Playwright, no browser download):
 a Streamlit server on a free localhost port over a serving file built by the test, started with the
 command ``ent-equity dashboard`` runs. An académie user logs in, opens the Académie page and sees the
-départements map and the funnel plot (screenshot saved as ``test-artifacts/dashboard_academie.png``), then
-the Leviers page with its charts (``test-artifacts/dashboard_leviers.png``); a CSV download reaches that
-browser and nobody else."""
+départements map, the funnel plot and the intervals (± on the rate, error bars on the breakdown bars, SII /
+RII / Q5 − Q1 with their IC 95 %; screenshot ``test-artifacts/dashboard_academie.png``), then the Leviers page
+with its charts (``test-artifacts/dashboard_leviers.png``); a national user sees the académies' SII with error
+bars and the weekly band (``dashboard_nationale.png``, ``dashboard_tendances.png``); a CSV download reaches
+that browser and nobody else."""
 
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ def server(tmp_path_factory):
     os.environ.update({k: env[k] for k in previous})
     try:
         users.add_user("dane-rennes", "academie", "14", "browser-password-1")
+        users.add_user("dne-national", "national", None, "browser-password-2")
     finally:
         for k, v in previous.items():
             if v is None:
@@ -85,14 +88,15 @@ def server(tmp_path_factory):
     log.close()
 
 
-def _log_in(page, url: str) -> None:
+def _log_in(page, url: str, login: str = "dane-rennes", password: str = "browser-password-1",
+            heading: str = "Académie de Rennes") -> None:
     from playwright.sync_api import expect
 
     page.goto(url, wait_until="domcontentloaded")
-    page.get_by_label("Identifiant").fill("dane-rennes")
-    page.get_by_label("Mot de passe").fill("browser-password-1")
+    page.get_by_label("Identifiant").fill(login)
+    page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", name="Académie de Rennes")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
 
 
 def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
@@ -118,6 +122,10 @@ def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
             titles = page.eval_on_selector_all(".modebar-btn", "els => els.map(e => e.getAttribute('data-title'))")
             assert titles.count("Télécharger le graphique (PNG)") >= 8 and "Déplacer" in titles
             assert not {"Download plot as a PNG", "Download plot as a png", "Pan", "Autoscale"} & set(titles)
+            # intervals: ± on the headline rate, 95 % error bars on the breakdown bars, SII / RII with IC 95 %
+            expect(page.get_by_text("IC 95 %").first).to_be_visible(timeout=60_000)
+            assert page.locator("[data-testid='stMetricValue']").filter(has_text="±").count() >= 1
+            assert page.locator(".js-plotly-plot g.errorbar").count() >= 3
             page.wait_for_timeout(1500)  # let the last charts settle before the screenshot
             page.screenshot(path=str(ARTIFACTS / "dashboard_academie.png"), full_page=True)
             content = page.content()
@@ -145,6 +153,39 @@ def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
     assert not any(uai in content or uai in leviers for uai in others)
     assert (ARTIFACTS / "dashboard_academie.png").stat().st_size > 50_000
     assert (ARTIFACTS / "dashboard_leviers.png").stat().st_size > 50_000
+
+
+def test_national_user_sees_sii_intervals_and_weekly_band(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _, _ = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 2600}, locale="fr-FR")
+            _log_in(page, url, "dne-national", "browser-password-2", "Vue nationale")
+            expect(page.get_by_text("Adoption moyenne et inégalité sociale (SII)")).to_be_visible(timeout=60_000)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
+                                   timeout=60_000)
+            # the académies' SII with horizontal error bars, and the SII interval column of the table
+            assert page.locator(".js-plotly-plot g.errorbar").count() >= 2
+            expect(page.get_by_text("bulle creuse : écart non significatif", exact=False)).to_be_visible()
+            assert page.locator("[data-testid='stMetricValue']").filter(has_text="±").count() >= 1
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "dashboard_nationale.png"), full_page=True)
+            page.get_by_role("link", name="Tendances").click()
+            expect(page.get_by_text("Bande ombrée : intervalle à 95 %", exact=False)).to_be_visible(timeout=60_000)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
+                                   timeout=60_000)
+            # the 95 % band is a filled trace of the weekly chart
+            assert page.locator(".js-plotly-plot .scatterlayer path.js-fill").count() >= 1
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "dashboard_tendances.png"), full_page=True)
+        finally:
+            browser.close()
+    for name in ("dashboard_nationale.png", "dashboard_tendances.png"):
+        assert (ARTIFACTS / name).stat().st_size > 30_000
 
 
 def _fetch_without_session(url: str) -> tuple[int, bytes]:

@@ -98,7 +98,7 @@ def test_planted_ips_gradient_is_visible(demo):
     _, _, con = demo
     by_quintile = con.execute(
         """SELECT q.ips_quintile, sum(a.active) / sum(a.loaded)
-           FROM adoption_school a JOIN school_ips_quintiles q USING (uai)
+           FROM adoption_school a JOIN school_ips_quintiles q ON q.uai = a.uai AND q.profile = 'parent'
            WHERE a.period = '2025-2026' AND a.profile = 'parent' GROUP BY 1 ORDER BY 1""").fetchall()
     assert len(by_quintile) == 5 and by_quintile[4][1] > by_quintile[0][1] + 0.05
     assert np.corrcoef([q for q, _ in by_quintile], [r for _, r in by_quintile])[0, 1] > 0.8

@@ -150,9 +150,38 @@ def test_rollups_sum_numerators_and_denominators(warehouse):
     assert level["lycee"] is None  # ODE monthly rows do not give school-year visitors
 
 
-def test_ips_quintiles_weight_parent_accounts(warehouse):
+def test_ips_quintiles_weight_each_profiles_own_accounts(warehouse):
     con, _, _ = warehouse
-    rows = con.execute("SELECT parent_accounts, ips_ridit, ips_quintile FROM school_ips_quintiles ORDER BY ips").fetchall()
+    rows = con.execute("SELECT accounts, ips_ridit, ips_quintile FROM school_ips_quintiles WHERE profile = 'parent' "
+                       "ORDER BY ips").fetchall()
     assert [r[0] for r in rows] == [4, 2] or [r[0] for r in rows] == [2, 4]
     w_low, w_high = rows[0][0], rows[1][0]
     assert rows[0][1] == pytest.approx(w_low / 2 / 6) and rows[1][1] == pytest.approx((w_low + w_high / 2) / 6)
+    # élèves: one account in école A only, ranked on their own accounts (ridit 1/2, quintile 3)
+    assert con.execute("SELECT accounts, ips_ridit, ips_quintile FROM school_ips_quintiles WHERE profile = 'eleve'"
+                       ).fetchall() == [(1, 0.5, 3)]
+
+
+def test_national_and_academie_quintiles_share_the_boundary_rule(tmp_path):
+    """A mid-point exactly on a quintile boundary goes to the lower quintile, in SQL (national) as in
+    ``weighted_quintile`` (académies): weights 2, 4, 4, 4, 4, 2 put the mid-points at .05, .2, .4, .6, .8, .95,
+    four of them on a boundary (the former SQL rule, 1 + floor(5 r), sent them up a quintile)."""
+    import duckdb
+    import numpy as np
+
+    from pipelines.defs.indicators.queries import indicator_sql
+    from pipelines.equity import weighted_quintile
+
+    weights = np.array([2, 4, 4, 4, 4, 2])
+    ips = np.arange(6, dtype=float)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE schools (uai VARCHAR, ips DOUBLE)")
+    con.execute("CREATE TABLE accounts (uai VARCHAR, profile VARCHAR)")
+    for i, w in enumerate(weights):
+        con.execute("INSERT INTO schools VALUES (?, ?)", [f"S{i}", ips[i]])
+        con.executemany("INSERT INTO accounts VALUES (?, 'parent')", [[f"S{i}"]] * int(w))
+    con.execute(indicator_sql("school_ips_quintiles"))
+    sql = [q for (q,) in con.execute("SELECT ips_quintile FROM school_ips_quintiles ORDER BY ips").fetchall()]
+    ridits = [r for (r,) in con.execute("SELECT ips_ridit FROM school_ips_quintiles ORDER BY ips").fetchall()]
+    assert any(abs(5 * r - round(5 * r)) < 1e-12 for r in ridits)  # a mid-point on a boundary
+    assert sql == weighted_quintile(ips, weights).tolist() == [1, 1, 2, 3, 4, 5]

@@ -234,3 +234,36 @@ def test_mobile_share_follows_the_rule(tiny_warehouse: Path):
         """).fetchall()[0][0]
         shown = srv.execute("SELECT count(*) FROM adoption_cells WHERE mobile_share IS NOT NULL").fetchall()[0][0]
     assert shown > 0 and bad == 0
+
+
+def test_cell_rate_se_is_a_function_of_the_published_figures(tiny_warehouse: Path, monkeypatch):
+    """The standard error of a published cell's active rate (school as the unit) comes from the cell's own
+    published figures and an intra-school correlation estimated on the published schools of its period ×
+    profile × level: recomputed from the serving copy alone, it is the same. (The tiny warehouse publishes
+    9 schools a month: the minimum for estimating the correlation is lowered to 3 here.)"""
+    from pipelines.defs.publication import derived
+
+    monkeypatch.setattr(derived, "MIN_ICC_SCHOOLS", 3)
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+    with duckdb.connect(str(serving_path()), read_only=True) as srv:
+        rho = dict(((r[0], r[1], r[2]), r[3]) for r in srv.execute("""
+            WITH s AS (SELECT period, profile, level, active::DOUBLE AS k, (active / active_rate)::DOUBLE AS n
+                       FROM school_adoption WHERE NOT suppressed AND active_rate > 0 AND period_type = 'month'),
+            q AS (SELECT period, profile, coalesce(level, 'all') AS level, count(*) AS m, sum(k) / sum(n) AS p,
+                         sum(n) AS sn, sum(n * (n - 1)) AS snn
+                  FROM s GROUP BY GROUPING SETS ((period, profile, level), (period, profile)))
+            SELECT q.period, q.profile, q.level,
+                   greatest(0, (sum((s.k - s.n * q.p) ^ 2) - q.p * (1 - q.p) * q.sn) / (q.p * (1 - q.p) * q.snn))
+            FROM q JOIN s ON s.period = q.period AND s.profile = q.profile AND (q.level = 'all' OR s.level = q.level)
+            WHERE q.m >= 3 GROUP BY q.period, q.profile, q.level, q.p, q.sn, q.snn""").fetchall())
+        cells = srv.execute("""SELECT period, profile, level, schools, active, active_rate, active_rate_se
+            FROM adoption_cells WHERE period_type = 'month' AND NOT suppressed AND active_rate > 0""").fetchall()
+    assert rho and any(se is not None for *_, se in cells)
+    for period, profile, level, schools, active, rate, se in cells:
+        if (period, profile, level) not in rho:
+            assert se is None
+            continue
+        n = active / rate
+        expected = (rate * (1 - rate) / n * (1 + max(n / schools - 1, 0) * rho[(period, profile, level)])) ** 0.5
+        assert se == pytest.approx(expected, rel=1e-9)

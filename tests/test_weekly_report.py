@@ -96,8 +96,8 @@ def fake(tmp_path_factory):
     with duckdb.connect(str(warehouse)) as con:
         build_fake_warehouse(con, REFERENCE_DIR, academies=["14", "24", "01"], schools_per_academie=25, weeks=20,
                              months=5, trimesters=2, profiles=("parent", "eleve", "enseignant"), with_levers=True)
-        con.execute("INSERT INTO school_ips_quintiles SELECT uai, 100.0, 0, 0.5, 3 FROM fake_schools "
-                    "WHERE uai NOT IN (SELECT uai FROM school_ips_quintiles)")
+        con.execute("INSERT INTO school_ips_quintiles SELECT uai, 'parent', 100.0, 0, 0.5, 3 FROM fake_schools "
+                    "WHERE uai NOT IN (SELECT uai FROM school_ips_quintiles WHERE profile = 'parent')")
         first = con.execute("SELECT min(uai) FROM fake_schools WHERE academie_code = '24'").fetchall()[0][0]
         con.execute("""
             UPDATE adoption_school a SET active = CASE WHEN a.uai = ? THEN 2 ELSE 0 END, sessions = 0,

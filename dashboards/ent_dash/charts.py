@@ -134,12 +134,24 @@ def choropleth(shapes: pd.DataFrame, values: dict[str, float | None], labels: di
     return layout(fig, title, height, plot_bgcolor="white")
 
 
+def _error(frame: pd.DataFrame, value: str, low: str, high: str) -> dict:
+    """Plotly asymmetric error bars (percent scale) from interval columns."""
+    return dict(type="data", symmetric=False, array=100 * (frame[high] - frame[value]).astype(float),
+                arrayminus=100 * (frame[value] - frame[low]).astype(float), color="#555", thickness=1, width=3)
+
+
 def heat_scatter(frame: pd.DataFrame, title: str) -> go.Figure:
-    """HEAT-style scatter: mean adoption (y) against SII (x), one bubble per académie."""
+    """HEAT-style scatter: mean adoption (y) against SII (x), one bubble per académie, with the SII's 95 %
+    interval (horizontal bars) and the rate's (vertical bars); a hollow bubble: SII not significant."""
+    significant = ~((frame["sii_low"] <= 0) & (frame["sii_high"] >= 0))
     fig = go.Figure(go.Scatter(
         x=100 * frame["sii"], y=100 * frame["rate"], mode="markers+text", text=frame["name"],
         textposition="top center", textfont=dict(size=9),
-        marker=dict(size=np.sqrt(frame["schools"].clip(lower=1)) * 2 + 6, color=ACCENT, opacity=0.7),
+        error_x=_error(frame, "sii", "sii_low", "sii_high"),
+        error_y=dict(type="data", array=100 * fmt.Z95 * frame["rate_se"].astype(float), color="#999",
+                     thickness=1, width=0),
+        marker=dict(size=np.sqrt(frame["schools"].clip(lower=1)) * 2 + 6, color=ACCENT, opacity=0.7,
+                    symbol=np.where(significant, "circle", "circle-open"), line=dict(color=ACCENT, width=2)),
         hovertext=frame["hover"], hoverinfo="text"))
     fig.add_vline(x=0, line=dict(color="#999", dash="dot"))
     fig.update_xaxes(title="Indice de pente des inégalités (SII, points)", ticksuffix=" pts", zeroline=False)
@@ -148,10 +160,14 @@ def heat_scatter(frame: pd.DataFrame, title: str) -> go.Figure:
 
 
 def bars(frame: pd.DataFrame, category: str, value: str, text: str, title: str, reference: float | None = None,
-         reference_label: str = "France", height: int = 320, color: str = ACCENT) -> go.Figure:
-    """Horizontal bars of rates (0-1) with their French labels; suppressed bars have no length."""
-    fig = go.Figure(go.Bar(y=frame[category], x=100 * frame[value].astype(float), orientation="h",
-                           text=frame[text], textposition="auto", marker_color=color, hoverinfo="text",
+         reference_label: str = "France", height: int = 320, color: str = ACCENT, se: str | None = None) -> go.Figure:
+    """Horizontal bars of rates (0-1) with their French labels; suppressed bars have no length. ``se``: column
+    of standard errors, drawn as 95 % error bars."""
+    error = (dict(type="data", array=100 * fmt.Z95 * frame[se].astype(float), color="#333", thickness=1.2, width=4)
+             if se is not None and se in frame else None)
+    fig = go.Figure(go.Bar(y=frame[category], x=100 * frame[value].astype(float), orientation="h", error_x=error,
+                           text=frame[text], textposition="inside", insidetextanchor="start",
+                           marker_color=color, hoverinfo="text",
                            hovertext=[f"{c} : {t}" for c, t in zip(frame[category], frame[text])]))
     if reference is not None and not pd.isna(reference):
         fig.add_vline(x=100 * reference, line=dict(color=FRANCE, dash="dash"),
@@ -165,28 +181,22 @@ LEVEL_SYMBOLS = {"ecole": "circle", "college": "square", "lycee": "diamond"}
 LEVEL_LINE_COLORS = {"ecole": "#6c7a89", "college": "#8e44ad", "lycee": "#b9770e", "inconnu": "#888888"}
 
 
-def funnel(schools: pd.DataFrame, target: float | None, title: str) -> go.Figure:
-    """Funnel plot: active rate against loaded accounts, with 95 % and 99.8 % limits.
+def funnel(schools: pd.DataFrame, title: str) -> go.Figure:
+    """Funnel plot: active rate against loaded accounts, with the published 95 % and 99.8 % limits.
 
     The model's limits belong to a target (académie × level: écoles sit far below collèges), so each
     target gets its own pair of funnels and reference line, drawn in its level's colour; points are
-    coloured by their flag and shaped by their level (école ●, collège ■, lycée ◆)."""
+    coloured by their flag (Benjamini-Hochberg over the release) and shaped by their level (école ●,
+    collège ■, lycée ◆). Periods without published limits (months) show the points only: the funnel is
+    the serving copy's, never recomputed here."""
     pts = schools.dropna(subset=["active_rate", "loaded"]).sort_values("loaded")
     fig = go.Figure()
     if len(pts):
-        has_limits = pts["funnel_low95"].notna().any()
-        if has_limits:
-            limited = pts.dropna(subset=["funnel_low95"]).assign(level=lambda d: d["level"].fillna("inconnu"))
-            groups = [(float(t), g) for (t, _), g in limited.groupby(["funnel_target", "level"], sort=True)]
-            source = ("limites du modèle (surdispersion prise en compte), une par niveau ; "
-                      "● école, ■ collège, ◆ lycée")
-        else:
-            p = target if target is not None else float((pts["active"].sum()) / max(pts["loaded"].sum(), 1))
-            se = np.sqrt(p * (1 - p) / pts["loaded"].astype(float))
-            g = pts.assign(funnel_low95=p - 1.96 * se, funnel_high95=p + 1.96 * se,
-                           funnel_low998=p - 3.09 * se, funnel_high998=p + 3.09 * se)
-            groups = [(p, g)]
-            source = "limites binomiales (approximation, sans surdispersion)"
+        limited = pts.dropna(subset=["funnel_low95"]).assign(level=lambda d: d["level"].fillna("inconnu"))
+        groups = [(float(t), g) for (t, _), g in limited.groupby(["funnel_target", "level"], sort=True)]
+        source = ("limites du modèle (surdispersion prise en compte), une par niveau ; ● école, ■ collège, "
+                  "◆ lycée ; couleur : signalé après correction des tests multiples" if groups else
+                  "limites publiées pour l'année scolaire et les trimestres seulement")
         several = len(groups) > 1
         for i, (ref, g) in enumerate(groups):
             level = g["level"].iloc[0] if "level" in g else "inconnu"
@@ -208,6 +218,8 @@ def funnel(schools: pd.DataFrame, target: float | None, title: str) -> go.Figure
             f"<b>{r.name}</b><br>{r.commune_name}<br>n = {fmt.number(r.loaded)} comptes<br>"
             f"taux d'usage actif : {fmt.percent(r.active_rate)}<br>attendu à IPS comparable : {fmt.percent(r.expected_rate)}"
             + (f"<br>{fmt.FUNNEL_FLAGS.get(r.funnel_flag, '')}" if isinstance(r.funnel_flag, str) else "")
+            + (f"<br>q (Benjamini-Hochberg) : {fmt.number(r.funnel_q, 3)}" if pd.notna(getattr(r, "funnel_q", None))
+               else "")
             for r in pts.itertuples()
         ]
         fig.add_trace(go.Scatter(x=pts["loaded"].astype(float), y=100 * pts["active_rate"].astype(float),
@@ -254,6 +266,15 @@ def weekly(series: pd.DataFrame, holidays: pd.DataFrame, gaps: pd.DataFrame, tit
                       line_width=0, layer="below")
     for (geo, name), color in zip(series.groupby(["geo_level", "name"], sort=False).groups, (FRANCE, ACCENT)):
         s = series[(series["geo_level"] == geo) & (series["name"] == name)]
+        band = s.dropna(subset=["active_rate_se"]) if "active_rate_se" in s else s.iloc[:0]
+        if len(band):  # 95 % interval of the weekly rate, shaded
+            half = fmt.Z95 * band["active_rate_se"].astype(float)
+            rate = band["active_rate"].astype(float)
+            fig.add_trace(go.Scatter(
+                x=list(band["week_start"]) + list(band["week_start"])[::-1],
+                y=list(100 * (rate + half)) + list(100 * (rate - half))[::-1], fill="toself",
+                fillcolor="rgba(192,57,43,0.15)" if geo == "nation" else "rgba(31,95,168,0.18)", line=dict(width=0),
+                hoverinfo="skip", name=f"intervalle à 95 % — {name}", showlegend=True))
         fig.add_trace(go.Scatter(
             x=s["week_start"], y=100 * s["active_rate"].astype(float), mode="lines+markers", name=name,
             line=dict(color=FRANCE if geo == "nation" else ACCENT, width=2), marker=dict(size=4),

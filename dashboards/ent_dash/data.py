@@ -158,7 +158,7 @@ def departements(v: str, scope: Scope) -> pd.DataFrame:
 
 CELL_FIELDS = ("geo_level, geo_code, academie_code, level, secteur, breakdown, breakdown_value, schools, suppressed, "
                "loaded, activated, active, active_rate, activation_rate, visits_per_active, breadth, mobile_share, "
-               "sessions")
+               "sessions, active_rate_se")
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -215,7 +215,7 @@ def weekly(v: str, scope: Scope, profile: str, school_year: str, academie: str |
            secteur: str) -> pd.DataFrame:
     """Weekly cells of France and (optionally) one académie, over one school year."""
     return q(f"""SELECT c.geo_level, c.geo_code, c.academie_code, p.period, p.period_start AS week_start,
-            c.suppressed, c.active_rate, c.active, c.loaded, c.sessions, c.mobile_share, c.schools
+            c.suppressed, c.active_rate, c.active_rate_se, c.active, c.loaded, c.sessions, c.mobile_share, c.schools
         FROM adoption_cells c JOIN periods p ON p.period_type = 'week' AND p.period = c.period
         WHERE c.period_type = 'week' AND c.profile = ? AND p.school_year = ? AND c.level = ? AND c.secteur = ?
           AND c.breakdown = 'all' AND (c.geo_level = 'nation' OR c.academie_code = ?)
@@ -249,7 +249,7 @@ SCHOOL_FIELDS = ("a.uai, s.name, s.commune_name, s.departement_code, a.academie_
                  "s.education_prioritaire, s.rural_urban, s.ips, s.ips_quintile, a.suppressed, a.source, "
                  "a.missing_reason, a.loaded, a.active, a.activated, a.active_rate, a.activation_rate, "
                  "a.visits_per_active, a.breadth, a.mobile_share, a.expected_rate, a.shrunk_rate, a.shrunk_low, "
-                 "a.shrunk_high, a.observed_minus_expected, a.funnel_z, a.funnel_flag, a.funnel_low95, "
+                 "a.shrunk_high, a.observed_minus_expected, a.funnel_z, a.funnel_q, a.funnel_flag, a.funnel_low95, "
                  "a.funnel_high95, a.funnel_low998, a.funnel_high998, a.funnel_target")
 
 

@@ -30,8 +30,9 @@ sup = bool(row["suppressed"])
 c1, c2, c3, c4 = st.columns(4)
 vs_france = (fmt.points(row["active_rate"] - fr_rate, ascii_minus=True)
              if not sup and fr_rate is not None and pd.notna(row["active_rate"]) else None)
-c1.metric("Taux d'usage actif", ui.rate_text(row["active_rate"], sup), vs_france,
-          help="Écart à la France en points (flèche).")
+c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["active_rate_se"], sup), vs_france,
+          help="± : demi-largeur de l'intervalle à 95 % (l'établissement comme unité). Écart à la France en points "
+               "(flèche).")
 c2.metric("Taux d'activation", ui.rate_text(row["activation_rate"], sup))
 c3.metric("France", fmt.percent(fr_rate))
 c4.metric("Établissements", fmt.number(row["schools"]))
@@ -49,7 +50,8 @@ with left:
         by_code = {r.geo_code: r for r in deps.itertuples()}
         values = {c: (None if r.suppressed else r.active_rate) for c, r in by_code.items()}
         labels = {c: f"<b>{dep_names.get(c, c)}</b><br>taux d'usage actif : "
-                     + (ui.rate_text(by_code[c].active_rate, by_code[c].suppressed) if c in by_code
+                     + (fmt.rate_with_margin(by_code[c].active_rate, by_code[c].active_rate_se, by_code[c].suppressed)
+                        if c in by_code
                         else fmt.NOT_AVAILABLE) for c in shapes["code"]}
         ui.chart(charts.choropleth(shapes, values, labels, set(deps.loc[deps["suppressed"], "geo_code"]),
                                    "Taux d'usage actif par département", insets=False, height=420),
@@ -66,14 +68,15 @@ measures = {r.measure: r for r in equity.itertuples()}
 
 
 def measure_text(key, kind="points"):
+    """The measure with its 95 % interval, « écart non significatif » when the interval holds 0 (1 for the RII)."""
     m = measures.get(key)
     if m is None:
         return fmt.NOT_AVAILABLE
     if m.suppressed:
         return fmt.SECRET
     if kind == "ratio":
-        return fmt.number(m.value, 2)
-    return fmt.points(m.value)
+        return fmt.gap_interval(m.value, m.ci_low, m.ci_high, null=1.0, ratio=True)
+    return fmt.gap_interval(m.value, m.ci_low, m.ci_high)
 
 
 def bar_frame(breakdown, mapping, level_rows=False):
@@ -88,9 +91,12 @@ def bar_frame(breakdown, mapping, level_rows=False):
         keys = rows["breakdown_value"]
     out = pd.DataFrame({"category": [fmt.label(mapping, k) for k in keys],
                         "rate": [None if s else r for r, s in zip(rows["active_rate"], rows["suppressed"])],
-                        "text": [ui.rate_text(r, s) for r, s in zip(rows["active_rate"], rows["suppressed"])],
+                        "text": [fmt.rate_with_margin(r, e, s) for r, e, s in
+                                 zip(rows["active_rate"], rows["active_rate_se"], rows["suppressed"])],
+                        "se": [None if s else e for e, s in zip(rows["active_rate_se"], rows["suppressed"])],
                         "schools": rows["schools"].to_numpy()})
     out["rate"] = out["rate"].astype(float)
+    out["se"] = out["se"].astype(float)
     return out
 
 
@@ -101,29 +107,31 @@ if q.empty:
 col1, col2 = st.columns(2)
 with col1:
     ui.chart(charts.bars(q, "category", "rate", "text", "Par quintile d'IPS de l'établissement",
-                         reference=fr_rate), key="bars_quintile")
-    st.markdown(f"**SII** (pente sociale) : {measure_text('sii')} · **RII** (rapport) : "
-                f"{measure_text('rii', 'ratio')} · **Écart Q5 − Q1** : {measure_text('q5_q1_gap')}")
-    st.caption("Quintiles nationaux d'IPS pondérés par les comptes parents. SII : différence de taux entre le "
-               "haut et le bas de l'échelle sociale (régression sur le rang social) ; RII : leur rapport."
+                         reference=fr_rate, se="se"), key="bars_quintile")
+    st.markdown(f"**SII** (pente sociale) : {measure_text('sii')}  \n**RII** (rapport) : "
+                f"{measure_text('rii', 'ratio')}  \n**Écart Q5 − Q1** : {measure_text('q5_q1_gap')}")
+    st.caption("Quintiles nationaux d'IPS pondérés par les comptes du profil. SII : différence de taux entre le "
+               "haut et le bas de l'échelle sociale (régression sur le rang social) ; RII : leur rapport. "
+               "Intervalles à 95 % fondés sur un modèle, l'établissement comme unité (voir Méthodologie) ; "
+               "SII et RII ne sont publiés que sur au moins 10 établissements, dont 4 de chaque côté de l'IPS médian."
                + (" Indicateurs calculés tous secteurs confondus." if f.secteur != "all" else ""))
 with col2:
     tab_s, tab_ep, tab_ru, tab_l = st.tabs(["Secteur", "Éducation prioritaire", "Rural / urbain", "Niveau"])
     with tab_s:
         ui.chart(charts.bars(bar_frame("secteur", fmt.SECTEURS), "category", "rate", "text", None,
-                             reference=fr_rate, height=260), key="bars_secteur")
+                             reference=fr_rate, height=260, se="se"), key="bars_secteur")
     with tab_ep:
         ui.chart(charts.bars(bar_frame("education_prioritaire", fmt.EP), "category", "rate", "text", None,
-                             reference=fr_rate, height=260), key="bars_ep")
+                             reference=fr_rate, height=260, se="se"), key="bars_ep")
         st.caption("L'appartenance à l'éducation prioritaire n'est connue que là où l'annuaire de l'éducation "
                    "est chargé (départements 35 et 94 dans les données de référence actuelles).")
     with tab_ru:
         ui.chart(charts.bars(bar_frame("rural_urban", fmt.RURAL_URBAN), "category", "rate", "text", None,
-                             reference=fr_rate, height=260), key="bars_ru")
+                             reference=fr_rate, height=260, se="se"), key="bars_ru")
     with tab_l:
         if f.level == "all":
             ui.chart(charts.bars(bar_frame(None, fmt.LEVELS, level_rows=True), "category", "rate", "text",
-                                 None, reference=fr_rate, height=260), key="bars_level")
+                                 None, reference=fr_rate, height=260, se="se"), key="bars_level")
         else:
             st.info("Choisissez « Tous niveaux » pour comparer les niveaux.")
     breakdown_rows = pd.concat([bar_frame(b, m).assign(**{"Répartition": fmt.BREAKDOWNS[b]}) for b, m in
@@ -145,8 +153,10 @@ else:
     published = schools[~schools["suppressed"]]
     col1, col2 = st.columns(2)
     with col1:
-        own_rate = None if sup else row["active_rate"]
-        ui.chart(charts.funnel(published, own_rate, "Diagramme en entonnoir (funnel plot)"), key="funnel")
+        ui.chart(charts.funnel(published, "Diagramme en entonnoir (funnel plot)"), key="funnel")
+        st.caption("Un établissement est signalé quand son écart reste significatif après correction des "
+                   "tests multiples (taux de fausses découvertes de 5 % sur tous les tests de la publication, "
+                   "Benjamini-Hochberg) ; les limites à 95 % et 99,8 % sont tracées pour repère.")
     with col2:
         fits = data.ips_fit(v, scope, f.period_type, f.period, f.profile, academie, f.level, f.secteur)
         ui.chart(charts.ips_scatter(published, fits, name, "Usage et IPS des établissements"), key="ips")
@@ -160,6 +170,10 @@ else:
         "IPS": [fmt.number(x, 1) for x in schools["ips"]],
         "Comptes (n)": [fmt.SECRET if s else fmt.number(x) for x, s in zip(schools["loaded"], schools["suppressed"])],
         "Taux d'usage actif": [ui.rate_text(r, s) for r, s in zip(schools["active_rate"], schools["suppressed"])],
+        "Taux lissé (IC 95 %)": [fmt.SECRET if s else fmt.NOT_AVAILABLE if pd.isna(x) else
+                                 f"{fmt.percent(x)} ({fmt.percent(lo)} – {fmt.percent(hi)})"
+                                 for x, lo, hi, s in zip(schools["shrunk_rate"], schools["shrunk_low"],
+                                                         schools["shrunk_high"], schools["suppressed"])],
         "Attendu à IPS comparable": [fmt.percent(x) for x in schools["expected_rate"]],
         "Signal": [fmt.SECRET if s else fmt.FUNNEL_FLAGS.get(x, "") if isinstance(x, str) else ""
                    for x, s in zip(schools["funnel_flag"], schools["suppressed"])],

@@ -38,17 +38,47 @@ st.markdown("""
 - **Portée d'un service** : part des comptes actifs qui l'ont utilisé au moins une fois ; 1 − portée = la
   part des familles actives qui **ignorent** la fonctionnalité.
 - **Quintiles d'IPS** : établissements classés par indice de position sociale (DEPP), en cinq groupes
-  représentant chacun environ 20 % des comptes parents.
+  représentant chacun environ 20 % des comptes du profil affiché (parents, élèves…), nationalement comme au
+  sein d'une académie, avec la même règle de coupure.
 - **SII / RII** : pente et rapport de l'inégalité selon le rang social (ridit de l'IPS), pondérés par les comptes.
 - **Theil** : indice de Theil T des taux d'usage, décomposé entre et au sein des territoires.
 - **Funnel plot** : taux de chaque établissement selon sa taille, avec des limites à 95 % et 99,8 % autour de la
-  référence, élargies pour la surdispersion (Spiegelhalter, 2005) ; un point hors des limites signale un
-  établissement à regarder de près, **pas un classement**.
+  référence de son niveau, élargies pour la surdispersion (Spiegelhalter, 2005). Un établissement n'est
+  **signalé** que si son écart reste significatif après **correction des tests multiples** : chaque
+  établissement est testé pour chaque profil, trimestre et année, et la procédure de Benjamini-Hochberg
+  garde sous 5 % la part attendue de faux signalements parmi tous les signalements de la publication.
+  Un signalement invite à regarder de près, **ce n'est pas un classement**.
 - **Taux attendu à IPS comparable** et **taux lissé** : modèle binomial sur l'IPS et estimation
-  empirique-bayésienne (bêta-binomiale) qui stabilise les petits établissements. La carte nationale montre
-  de même le taux lissé de chaque académie, calculé sur les seuls effectifs publiés.
+  empirique-bayésienne (régression bêta-binomiale) qui rapproche chaque petit établissement du taux
+  d'établissements **comparables** (même IPS, même niveau, même académie quand elle en compte assez). La carte
+  nationale montre de même le taux lissé de chaque académie, calculé sur les seuls effectifs publiés.
 - **Périodes** : semaines ISO (heure de Paris), mois, trimestres scolaires (septembre–décembre, janvier–mars,
   avril–août) et années scolaires.
+""")
+
+st.header("Intervalles et significativité")
+st.markdown("""
+Chaque taux, écart, SII, RII et taux lissé est affiché avec son **intervalle de confiance à 95 %** (« ± », barres
+d'erreur, bandes ombrées). Ces intervalles sont **fondés sur un modèle** et prennent **l'établissement comme
+unité** : ils disent combien le chiffre varierait si d'autres établissements comparables, avec leurs propres
+familles, avaient été observés — pas seulement le hasard de quelques comptes. Un taux d'académie calculé sur des
+milliers de comptes mais sur peu d'établissements reste donc incertain.
+
+- **Taux d'un territoire ou d'un groupe** : ± 1,96 erreur type, l'erreur type binomiale étant élargie par l'effet
+  de grappe (comptes d'un même établissement qui se ressemblent ; corrélation estimée sur les établissements
+  publiés de la période, du profil et du niveau ; une semaine reprend celle de son trimestre). Sans
+  établissement publié pour le profil (personnels), aucun intervalle n'est publié.
+- **SII et RII** : intervalles de Wald du modèle logistique quasi-binomial pondéré par les comptes.
+  Ils ne sont publiés que sur **au moins 10 établissements, dont 4 de chaque côté de l'IPS médian**, quand les
+  taux ne sont pas (presque) parfaitement séparés le long de l'échelle sociale et quand l'intervalle reste
+  dans les valeurs possibles (SII entre −100 et +100 points, RII entre 1/100 et 100) : en dessous, une pente
+  tiendrait à un ou deux établissements.
+- **Écart Q5 − Q1** : variance de chacune des deux moyennes de quintile, les établissements comme unités.
+- **Taux lissé d'un établissement** : intervalle a posteriori qui tient compte aussi de l'incertitude du
+  modèle lui-même (dispersion entre établissements, taux des établissements comparables).
+
+Quand l'intervalle d'un écart ou d'un SII contient 0 (1 pour un RII), le tableau de bord et les rapports
+indiquent « **écart non significatif** » : les données ne permettent pas de dire dans quel sens va l'écart.
 """)
 
 st.header("Secret statistique")

@@ -35,8 +35,10 @@ else:
     row = nation.iloc[0]
     sup = bool(row["suppressed"])
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Taux d'usage actif", ui.rate_text(row["active_rate"], sup), delta("active_rate"),
-              help="Comptes ayant ouvert au moins une session sur la période / comptes chargés.")
+    c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["active_rate_se"], sup),
+              delta("active_rate"),
+              help="Comptes ayant ouvert au moins une session sur la période / comptes chargés ; ± : demi-largeur "
+                   "de l'intervalle à 95 % (l'établissement comme unité).")
     c2.metric("Taux d'activation", ui.rate_text(row["activation_rate"], sup), delta("activation_rate"))
     c3.metric("Part mobile", ui.rate_text(row["mobile_share"], sup), delta("mobile_share"),
               help="Part des sessions ouvertes depuis l'application mobile.")
@@ -62,7 +64,8 @@ with left:
     labels = {code: f"<b>{names.get(code, code)}</b><br>taux d'usage actif lissé : "
                     + (fmt.percent(values[code]) if code in values else fmt.NOT_AVAILABLE)
                     + "<br>taux observé : "
-                    + (ui.rate_text(r.active_rate, r.suppressed) if (r := observed.get(code)) else fmt.NOT_AVAILABLE)
+                    + (fmt.rate_with_margin(r.active_rate, r.active_rate_se, r.suppressed) if (r := observed.get(code))
+                       else fmt.NOT_AVAILABLE)
               for code in shapes["code"]}
     suppressed = set(aca.loc[aca["suppressed"], "geo_code"])
     ui.chart(charts.choropleth(shapes, values, labels, suppressed,
@@ -75,16 +78,20 @@ with right:
     if sii.empty:
         st.info("Indicateurs d'équité non publiés pour ces filtres.")
     else:
-        heat = aca[~aca["suppressed"]].merge(sii[["value", "suppressed"]].rename(
-            columns={"value": "sii", "suppressed": "sii_suppressed"}), left_on="geo_code", right_index=True)
+        heat = aca[~aca["suppressed"]].merge(sii[["value", "ci_low", "ci_high", "suppressed"]].rename(
+            columns={"value": "sii", "ci_low": "sii_low", "ci_high": "sii_high", "suppressed": "sii_suppressed"}),
+            left_on="geo_code", right_index=True)
         heat = heat[~heat["sii_suppressed"] & heat["sii"].notna()].copy()
         heat["name"] = heat["geo_code"].map(names)
-        heat["rate"] = heat["active_rate"]
-        heat["hover"] = [f"<b>{n}</b><br>taux : {fmt.percent(r)}<br>SII : {fmt.points(s)}"
-                         for n, r, s in zip(heat["name"], heat["rate"], heat["sii"])]
+        heat["rate"], heat["rate_se"] = heat["active_rate"], heat["active_rate_se"]
+        heat["hover"] = [f"<b>{n}</b><br>taux : {fmt.rate_with_margin(r, e)}<br>SII : {fmt.gap_interval(s, lo, hi)}"
+                         for n, r, e, s, lo, hi in zip(heat["name"], heat["rate"], heat["rate_se"], heat["sii"],
+                                                       heat["sii_low"], heat["sii_high"])]
         ui.chart(charts.heat_scatter(heat, "Adoption moyenne et inégalité sociale (SII)"), key="heat")
-        st.caption("SII : écart de taux d'usage entre le haut et le bas de l'échelle sociale (IPS), en points. "
-                   "Plus il est grand, plus l'usage dépend du milieu social."
+        st.caption("SII : écart de taux d'usage entre le haut et le bas de l'échelle sociale (IPS), en points, "
+                   "avec son intervalle à 95 % (barres horizontales) ; bulle creuse : écart non significatif "
+                   "(l'intervalle contient 0). Publié pour les académies d'au moins 10 établissements, dont 4 de "
+                   "chaque côté de l'IPS médian."
                    + (" Calculé tous secteurs confondus." if f.secteur != "all" else ""))
 
 st.subheader("Tableau des académies")
@@ -95,6 +102,10 @@ display["Évolution (pts)"] = [
     if r.geo_code in prev_rates and not r.suppressed and not prev_rates[r.geo_code][1]
     and pd.notna(r.active_rate) and pd.notna(prev_rates[r.geo_code][0]) else fmt.NOT_AVAILABLE
     for r in aca.itertuples()]
-display["SII"] = [fmt.points(sii.loc[c, "value"]) if c in sii.index and not sii.loc[c, "suppressed"]
-                  else (fmt.SECRET if c in sii.index else fmt.NOT_AVAILABLE) for c in aca["geo_code"]]
+display["Taux d'usage actif"] = [fmt.rate_with_margin(r, e, s) for r, e, s in
+                                 zip(aca["active_rate"], aca["active_rate_se"], aca["suppressed"])]
+display["SII (IC 95 %)"] = [
+    fmt.gap_interval(sii.loc[c, "value"], sii.loc[c, "ci_low"], sii.loc[c, "ci_high"])
+    if c in sii.index and not sii.loc[c, "suppressed"] else (fmt.SECRET if c in sii.index else fmt.NOT_AVAILABLE)
+    for c in aca["geo_code"]]
 ui.table(display.sort_values("Académie"), f"academies_{f.period}_{f.profile}.csv", "dl_academies")

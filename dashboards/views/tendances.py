@@ -37,5 +37,6 @@ elif zone:
                      "approchées.")
 else:
     holidays_text = f"Vacances scolaires des zones A, B et C ({f.school_year})."
-st.caption(holidays_text + " Triangles : semaines où au moins un établissement a un volume d'événements anormalement "
+st.caption(holidays_text + " Bande ombrée : intervalle à 95 % du taux de la semaine (l'établissement comme "
+           "unité, voir Méthodologie)." + " Triangles : semaines où au moins un établissement a un volume d'événements anormalement "
            "bas (trou de données probable, à ne pas lire comme une baisse d'usage).")

@@ -13,8 +13,19 @@ shares are returned), and tied ranks always share a quintile. Then::
 
 An empty quintile (possible with very few, very large schools) has a NaN mean.
 
-Reference
----------
+Interval of the difference (school as the unit): each quintile mean is a ratio of sums over its
+schools, whose linearised variance (Cochran 1977, section 6.3; the cluster-robust variance of a
+weighted mean) is::
+
+    var(mean_q) = m_q / (m_q - 1) * sum_{i in q} w_i^2 (y_i - mean_q)^2 / (sum_{i in q} w_i)^2
+
+with ``m_q`` schools in the quintile; the two quintiles are independent, so
+``se = sqrt(var(mean_5) + var(mean_1))`` and the 95 % interval is ``difference -/+ 1.96 se``
+(NaN when Q1 or Q5 has fewer than two schools).
+
+References
+----------
+Cochran, W. G. (1977). Sampling Techniques, 3rd ed. Wiley.
 Schlotheuber, A. & Hosseinpoor, A. R. (2022). IJERPH 19(6):3697 (difference and ratio between
 the most- and least-advantaged quintiles).
 """
@@ -26,7 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_float_array, as_weights, check_same_length
+from scipy import stats
+
+from ._validation import as_float_array, as_weights, check_conf_level, check_same_length
 from .ridit import ridit
 
 __all__ = ["QuintileGap", "quintile_gap", "weighted_quintile"]
@@ -42,6 +55,9 @@ class QuintileGap:
     weight_shares: np.ndarray
     difference: float
     ratio: float
+    difference_se: float = float("nan")
+    difference_lower: float = float("nan")
+    difference_upper: float = float("nan")
 
 
 def weighted_quintile(rank: Any, weights: Any) -> np.ndarray:
@@ -52,8 +68,17 @@ def weighted_quintile(rank: Any, weights: Any) -> np.ndarray:
     return np.clip(np.ceil(5.0 * r - _BOUNDARY_TOLERANCE), 1, 5).astype(int)
 
 
-def quintile_gap(y: Any, weights: Any, rank: Any) -> QuintileGap:
-    """Weighted means of ``y`` by family-weighted quintile of ``rank``, Q5 - Q1 and Q5 / Q1."""
+def _mean_variance(y: np.ndarray, w: np.ndarray) -> float:
+    """Linearised variance of the weighted mean of one quintile's schools (NaN below two schools)."""
+    if len(y) < 2:
+        return float("nan")
+    mean = np.dot(w, y) / w.sum()
+    return float(len(y) / (len(y) - 1) * np.sum(w**2 * (y - mean) ** 2) / w.sum() ** 2)
+
+
+def quintile_gap(y: Any, weights: Any, rank: Any, *, conf_level: float = 0.95) -> QuintileGap:
+    """Weighted means of ``y`` by family-weighted quintile of ``rank``, Q5 - Q1 (with its interval) and Q5 / Q1."""
+    conf_level = check_conf_level(conf_level)
     yy = as_float_array(y, "y")
     rk = as_float_array(rank, "rank")
     check_same_length(len(yy), rank=rk)
@@ -65,4 +90,8 @@ def quintile_gap(y: Any, weights: Any, rank: Any) -> QuintileGap:
         means = np.where(wq > 0, sq / np.where(wq > 0, wq, 1.0), np.nan)
     q1, q5 = float(means[0]), float(means[4])
     ratio = q5 / q1 if q1 != 0 and np.isfinite(q1) else float("nan")
-    return QuintileGap(means=means, weight_shares=wq / w.sum(), difference=q5 - q1, ratio=ratio)
+    keep = w > 0
+    se = float(np.sqrt(sum(_mean_variance(yy[(q == k) & keep], w[(q == k) & keep]) for k in (1, 5))))
+    half = float(stats.norm.ppf(1.0 - (1.0 - conf_level) / 2.0)) * se
+    return QuintileGap(means=means, weight_shares=wq / w.sum(), difference=q5 - q1, ratio=ratio,
+                       difference_se=se, difference_lower=q5 - q1 - half, difference_upper=q5 - q1 + half)

@@ -18,6 +18,11 @@ dispersion is estimated by Pearson chi2 / residual df, i.e. ``scale="X2"``)::
 
     p(r) = expit(a + b r);   SII = p(1) - p(0);   RII = p(1) / p(0)
 
+Separation: a logit fit whose data are (quasi-)completely separated along the ridit has no
+maximum-likelihood estimate (``separation.py``); ``sii_rii`` raises ``SeparationError`` instead of
+returning the SII of +-1 and the RII of 0 or 1e292 the optimiser stops at. ``overlap`` reports how many
+accounts keep the data from separation (NaN for the linear model, which always has an estimate).
+
 Intervals: Wald intervals from the delta method, normal quantile ``z = Phi^-1(1 - (1-conf)/2)``.
 SII: gradient of ``p(1) - p(0)`` w.r.t. (a, b); RII: interval for ``ln RII`` then exponentiated.
 Covariance: model-based by default (``cov_type="nonrobust"``: WLS residual variance, or the
@@ -64,11 +69,16 @@ from ._validation import (
     check_same_length,
 )
 from .ridit import ridit
+from .separation import logit_overlap
 
-__all__ = ["SiiRiiResult", "sii_rii", "sii_rii_from_ridit"]
+__all__ = ["SeparationError", "SiiRiiResult", "sii_rii", "sii_rii_from_ridit"]
 
 Model = Literal["linear", "logit"]
 CovType = Literal["nonrobust", "HC0", "HC1"]
+
+
+class SeparationError(ValueError):
+    """The logit fit's data are separated along the ranking: the SII / RII have no estimate."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class SiiRiiResult:
     conf_level: float
     cov_type: str
     n_units: int
+    overlap: float = float("nan")  # logit: accounts whose removal would separate the data
 
 
 def sii_rii(
@@ -168,6 +179,10 @@ def sii_rii_from_ridit(
         ybar = float(np.dot(w, yy) / w.sum())
         if ybar <= 0 or ybar >= 1:
             raise ValueError("model='logit' needs a weighted mean rate strictly between 0 and 1")
+        overlap = logit_overlap(yy, w, r)
+        if overlap == 0:
+            raise SeparationError("the rates are separated along the ranking (0 below a threshold, 1 above it, "
+                                  "or the reverse): the logit SII/RII has no estimate")
         if np.ptp(yy) == 0:
             # Equal rates: the flat curve fits exactly (no inequality, zero Pearson dispersion), which
             # statsmodels' IRLS cannot start from (its first deviance divides by a zero scale).
@@ -225,4 +240,5 @@ def sii_rii_from_ridit(
         conf_level=conf_level,
         cov_type=cov_type,
         n_units=n_obs,
+        overlap=overlap if model == "logit" else float("nan"),
     )

@@ -129,13 +129,15 @@ def build_fake_warehouse(con, reference_dir: Path, *, academies: list[str] | Non
     """)
     con.execute("""
         CREATE OR REPLACE TABLE school_ips_quintiles AS
-        WITH w AS (SELECT s.uai, s.ips, sum(a.loaded) AS parent_accounts FROM fake_schools s
-                   JOIN adoption_school a ON a.uai = s.uai AND a.profile = 'parent' AND a.period_type = 'school_year'
+        WITH w AS (SELECT s.uai, a.profile::VARCHAR AS profile, s.ips, sum(a.loaded) AS accounts FROM fake_schools s
+                   JOIN adoption_school a ON a.uai = s.uai AND a.period_type = 'school_year'
                    WHERE s.ips IS NOT NULL GROUP BY ALL),
-        c AS (SELECT *, sum(parent_accounts) OVER (ORDER BY ips RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS thru,
-                     sum(parent_accounts) OVER (PARTITION BY ips) AS tie, sum(parent_accounts) OVER () AS total FROM w)
-        SELECT uai, ips, parent_accounts, (thru - tie / 2.0) / total AS ips_ridit,
-               least(5, 1 + floor(5 * (thru - tie / 2.0) / total))::INTEGER AS ips_quintile FROM c
+        c AS (SELECT *, sum(accounts) OVER (PARTITION BY profile ORDER BY ips
+                                            RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS thru,
+                     sum(accounts) OVER (PARTITION BY profile, ips) AS tie,
+                     sum(accounts) OVER (PARTITION BY profile) AS total FROM w)
+        SELECT uai, profile, ips, accounts, (thru - tie / 2.0) / total AS ips_ridit,
+               greatest(1, least(5, ceil(5 * (thru - tie / 2.0) / total - 1e-12)))::INTEGER AS ips_quintile FROM c
     """)
     if with_reach:
         services = " UNION ALL ".join(f"SELECT '{s}' AS service, {r} AS base" for s, r in SERVICE_REACH.items())
@@ -147,7 +149,7 @@ def build_fake_warehouse(con, reference_dir: Path, *, academies: list[str] | Non
                 a.active,
                 NULL::DOUBLE AS reach
             FROM adoption_school a CROSS JOIN ({services}) sv
-            LEFT JOIN school_ips_quintiles q USING (uai)
+            LEFT JOIN school_ips_quintiles q ON q.uai = a.uai AND q.profile = a.profile::VARCHAR
             WHERE a.period_type <> 'week'
         """)
         con.execute("UPDATE feature_reach_school SET reach = users / nullif(active, 0)")
@@ -216,7 +218,8 @@ def _fake_equity(con) -> None:
         SELECT a.period_type, a.period, a.profile, a.uai, s.academie_code, s.departement_code, s.level,
                a.loaded::DOUBLE AS w, a.active::DOUBLE AS k, a.active_rate AS r, coalesce(q.ips_ridit, 0.5) AS ridit,
                q.ips_quintile
-        FROM adoption_school a JOIN fake_schools s USING (uai) LEFT JOIN school_ips_quintiles q USING (uai)
+        FROM adoption_school a JOIN fake_schools s USING (uai)
+        LEFT JOIN school_ips_quintiles q ON q.uai = a.uai AND q.profile = a.profile::VARCHAR
         WHERE a.period_type <> 'week' AND a.loaded > 0
     """)
     con.execute("""

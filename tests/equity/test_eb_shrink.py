@@ -125,3 +125,55 @@ def test_analytic_gradient_matches_finite_differences():
                                     lambda x: _negloglik_and_gradient(x, k, n)[1], np.array(point))
         scale = np.abs(_negloglik_and_gradient(np.array(point), k, n)[1]).max()
         assert error <= 1e-5 * max(scale, 1.0)
+
+
+# ------------------------------------------------------------------------ beta-binomial regression
+def _simulate_regression(units=600, size=20.0):
+    rng = np.random.default_rng(RNG_SEED)
+    x = rng.normal(0, 1, units)
+    level = rng.choice(["college", "ecole", "lycee"], units)
+    eta = -0.4 + 0.6 * x + np.select([level == "ecole", level == "lycee"], [-0.9, 0.3], 0.0)
+    m = special.expit(eta)
+    theta = rng.beta(m * size, (1 - m) * size)
+    n = rng.integers(10, 80, units)
+    return rng.binomial(n, theta), n, x, level
+
+
+def test_regression_recovers_the_planted_prior():
+    import pandas as pd
+
+    k, n, x, level = _simulate_regression()
+    res = eb_shrink(k, n, pd.DataFrame({"x": x, "level": level}))
+    coefficients = dict(zip(res.columns, res.coefficients))
+    assert coefficients["const"] == pytest.approx(-0.4, abs=0.1)
+    assert coefficients["x"] == pytest.approx(0.6, abs=0.08)
+    assert coefficients["level_ecole"] == pytest.approx(-0.9, abs=0.15)
+    assert coefficients["level_lycee"] == pytest.approx(0.3, abs=0.15)
+    assert res.prior_size == pytest.approx(20.0, rel=0.3)
+    np.testing.assert_allclose(res.shrunk_rate, (k + res.alpha) / (n + res.prior_size))
+
+
+def test_regression_gradient_matches_finite_differences():
+    from scipy import optimize
+
+    from pipelines.equity.eb_shrink import _negloglik_and_gradient
+
+    k, n, x, _ = _simulate_regression(units=80)
+    design = np.column_stack([np.ones_like(x), x])
+    k, n = k.astype(float), n.astype(float)
+    for point in ([-0.4, 0.5, 2.3], [0.8, -0.2, 0.1]):
+        f = lambda p: _negloglik_and_gradient(p, k, n, design)  # noqa: E731
+        error = optimize.check_grad(lambda p: f(p)[0], lambda p: f(p)[1], np.array(point))
+        assert error <= 1e-5 * max(np.abs(f(np.array(point))[1]).max(), 1.0)
+
+
+def test_adjusted_intervals_are_wider_and_exist_without_detectable_dispersion():
+    k, n = _simulate()
+    plug_in, adjusted = eb_shrink(k, n), eb_shrink(k, n, interval="adjusted")
+    assert adjusted.prior_size == plug_in.prior_size and (adjusted.shrinkage > plug_in.shrinkage - 1e-12).sum() == 0
+    assert (adjusted.upper - adjusted.lower).mean() > (plug_in.upper - plug_in.lower).mean()
+    assert ((adjusted.lower <= adjusted.shrunk_rate) & (adjusted.shrunk_rate <= adjusted.upper)).all()
+    flat = eb_shrink([30] * 6, [100] * 6, interval="adjusted")  # no over-dispersion detected
+    assert flat.at_boundary and (flat.upper - flat.lower > 0.05).all()
+    with pytest.raises(ValueError, match="interval"):
+        eb_shrink(k, n, interval="bayes")

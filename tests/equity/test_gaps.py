@@ -55,3 +55,18 @@ def test_boundary_midpoint_goes_to_lower_quintile():
     # weights 2, 1, 1, 1 (W = 5): ridits 0.2, 0.5, 0.7, 0.9 -> quintiles 1, 3, 4, 5
     # (the first mid-point sits exactly on the Q1/Q2 boundary and stays in Q1)
     np.testing.assert_array_equal(weighted_quintile([1, 2, 3, 4], [2, 1, 1, 1]), [1, 3, 4, 5])
+
+
+def test_quintile_gap_interval_by_hand():
+    from pipelines.equity import quintile_gap
+
+    # 10 schools of equal weight: ridits 0.05 .. 0.95, two schools per quintile
+    y = np.array([0.1, 0.2, 0.3, 0.3, 0.4, 0.4, 0.5, 0.5, 0.6, 0.8])
+    gap = quintile_gap(y, np.full(10, 50.0), np.arange(10.0))
+    # each quintile of two: m/(m-1) * sum w^2 (y - mean)^2 / (sum w)^2 = 2 * 2 * 2500 d^2 / 10000 = d^2, d = half gap
+    var = 0.05**2 + 0.1**2
+    assert gap.difference == pytest.approx(0.7 - 0.15)
+    assert gap.difference_se == pytest.approx(np.sqrt(var))
+    assert gap.difference_lower == pytest.approx(0.55 - 1.959963984540054 * np.sqrt(var))
+    single = quintile_gap(y[::2], np.full(5, 50.0), np.arange(5.0))  # one school per quintile: no interval
+    assert np.isnan(single.difference_se)

@@ -1,10 +1,13 @@
-"""Checks on the equity tables: numbers are finite, rates are rates, the Theil parts add up, RII > 0,
-and no figure rests on fewer than MIN_SCHOOLS schools."""
+"""Checks on the equity tables: numbers are finite, rates are rates, the Theil parts add up, SII / RII and
+their intervals inside the range the measures can take (the fit guards of ``pipelines.equity.fit_guard``
+as a blocking net: a value that escaped them stops the release), and no figure rests on fewer than
+MIN_SCHOOLS schools (MIN_RANKED_SCHOOLS for an SII / RII)."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.equity.summary_measures import MIN_SCHOOLS
+from pipelines.equity import FDR_LEVEL, MIN_RANKED_SCHOOLS, RII_MAX
 
 THEIL_TOLERANCE = 1e-9
 
@@ -24,12 +27,18 @@ def violations(con, table: str, conditions: dict[str, str]) -> dict[str, int]:
     return dict(zip(conditions, row))
 
 
+SII_MEASURES = "measure IN ('sii', 'sii_linear', 'rii')"
 SUMMARY_RULES = {
     "not_finite": _not_finite(("value", "ci_low", "ci_high")),
     "rate_outside_0_1": "measure IN ('mean_rate') AND " + _outside_0_1(("value", "ci_low", "ci_high")),
-    "rii_not_positive": "measure = 'rii' AND (value <= 0 OR ci_low <= 0)",
+    "sii_outside_minus_1_1": "measure IN ('sii', 'sii_linear') AND (value NOT BETWEEN -1 AND 1 "
+                             "OR ci_low < -1 OR ci_high > 1)",
+    "rii_out_of_range": f"measure = 'rii' AND (value NOT BETWEEN {1 / RII_MAX} AND {RII_MAX} "
+                        f"OR ci_low < {1 / RII_MAX} OR ci_high > {RII_MAX})",
+    "sii_without_interval": f"{SII_MEASURES} AND (ci_low IS NULL OR ci_high IS NULL OR ci_high <= ci_low)",
     "ci_not_around_value": "ci_low > value OR ci_high < value",
     "fewer_than_min_schools": f"n_schools < {MIN_SCHOOLS} OR weight_total <= 0",
+    "sii_on_fewer_than_min_ranked_schools": f"{SII_MEASURES} AND n_schools < {MIN_RANKED_SCHOOLS}",
 }
 
 QUINTILE_RULES = {
@@ -42,21 +51,23 @@ QUINTILE_RULES = {
 FLAG_RATES = ("observed_rate", "shrunk_rate", "shrunk_low", "shrunk_high", "eb_shrinkage", "expected_rate", "funnel_target",
               "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998")
 FLAG_RULES = {
-    "not_finite": _not_finite(FLAG_RATES + ("observed_minus_expected", "funnel_z")),
-    "rate_outside_0_1": _outside_0_1(FLAG_RATES),
+    "not_finite": _not_finite(FLAG_RATES + ("observed_minus_expected", "funnel_z", "funnel_p", "funnel_q")),
+    "rate_outside_0_1": _outside_0_1(FLAG_RATES + ("funnel_p", "funnel_q")),
+    "q_below_p": "funnel_q < funnel_p",
     "shrunk_outside_its_interval": "shrunk_rate NOT BETWEEN shrunk_low AND shrunk_high",
     "funnel_limits_not_nested": "NOT (funnel_low998 <= funnel_low95 AND funnel_low95 <= funnel_target "
                                 "AND funnel_target <= funnel_high95 AND funnel_high95 <= funnel_high998)",
     "unknown_flag": "funnel_flag NOT IN ('haut', 'bas')",
-    "flag_disagrees_with_limits": "funnel_low998 IS NOT NULL AND ("
-                                  "(coalesce(funnel_flag = 'bas', false) <> (observed_rate < funnel_low998)) "
-                                  "OR (coalesce(funnel_flag = 'haut', false) <> (observed_rate > funnel_high998)))",
+    "flag_disagrees_with_fdr": f"(funnel_flag IS NOT NULL) <> coalesce(funnel_q <= {FDR_LEVEL}, false) "
+                               "OR (funnel_flag = 'haut' AND funnel_z <= 0) OR (funnel_flag = 'bas' AND funnel_z >= 0)",
 }
 
 
 @dg.asset_check(asset="equity_summary", blocking=True,
-                description="Values and intervals finite; mean rates in [0, 1]; RII > 0; interval around the value; "
-                            f"every row on at least {MIN_SCHOOLS} schools.")
+                description="Values and intervals finite; mean rates in [0, 1]; SII and its interval in [-1, 1], RII "
+                            f"and its interval in [1/{RII_MAX:g}, {RII_MAX:g}], both with an interval of positive "
+                            f"width; interval around the value; every row on at least {MIN_SCHOOLS} schools, "
+                            f"{MIN_RANKED_SCHOOLS} for an SII / RII.")
 def equity_summary_values_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         found = violations(con, "equity_summary", SUMMARY_RULES)
@@ -107,7 +118,8 @@ def equity_quintiles_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset="school_flags", blocking=True,
                 description="Rates, shrunk rates and limits finite and in [0, 1]; shrunk rate inside its interval; "
-                            "nested funnel limits; flags 'haut' / 'bas' only, 'bas' exactly below the 99.8 % limit.")
+                            "nested funnel limits; p and q in [0, 1], q >= p; flags 'haut' / 'bas' exactly where the "
+                            f"Benjamini-Hochberg q is at most {FDR_LEVEL:.0%}, on the side of z.")
 def school_flags_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         found = violations(con, "school_flags", FLAG_RULES)

@@ -12,11 +12,17 @@ left out), rural - urbain (intermédiaire and unknown left out); each side needs
 
 Intervals (``ci_low``, ``ci_high``): 95 % Wald intervals as the functions give them: SII / RII from the
 quasi-binomial (logit) or WLS (linear) model covariance, concentration indices from the convenient
-regression; the other measures have none.
+regression, Q5 - Q1 from the linearised variance of the two quintile means (schools as units); the
+other measures have none.
 
 A measure is written only when it is computed on at least ``MIN_SCHOOLS`` schools with a positive total
 weight, and only when its value is finite: a degenerate group (all rates equal, mean 0, a single rank,
 a gap side with too few schools) simply has no row for the measures it cannot support.
+
+SII / RII (logit and linear) pass the fit guards of ``pipelines.equity.fit_guard`` as well: at least 10
+ranked schools and 4 on each side of the weighted median IPS, no separation or near-separation of the
+logit fit, an interval inside the measure's range (docs/equity_fit_guards.md). A refused fit is counted
+in the failures as ``<measure>_<reason>`` (e.g. ``rii_near_separation``), never written.
 """
 
 import warnings
@@ -26,13 +32,18 @@ import numpy as np
 import pandas as pd
 
 from pipelines.equity import (
+    FitRefused,
+    SeparationError,
     atkinson,
     coefficient_of_variation,
     concentration_index_with_se,
     gini,
     group_gap,
     quintile_gap,
+    rank_support,
+    ridit,
     sii_rii,
+    sii_rii_refusal,
     theil_decomposition,
     theil_t,
 )
@@ -72,14 +83,19 @@ class _Collector:
         weight = float(weights.sum())
         if len(weights) < MIN_SCHOOLS or weight <= 0:
             return
+        failure = measure
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")  # statsmodels' warnings on degenerate fits; results are checked below
                 value, *ci = compute()
+        except FitRefused as refused:
+            value, ci, failure = None, [], f"{measure}_{refused.reason}"
+        except SeparationError:
+            value, ci, failure = None, [], f"{measure}_separated"
         except DEGENERATE:
             value, ci = None, []
         if not _finite(value):
-            self.failed[measure] = self.failed.get(measure, 0) + 1
+            self.failed[failure] = self.failed.get(failure, 0) + 1
             return
         low, high = (ci + [None, None])[:2]
         if not (_finite(low) and _finite(high)):
@@ -116,16 +132,18 @@ def group_measures(schools: pd.DataFrame, theil_key: str,
     ranked = ~np.isnan(ips)
     without_ips = int((~ranked).sum())
     yr, wr, rank = y[ranked], w[ranked], ips[ranked]
+    support = _once(lambda: rank_support(ridit(rank, wr)))
     logit = _once(lambda: sii_rii(yr, wr, rank, "logit"))
     linear = _once(lambda: sii_rii(yr, wr, rank, "linear"))
-    out.add("sii", wr, lambda: (logit().sii, logit().sii_lower, logit().sii_upper), without_ips)
-    out.add("rii", wr, lambda: (logit().rii, logit().rii_lower, logit().rii_upper), without_ips)
-    out.add("sii_linear", wr, lambda: (linear().sii, linear().sii_lower, linear().sii_upper), without_ips)
+    out.add("sii", wr, lambda: _guarded(logit, support, "sii"), without_ips)
+    out.add("rii", wr, lambda: _guarded(logit, support, "rii"), without_ips)
+    out.add("sii_linear", wr, lambda: _guarded(linear, support, "sii"), without_ips)
     for kind, name in (("relative", "ci_relative"), ("absolute", "ci_absolute"),
                        ("wagstaff", "ci_wagstaff"), ("erreygers", "ci_erreygers")):
         out.add(name, wr, lambda kind=kind: _ci(concentration_index_with_se(yr, wr, rank, kind)), without_ips)
     quintiles = _once(lambda: quintile_gap(yr, wr, rank))
-    out.add("q5_q1_gap", wr, lambda: (quintiles().difference,), without_ips)
+    out.add("q5_q1_gap", wr, lambda: (quintiles().difference, quintiles().difference_lower,
+                                       quintiles().difference_upper), without_ips)
     out.add("q5_q1_ratio", wr, lambda: (quintiles().ratio,), without_ips)
 
     for name, (key, high, low) in GAPS.items():
@@ -148,6 +166,15 @@ def _once(fit: Callable):
         return cache[0]
 
     return get
+
+
+def _guarded(fit: Callable, support: Callable, measure: str) -> tuple[float, float, float]:
+    """(value, low, high) of the SII or RII of ``fit()``, or ``FitRefused`` when the fit guards refuse it."""
+    if (reason := sii_rii_refusal(fit(), support(), measure)) is not None:
+        raise FitRefused(reason)
+    result = fit()
+    return (result.sii, result.sii_lower, result.sii_upper) if measure == "sii" else (
+        result.rii, result.rii_lower, result.rii_upper)
 
 
 def _ci(estimate) -> tuple[float, float, float]:

@@ -92,13 +92,13 @@ def feature_reach_school(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 @dg.asset(deps=["accounts", "schools"], **WHOLE)
 def school_ips_quintiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """National IPS quintile of each school, weighted by loaded parent accounts."""
+    """National IPS quintile of each school for each profile, weighted by the profile's loaded accounts."""
     with duckdb.get_connection() as con:
         con.execute(indicator_sql("school_ips_quintiles"))
         counts = con.execute(
-            "SELECT ips_quintile, sum(parent_accounts) FROM school_ips_quintiles GROUP BY 1 ORDER BY 1"
+            "SELECT profile, ips_quintile, sum(accounts) FROM school_ips_quintiles GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
-    return dg.MaterializeResult(metadata={f"parent_accounts_q{q}": int(n) for q, n in counts})
+    return dg.MaterializeResult(metadata={f"{p}_accounts_q{q}": int(n) for p, q, n in counts})
 
 
 def _rollup(con, table: str) -> int:

@@ -18,12 +18,14 @@ from pipelines.defs.equity.summary_measures import summary_rows
 PUBLISHED_MEASURES = frozenset({"mean_rate", "sii", "rii", "q5_q1_gap", "theil_total", "theil_between",
                                 "theil_within", "theil_between_share"})
 SUMMARY_PERIOD_TYPES = ("school_year", "trimester", "month")
+# Fewest published schools on which an intra-school correlation is estimated (as for a local funnel fit).
+MIN_ICC_SCHOOLS = 10
 FLAG_PERIOD_TYPES = ("school_year", "trimester")
 
 
 def published_school_rates(con, units: str, quintiles: bool) -> pd.DataFrame:
     """Published school figures with a measured active rate, shaped like ``school_rates.sql``."""
-    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
+    join_q = "LEFT JOIN school_ips_quintiles q ON q.uai = u.uai AND q.profile = u.profile" if quintiles else ""
     quintile = "q.ips_quintile" if quintiles else "NULL::INTEGER"
     return con.sql(f"""
         SELECT u.period_type, u.period, u.period_start, u.profile, u.uai, s.academie_code, s.departement_code,
@@ -46,3 +48,59 @@ def published_equity(rates: pd.DataFrame) -> pd.DataFrame:
     frame, _ = summary_rows(rates[rates.period_type.isin(SUMMARY_PERIOD_TYPES)].reset_index(drop=True),
                             PUBLISHED_MEASURES)
     return frame
+
+
+def write_cell_rate_se(con, units: str, cells: str) -> None:
+    """Add ``active_rate_se`` to the published ``cells``: the standard error of the active rate with the
+    school as the unit (Kish's design effect for a cluster sample)::
+
+        se = sqrt(p (1 - p) / n * (1 + (n / schools - 1) * rho))
+
+    ``p``, ``n`` (accounts with a measured activity) and ``schools`` are the cell's published figures;
+    ``rho``, the intra-school correlation of activity, is estimated on the published schools of ``units``
+    per period × profile × level ('all': every level) by moments, ``Var(k_i) = n_i p (1 - p) (1 + (n_i -
+    1) rho)``: ``rho = (sum (k_i - n_i p)^2 - p (1 - p) sum n_i) / (p (1 - p) sum n_i (n_i - 1))``, 0 at
+    least, on at least MIN_ICC_SCHOOLS schools. A week takes the rho of the trimester that holds its Monday
+    (weekly school figures are never published); a profile without published schools (staff) gets none.
+    """
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cell_icc AS
+        WITH schools AS (
+            SELECT period_type, period, profile, level, m1_n::DOUBLE AS n, m1_k::DOUBLE AS k
+            FROM {units} WHERE published AND m1_n > 0
+        ),
+        pooled AS (
+            SELECT period_type, period, profile, coalesce(level, 'all') AS level, count(*) AS schools,
+                   sum(k) / sum(n) AS p, sum(n) AS sn, sum(n * (n - 1)) AS snn
+            FROM schools GROUP BY GROUPING SETS ((period_type, period, profile, level), (period_type, period, profile))
+        ),
+        moments AS (
+            SELECT q.period_type, q.period, q.profile, q.level, q.schools, q.p, q.sn, q.snn,
+                   sum((s.k - s.n * q.p) ^ 2) AS ss
+            FROM pooled q JOIN schools s USING (period_type, period, profile)
+            WHERE q.level = 'all' OR s.level = q.level
+            GROUP BY ALL
+        )
+        SELECT period_type, period, profile, level,
+               greatest(0, (ss - p * (1 - p) * sn) / (p * (1 - p) * snn)) AS rho
+        FROM moments WHERE schools >= {MIN_ICC_SCHOOLS} AND p > 0 AND p < 1 AND snn > 0
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cell_rho AS
+        SELECT period_type, period, profile, level, rho FROM _cell_icc
+        UNION ALL
+        SELECT 'week', w.period, i.profile, i.level, i.rho
+        FROM periods w JOIN periods t ON t.period_type = 'trimester' AND w.period_start BETWEEN t.period_start
+             AND t.period_end
+        JOIN _cell_icc i ON i.period_type = 'trimester' AND i.period = t.period
+        WHERE w.period_type = 'week'
+    """)
+    n = "(CASE WHEN c.active_rate > 0 THEN c.active / c.active_rate ELSE c.loaded END)"
+    con.execute(f"ALTER TABLE {cells} ADD COLUMN active_rate_se DOUBLE")
+    con.execute(f"""
+        UPDATE {cells} c SET active_rate_se = sqrt(c.active_rate * (1 - c.active_rate) / {n}
+                                                   * (1 + greatest({n} / c.schools - 1, 0) * r.rho))
+        FROM _cell_rho r
+        WHERE r.period_type = c.period_type AND r.period = c.period AND r.profile = c.profile AND r.level = c.level
+          AND NOT c.suppressed AND c.active_rate IS NOT NULL AND {n} > 0
+    """)

@@ -15,7 +15,9 @@ Published tables (all figures of a suppressed unit or cell are NULL, ``suppresse
 ``schools``        public reference data of the schools that have figures (name, commune, IPS, ...)
 ``adoption_cells`` France / académie / département × level × secteur, and académie × level × one
                    breakdown (EP, rural/urban, IPS quintile), × period × profile: loaded, activated,
-                   active, rates, visits, breadth, mobile share. Staff profiles: no breakdown.
+                   active, rates, visits, breadth, mobile share, and the standard error of the active
+                   rate with the school as the unit (``active_rate_se``, ``derived.py``). Staff
+                   profiles: no breakdown.
                    Weeks: France and académies × level × secteur, and × one breakdown (all levels).
 ``school_adoption`` one school × month / trimester / school year × profile (parents, élèves): the
                    same figures, plus the shrunk rate, expected rate and funnel limits fitted on the
@@ -46,7 +48,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.defs.publication.derived import published_equity, published_flags, published_school_rates
+from pipelines.defs.equity.checks import SUMMARY_RULES, violations
+from pipelines.defs.publication.derived import (
+    published_equity,
+    published_flags,
+    published_school_rates,
+    write_cell_rate_se,
+)
 from pipelines.defs.publication.geo import boundary_rows
 from pipelines.defs.publication.holidays import academie_zones, school_holidays
 from pipelines.defs.publication.levers import publish_levers
@@ -132,7 +140,7 @@ def _stage_adoption(con, family: Family, quintiles: bool) -> None:
              ADOPTION_STAFF.name: f"a.period_type <> 'week' AND a.profile::VARCHAR NOT IN ({profiles})",
              ADOPTION_WEEK.name: "a.period_type = 'week' AND a.profile::VARCHAR = 'parent'",
              ADOPTION_WEEK_OTHER.name: "a.period_type = 'week' AND a.profile::VARCHAR <> 'parent'"}[family.name]
-    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
+    join_q = "LEFT JOIN school_ips_quintiles q ON q.uai = a.uai AND q.profile = a.profile::VARCHAR" if quintiles else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT a.period_type, a.period, p.period_start, p.period_end, a.profile::VARCHAR AS profile, a.uai,
@@ -156,7 +164,7 @@ def _stage_adoption(con, family: Family, quintiles: bool) -> None:
 
 
 def _stage_reach(con, quintiles: bool) -> None:
-    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if quintiles else ""
+    join_q = "LEFT JOIN school_ips_quintiles q ON q.uai = f.uai AND q.profile = f.profile::VARCHAR" if quintiles else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {REACH.units} AS
         SELECT f.period_type, f.period, p.period_start, p.period_end, f.profile::VARCHAR AS profile,
@@ -186,8 +194,8 @@ CELL_COLUMNS = ("period_type, period, profile, geo_level, geo_code, academie_cod
 
 _KEY = "concat_ws('|', period_type, period, profile, geo_level, geo_code, level, secteur, breakdown, breakdown_value)"
 
-FLAG_COLUMNS = ("shrunk_rate", "shrunk_low", "shrunk_high", "observed_minus_expected", "funnel_z", "funnel_flag",
-                "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998", "funnel_target")
+FLAG_COLUMNS = ("shrunk_rate", "shrunk_low", "shrunk_high", "observed_minus_expected", "funnel_z", "funnel_q",
+                "funnel_flag", "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998", "funnel_target")
 
 
 def _write_school_adoption(con, flags: pd.DataFrame) -> None:
@@ -228,6 +236,10 @@ def _write_equity(con, equity: pd.DataFrame) -> None:
     if equity.empty:
         return
     con.register("_published_equity", equity)
+    # The equity checks' rules, before anything is swapped in: an out-of-range SII / RII fails the release.
+    if broken := {rule: n for rule, n in violations(con, "_published_equity", SUMMARY_RULES).items() if n}:
+        con.unregister("_published_equity")
+        raise RuntimeError(f"cannot publish: equity figures out of range ({broken})")
     con.execute("""
         INSERT INTO srv.equity
         SELECT period_type, period, profile, scope, scope_code, CASE WHEN scope = 'academie' THEN scope_code END,
@@ -281,7 +293,9 @@ def _write_reference(con, present: set[str], reference: Path) -> None:
                     [(zone, code) for code, zone in zones.items()])
     con.execute("CREATE TABLE srv.departements AS SELECT departement_code, departement_name, academie_code "
                 "FROM departements ORDER BY departement_code")
-    join_q = "LEFT JOIN school_ips_quintiles q USING (uai)" if "school_ips_quintiles" in present else ""
+    # the schools' public reference data: the parent-weighted quintile
+    join_q = ("LEFT JOIN school_ips_quintiles q ON q.uai = s.uai AND q.profile = 'parent'"
+              if "school_ips_quintiles" in present else "")
     quintile = "q.ips_quintile::VARCHAR" if join_q else "NULL::VARCHAR"
     con.execute(f"""
         CREATE TABLE srv.schools AS
@@ -378,6 +392,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
                 ORDER BY period_type, period, profile, geo_level, academie_code, geo_code, level, secteur,
                          breakdown, breakdown_value
             """)
+            write_cell_rate_se(con, ADOPTION.units, "srv.adoption_cells")
             rates = published_school_rates(con, ADOPTION.units, quintiles)
             _write_school_adoption(con, published_flags(rates))
             con.execute("CREATE TABLE srv.reach_cells (period_type VARCHAR, period VARCHAR, profile VARCHAR, "

@@ -12,7 +12,12 @@ import argparse
 import contextlib
 import logging
 
-from pipelines.defs.reports.weekly import last_complete_week, parse_iso_week
+from pipelines.defs.reports.weekly import parse_iso_week
+
+NO_WEEK = ("ent-equity report : aucune semaine ISO complète avec des données dans la copie publiée {serving} ; "
+           "précisez la semaine avec --week AAAA-Www.\n"
+           "ent-equity report: no complete ISO week with data in the serving copy {serving}; "
+           "give the week with --week YYYY-Www.")
 
 
 def _week_arg(value: str):
@@ -27,15 +32,19 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from pipelines.defs.publication.paths import serving_path
     from pipelines.defs.reports.mail import send_weekly_reports
+    from pipelines.defs.reports.published_week import weeks_with_data
     from pipelines.defs.reports.weekly import read_manifest, write_weekly_reports
-    from pipelines.defs.reports.weeks import iso_period
+    from pipelines.defs.reports.weeks import default_week, iso_period
     from pipelines.paths import reports_dir, warehouse_path
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    week = args.week or last_complete_week()
     serving = serving_path()
     if not serving.exists():
         print(f"ent-equity report: no serving copy at {serving} (run `ent-equity run` first)")
+        return 1
+    week = args.week or default_week(weeks_with_data(serving))
+    if week is None:
+        print(NO_WEEK.format(serving=serving))
         return 1
     warehouse = warehouse_path()
     if not warehouse.exists():
@@ -73,7 +82,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description=__doc__,
     )
     parser.add_argument("--week", type=_week_arg, default=None,
-                        help="ISO week, e.g. 2025-W46 (default: the last complete week)")
+                        help="ISO week, e.g. 2025-W46 (default: the last complete week with data in the serving copy)")
     parser.add_argument("--academie", action="append", metavar="CODE",
                         help="only this académie's report (and the national one); repeatable")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")

@@ -8,7 +8,8 @@ or an index is printed only when every figure it is computed from is published.
 - Headlines (parents, élèves, enseignants), the 12-week trend and the national table of académies: week
   cells; changes against the previous week and the same ISO week a year earlier.
 - Gaps (privé − public, REP+ / REP − hors EP, rural − urbain, Q5 − Q1): differences of two published
-  week cells of the same territory.
+  week cells of the same territory, with a 95 % interval from the two cells' published standard errors
+  (independent groups: ``se = sqrt(se_high² + se_low²)``), « écart non significatif » when it holds 0.
 - SII of the week: grouped-data SII over the five published IPS-quintile week cells of the territory (the
   quintiles as units, weighted by their loaded accounts); weekly school rows are never published.
 - Schools flagged by the funnel: published parent rows of the trimester that holds the week, newly
@@ -74,6 +75,15 @@ class Gap:
     previous: float | None = None
     suppressed: bool = False
     missing: str | None = None  # why there is no figure (groups absent, unknown status, not published)
+    se: float | None = None     # standard error of ``value`` (None when a group has no published one)
+
+    @property
+    def ci_low(self) -> float | None:
+        return None if self.value is None or self.se is None else self.value - fr.Z95 * self.se
+
+    @property
+    def ci_high(self) -> float | None:
+        return None if self.value is None or self.se is None else self.value + fr.Z95 * self.se
 
     @property
     def change(self) -> float | None:
@@ -249,6 +259,8 @@ def _gap(data: PublishedWeek, geo: str, definition: tuple) -> Gap:
         gap.suppressed, gap.high, gap.low = True, None, None
         return gap
     gap.value = gap.high - gap.low
+    ses = [data.cell(cur, "parent", geo, breakdown, v).active_rate_se for v in (high, low)]
+    gap.se = None if None in ses else (ses[0] ** 2 + ses[1] ** 2) ** 0.5
     gap.previous = _delta(_rate(data, prev, geo, breakdown, high), _rate(data, prev, geo, breakdown, low))
     return gap
 

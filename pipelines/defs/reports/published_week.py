@@ -46,6 +46,7 @@ class Cell:
     active_rate: float | None = None
     visits_per_active: float | None = None
     mobile_share: float | None = None
+    active_rate_se: float | None = None  # standard error of the active rate, the school as the unit
 
 
 # (period, profile, geo_code, breakdown, value); breakdown 'all' (value 'all'), 'secteur',
@@ -120,7 +121,8 @@ def _cells(con, weeks: Weeks) -> dict[CellKey, Cell]:
         SELECT period, profile, geo_code,
                CASE WHEN secteur <> 'all' THEN 'secteur' ELSE breakdown END,
                CASE WHEN secteur <> 'all' THEN secteur ELSE breakdown_value END,
-               schools, suppressed, loaded, active, activation_rate, active_rate, visits_per_active, mobile_share
+               schools, suppressed, loaded, active, activation_rate, active_rate, visits_per_active, mobile_share,
+               active_rate_se
         FROM adoption_cells
         WHERE period_type = 'week' AND list_contains(?, period) AND list_contains(?, profile)
           AND geo_level IN ('nation', 'academie') AND level = 'all' AND (secteur = 'all' OR breakdown = 'all')
@@ -171,6 +173,22 @@ def _trimester_schools(con, periods: list[str]) -> dict[str, list[TrimesterSchoo
     for period, *values in rows:
         out[period].append(TrimesterSchool(*values))
     return out
+
+
+def weeks_with_data(serving_file: Path) -> list[dt.date]:
+    """Mondays of the published weeks where France has active accounts (any profile, published cell)."""
+    con = open_serving(Path(serving_file))
+    try:
+        return [r[0] for r in con.execute(
+            """
+            SELECT DISTINCT p.period_start FROM adoption_cells c
+            JOIN periods p ON p.period_type = 'week' AND p.period = c.period
+            WHERE c.period_type = 'week' AND c.geo_level = 'nation' AND c.level = 'all' AND c.secteur = 'all'
+              AND c.breakdown = 'all' AND NOT c.suppressed AND c.active > 0
+            ORDER BY 1
+            """).fetchall()]
+    finally:
+        con.close()
 
 
 def load_published_week(serving_file: Path, week_start: dt.date) -> PublishedWeek:

@@ -267,9 +267,11 @@ def _cards(report: Report) -> str:
         if report.has_year_ago:
             lines.append(f'<p class="delta">{delta_html(m.year_delta, m.kind)} par rapport à la semaine '
                          f'{year.isocalendar().week} de {year.isocalendar().year}</p>')
+        se = parent.cell.active_rate_se if name == "active_rate" and not m.suppressed else None
+        margin = "" if se is None else f'<p class="delta">{esc(fr.margin(se))} (intervalle de confiance à 95 %)</p>'
         cards.append(
             f'<div class="card"><p class="label">{esc(label)}</p>'
-            f'<p class="value">{metric_value(m.value, m.kind, m.suppressed)}</p>'
+            f'<p class="value">{metric_value(m.value, m.kind, m.suppressed)}</p>{margin}'
             f'<p class="hint">{esc(hint)}</p>{"".join(lines)}</div>'
         )
     cell = parent.cell
@@ -332,15 +334,18 @@ def _gaps_section(report: Report) -> str:
             continue
         groups = f"{esc(g.high_label)} : {pct(g.high)}<br>{esc(g.low_label)} : {pct(g.low)}"
         trend = {"se creuse": "widen", "se resserre": "narrow", "stable": "flat"}.get(g.trend, "flat")
+        interval = ('<br><span class="small">intervalle non publié</span>' if g.se is None else
+                    f'<br><span class="small">{esc(fr.points(g.ci_low))} à {esc(fr.points(g.ci_high))}'
+                    + ("" if fr.significant(g.ci_low, g.ci_high) else f"<br>{esc(fr.NOT_SIGNIFICANT)}") + "</span>")
         rows.append(
-            f"<tr><td>{esc(g.label)}</td><td>{groups}</td><td class=\"num\">{esc(fr.points(g.value))}</td>"
+            f"<tr><td>{esc(g.label)}</td><td>{groups}</td><td class=\"num\">{esc(fr.points(g.value))}{interval}</td>"
             f'<td class="num">{esc(fr.points(g.previous))}</td><td class="num">{esc(fr.points(g.change))}</td>'
             f'<td class="{trend}">{esc(g.trend or "—")}</td></tr>'
         )
     table = ('<table class="gaps"><colgroup><col style="width:30%"><col style="width:22%"><col style="width:11%">'
              '<col style="width:13%"><col style="width:12%"><col style="width:12%"></colgroup>'
              "<thead><tr><th>Écart de taux d'activité des parents</th><th>Groupes cette semaine</th>"
-             "<th class=num>Écart</th><th class=num>Semaine précédente</th>"
+             "<th class=num>Écart (IC 95 %)</th><th class=num>Semaine précédente</th>"
              "<th class=num>Variation de l'écart</th><th>Tendance</th></tr></thead>"
              f"<tbody>{''.join(rows)}</tbody></table>")
     if report.sii is not None:
@@ -371,9 +376,10 @@ def _flagged_section(report: Report) -> str:
     trimester = fr.period_label("trimester", report.trimester)
     intro = ("<p>Les taux hebdomadaires des établissements ne sont pas publiés : les signalements portent sur le "
              f"trimestre qui contient la semaine, <strong>{esc(trimester)}</strong>, tel que publié à ce jour. Un "
-             "établissement est signalé quand le taux d'activité de ses parents sur le trimestre sort des limites "
-             "à 99,8 % de l'entonnoir (limites ajustées de la surdispersion) autour du taux de référence de son "
-             "niveau dans son académie. ")
+             "établissement est signalé quand le taux d'activité de ses parents sur le trimestre s'écarte du taux "
+             "de référence de son niveau dans son académie (entonnoir aux limites ajustées de la surdispersion) "
+             "au-delà de ce que le hasard explique, après correction des tests multiples : au plus 5 % de faux "
+             "signalements attendus parmi tous ceux de la publication (Benjamini-Hochberg). ")
     if report.previous_trimester is None:
         intro += "Aucun trimestre précédent n'est publié : sont listés tous les établissements signalés.</p>"
     else:
@@ -623,8 +629,11 @@ jamais publiés, et les chiffres hebdomadaires des établissements jamais.</dd>
 <dt>Écarts et signalements</dt>
 <dd>Les taux de groupe somment numérateurs et dénominateurs des établissements. SII : régression pondérée du
 taux d'activité de chacun des cinq quintiles d'IPS sur son rang social (ridit), chaque quintile pesant ses
-comptes parents chargés ; intervalle de confiance à 95 %. Limites de l'entonnoir : Spiegelhalter (2005), limites
-à 99,8 % ajustées de la surdispersion, sur les taux trimestriels des établissements publiés.</dd>
+comptes parents chargés ; intervalle de confiance à 95 %. Intervalles des taux et des écarts : fondés sur un
+modèle, l'établissement comme unité (effet de grappe estimé sur les établissements publiés) ; un écart dont
+l'intervalle contient 0 est dit « écart non significatif ». Entonnoir : Spiegelhalter (2005), limites ajustées
+de la surdispersion, sur les taux trimestriels des établissements publiés ; signalements corrigés des tests
+multiples (Benjamini-Hochberg, 5 %).</dd>
 <dt>Leviers</dt>
 <dd>Estimations refaites à chaque publication sur les seuls établissements dont le taux annuel des parents est
 publié : étude d'événement des ateliers de médiation (chaque établissement comparé, depuis la semaine qui précède

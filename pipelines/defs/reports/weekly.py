@@ -27,7 +27,7 @@ from pipelines.defs.reports.operations import load_operations
 from pipelines.defs.reports.pdf import PdfPrinter
 from pipelines.defs.reports.published_week import NATION, load_published_week
 from pipelines.defs.reports.render import render_report, report_title
-from pipelines.defs.reports.weeks import PARIS, iso_period
+from pipelines.defs.reports.weeks import iso_period
 from pipelines.file_modes import private_folder, restrict_tree
 
 MANIFEST = "manifest.json"
@@ -44,13 +44,6 @@ def parse_iso_week(text: str) -> dt.date:
         return dt.date.fromisocalendar(year, week, 1)
     except ValueError:
         raise ValueError(f"semaine ISO invalide : {text!r} (l'année {year} n'a pas de semaine {week})") from None
-
-
-def last_complete_week(today: dt.date | None = None) -> dt.date:
-    """Monday of the last full ISO week before ``today`` (Europe/Paris): what the Monday schedule reports."""
-    if today is None:
-        today = dt.datetime.now(PARIS).date()
-    return today - dt.timedelta(days=today.weekday() + 7)
 
 
 def slug(text: str) -> str:

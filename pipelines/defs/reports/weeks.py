@@ -1,9 +1,11 @@
 """The weeks a weekly report reads: the ISO week, the week before, the same ISO week a year earlier, the
-12 weeks of the trend chart, and the month that holds most of the week."""
+12 weeks of the trend chart, and the month that holds most of the week; and the week a report is written
+for by default (``default_week``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -51,3 +53,13 @@ class Weeks:
         """Every week period read (trend, previous week, a year earlier)."""
         days = {*self.trend, self.previous, *([self.year_ago] if self.year_ago else [])}
         return sorted(iso_period(d) for d in days)
+
+
+def default_week(weeks_with_data: Iterable[dt.date], today: dt.date | None = None) -> dt.date | None:
+    """Monday of the last complete ISO week (its Sunday before ``today``, Europe/Paris) among the weeks that
+    hold data (``weeks_with_data``: Mondays); None when there is none. A week in progress, or a week of the
+    calendar without any account active (summer, the weeks after the last export), is never the default."""
+    if today is None:
+        today = dt.datetime.now(PARIS).date()
+    complete = [w for w in weeks_with_data if w + dt.timedelta(days=6) < today]
+    return max(complete, default=None)

@@ -1,5 +1,5 @@
 -- Active rate by IPS quintile, for the bar charts: nation with the national quintiles of
--- school_ips_quintiles (weighted by loaded parent accounts), académie with quintiles computed within the
+-- school_ips_quintiles (weighted by the profile's loaded accounts), académie with quintiles computed within the
 -- académie (weighted by the profile's loaded accounts in the period; column academie_ips_quintile of the
 -- registered view quintile_rows). Levels: every level together ('all') and each level, with the quintile
 -- of the scope (so a level's schools need not fill every quintile). A scope × level with fewer than

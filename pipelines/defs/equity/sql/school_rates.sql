@@ -22,7 +22,7 @@ SELECT
 FROM adoption_school a
 JOIN periods p USING (period_type, period)
 JOIN schools s USING (uai)
-LEFT JOIN school_ips_quintiles q USING (uai)
+LEFT JOIN school_ips_quintiles q ON q.uai = a.uai AND q.profile = a.profile::VARCHAR
 WHERE list_contains($period_types, a.period_type)
   AND a.active IS NOT NULL
   AND a.loaded > 0

@@ -1,11 +1,11 @@
 -- Feature reach rolled up like adoption (users and active accounts summed over schools), with the
--- IPS quintile of the school as a further breakdown (quintiles weighted by loaded parent accounts,
+-- IPS quintile of the school as a further breakdown (quintiles weighted by the profile's loaded accounts,
 -- from school_ips_quintiles).
 WITH school_rows AS (
     SELECT f.*, s.departement_code, s.academie_code, s.level, s.secteur, s.education_prioritaire,
            coalesce(s.rural_urban, 'inconnu') AS rural_urban, coalesce(q.ips_quintile::VARCHAR, 'inconnu') AS ips_quintile
     FROM feature_reach_school f JOIN schools s USING (uai)
-    LEFT JOIN school_ips_quintiles q USING (uai)
+    LEFT JOIN school_ips_quintiles q ON q.uai = f.uai AND q.profile = f.profile::VARCHAR
 )
 SELECT
     period_type, period, profile::VARCHAR AS profile, service,

@@ -17,7 +17,7 @@ FROM adoption_school a
 JOIN schools s USING (uai)
 LEFT JOIN school_context c USING (uai)
 LEFT JOIN workshops w USING (uai)
-LEFT JOIN school_ips_quintiles q USING (uai)
+LEFT JOIN school_ips_quintiles q ON q.uai = a.uai AND q.profile = 'parent'
 WHERE a.period_type = 'school_year' AND a.period = $school_year AND a.profile = 'parent' AND a.source = 'events'
   AND a.loaded > 0
 ORDER BY a.uai
