@@ -64,6 +64,10 @@ def attack(srv) -> list[dict]:
     for s in schools.values():
         for a in ATTRS:
             s[a] = s[a] if s[a] is not None else "inconnu"
+    # breakdown cells of a profile use the profile's own national IPS quintile
+    quintiles = dict(((u, p), q) for u, p, q in srv.execute("SELECT * FROM school_ips_quintiles").fetchall())
+    by_profile = {p: {u: s | {"ips_quintile": quintiles.get((u, p), "inconnu")} for u, s in schools.items()}
+                  for p in {p for _, p in quintiles}}
     ends = dict(((t, p), e) for t, p, e in srv.execute("SELECT period_type, period, period_end FROM periods").fetchall())
     published = {(t, p, prof, u): (loaded, activated, active) for t, p, prof, u, loaded, activated, active in srv.execute(
         "SELECT period_type, period, profile, uai, loaded, activated, active FROM school_adoption "
@@ -74,7 +78,7 @@ def attack(srv) -> list[dict]:
         breakdown_value, schools, loaded, activated, active FROM adoption_cells WHERE NOT suppressed""").fetchall()
     blocks: dict[tuple, list] = defaultdict(list)
     for t, p, prof, *key, n_schools, loaded, activated, active in cells:
-        members = _members(schools, *key)
+        members = _members(by_profile.get(prof, schools), *key)
         if len(members) != n_schools:
             continue  # schools without figures for this profile: the attacker cannot place the cell exactly
         end = ends[(t, p)]

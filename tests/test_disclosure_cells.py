@@ -166,17 +166,14 @@ def test_published_file_withstands_subtraction(published):
     truth = {(r[0], r[1], r[2], r[3]): r[4:] for r in wh.execute(
         "SELECT period_type, period, profile, uai, loaded, activated, active FROM adoption_school "
         "WHERE period_type <> 'week'").fetchall()}
-    # IPS quintiles are per profile (weighted by the profile's own accounts): cells by quintile hold the
-    # schools of the profile's quintile, not the parents' one the serving copy's school list shows.
-    quintile = {(u, p): str(q) for u, p, q in wh.execute(
-        "SELECT uai, profile::VARCHAR, ips_quintile FROM school_ips_quintiles").fetchall()}
+    quintiles = dict(((u, p), q) for u, p, q in srv.execute("SELECT * FROM school_ips_quintiles").fetchall())
     groups = srv.execute("SELECT DISTINCT period_type, period, profile FROM school_adoption").fetchall()
     checked = disclosures = 0
     for group in groups:
         rows = srv.execute("SELECT uai, suppressed FROM school_adoption WHERE period_type = ? AND period = ? "
                            "AND profile = ?", list(group)).fetchall()
         suppressed = sorted(u for u, s in rows if s)
-        in_group = {u: {**schools[u], "ips_quintile": quintile.get((u, group[2]), "inconnu")} for u, _ in rows}
+        in_group = {u: schools[u] | {"ips_quintile": quintiles.get((u, group[2]), "inconnu")} for u, _ in rows}
         cells = srv.execute("""SELECT geo_level, geo_code, level, secteur, breakdown, breakdown_value, loaded
             FROM adoption_cells WHERE period_type = ? AND period = ? AND profile = ? AND NOT suppressed""",
                             list(group)).fetchall()

@@ -16,12 +16,13 @@ reason                      rule
                             width (a fit with no estimated dispersion)
 ==========================  ==================================================================
 
-``RII_MAX = 100``: the RII is a ratio of two rates of the same population; a ratio beyond 100 needs
-one end of the fitted curve below 1 % with the other above it a hundredfold, which no group of
-schools of the Observatoire shows (the published school rates of a group span a ratio of about 10);
-such a value is an artefact of extrapolation, not a finding. The justification of every threshold is
-in docs/equity_fit_guards.md; the asset check ``equity_summary_values_valid`` applies the same range
-rules to the tables, so a fit that escaped this guard blocks the release.
+``RII_MAX = 100``: the RII is the ratio of the fitted rates at the two ends of the social scale; beyond
+100 the bottom end sits below a hundredth of the top, an extrapolation artefact rather than a finding.
+On the demo warehouse, the logit fits that pass the other guards have RII at most 12.6 and upper bounds
+at most 69: the bound does not bind on supported fits, it is the net for those that escape them.
+The justification of every threshold is in docs/equity_fit_guards.md; the asset check
+``equity_summary_values_valid`` applies the same range rules to the tables, so a fit that escaped this
+guard blocks the release.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Published tables (all figures of a suppressed unit or cell are NULL, ``suppresse
 ``meta``           key/value: published_at, schema_version, synthetic, suppression report, audit
 ``periods``        periods that hold data (week, month, trimester, school_year)
 ``academies``      code, name, holiday zone; ``departements`` code, name, académie
-``schools``        public reference data of the schools that have figures (name, commune, IPS, ...)
+``schools``        public reference data of the schools that have figures (name, commune, IPS, ...);
+                   ``school_ips_quintiles`` their national IPS quintile for each profile
 ``adoption_cells`` France / académie / département × level × secteur, and académie × level × one
                    breakdown (EP, rural/urban, IPS quintile), × period × profile: loaded, activated,
                    active, rates, visits, breadth, mobile share, and the standard error of the active
@@ -305,6 +306,12 @@ def _write_reference(con, present: set[str], reference: Path) -> None:
         WHERE s.uai IN (SELECT DISTINCT uai FROM adoption_school)
         ORDER BY s.academie_code, s.uai
     """)
+    # The national quintile of each school for each profile (the breakdown cells of a profile use its own)
+    con.execute("CREATE TABLE srv.school_ips_quintiles (uai VARCHAR, profile VARCHAR, ips_quintile VARCHAR)")
+    if join_q:
+        con.execute("""INSERT INTO srv.school_ips_quintiles
+            SELECT uai, profile, ips_quintile::VARCHAR FROM school_ips_quintiles
+            WHERE uai IN (SELECT uai FROM srv.schools) ORDER BY uai, profile""")
     con.execute("""
         CREATE TABLE srv.periods AS
         SELECT p.period_type, p.period, p.period_start, p.period_end, p.school_year
