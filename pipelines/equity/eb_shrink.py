@@ -18,8 +18,8 @@ Estimation
 ----------
 ``(b, M)`` maximise the beta-binomial log-likelihood ``sum_i log P(k_i | n_i, alpha_i, beta_i)``
 (``scipy.stats.betabinom.logpmf``), optimised by ``scipy.optimize.minimize`` (L-BFGS-B, analytic
-gradient) over ``(b, log(M))`` (without covariates ``b = logit(m)``), from a method-of-moments
-start. ``log M`` is bounded above by ``ln(1e9)``. When the data show no over-dispersion the
+gradient) over ``(b, log(M))`` (without covariates ``b = logit(m)``), from the binomial fit of the
+same mean model for ``b`` and a method-of-moments start for ``log M``. ``log M`` is bounded above by ``ln(1e9)``. When the data show no over-dispersion the
 likelihood keeps increasing towards the binomial limit ``M -> infinity`` (checked explicitly
 against the binomial likelihood of the same mean model: the pooled rate, or the binomial GLM on
 the covariates; a fit within ``NO_DISPERSION_LOGLIK`` of it counts as no over-dispersion); the
