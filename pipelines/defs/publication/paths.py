@@ -8,7 +8,7 @@ from pipelines.paths import serving_dir
 
 SERVING_FILENAME = "observatoire_serving.duckdb"
 # Bumped when the published tables change shape; the dashboard refuses a file of another version.
-SCHEMA_VERSION = "3"  # 2: levers_* tables; active_rate_se in adoption_cells, funnel_q in school_adoption (3: both)
+SCHEMA_VERSION = "3"  # 3: levers_* and school_ips_quintiles tables, active_rate_se, funnel_p / funnel_q
 
 
 def serving_path() -> Path:
