@@ -176,15 +176,26 @@ def _trimester_schools(con, periods: list[str]) -> dict[str, list[TrimesterSchoo
 
 
 def weeks_with_data(serving_file: Path) -> list[dt.date]:
-    """Mondays of the published weeks where France has active accounts (any profile, published cell)."""
+    """Mondays of the published weeks that hold data for the reports: France's parent cell published with
+    active accounts, and so are the parent cells of most académies that have schools (more than half): a
+    week where the académie reports would almost all read "secret statistique" (the days after the last
+    export, a week of a few hundred sessions) is not a week of data."""
     con = open_serving(Path(serving_file))
     try:
         return [r[0] for r in con.execute(
             """
-            SELECT DISTINCT p.period_start FROM adoption_cells c
-            JOIN periods p ON p.period_type = 'week' AND p.period = c.period
-            WHERE c.period_type = 'week' AND c.geo_level = 'nation' AND c.level = 'all' AND c.secteur = 'all'
-              AND c.breakdown = 'all' AND NOT c.suppressed AND c.active > 0
+            WITH parents AS (
+                SELECT period, geo_level, NOT suppressed AND active > 0 AS with_data FROM adoption_cells
+                WHERE period_type = 'week' AND profile = 'parent' AND level = 'all' AND secteur = 'all'
+                  AND breakdown = 'all' AND geo_level IN ('nation', 'academie')
+            ),
+            weeks AS (
+                SELECT period, bool_or(with_data) FILTER (WHERE geo_level = 'nation') AS france,
+                       count(*) FILTER (WHERE geo_level = 'academie' AND with_data) AS academies
+                FROM parents GROUP BY period
+            )
+            SELECT p.period_start FROM weeks w JOIN periods p ON p.period_type = 'week' AND p.period = w.period
+            WHERE w.france AND w.academies > (SELECT count(DISTINCT academie_code) FROM schools) / 2
             ORDER BY 1
             """).fetchall()]
     finally:
