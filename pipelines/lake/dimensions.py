@@ -17,6 +17,15 @@ from pathlib import Path
 import duckdb
 
 from pipelines.file_modes import private_folder, replace_durably
+from pipelines.synth.calendar import DEFAULT_TIME_ZONE, TIME_ZONE_OF_ACADEMIE
+
+
+def _time_zone_of_academie() -> str:
+    """The IANA zone of a school's académie (the one mapping: TIME_ZONE_OF_ACADEMIE), Europe/Paris by
+    default; the dbt models read it for local hours and weekdays (docs/equity_fit_guards.md, section 6)."""
+    whens = " ".join(f"WHEN '{code}' THEN '{zone}'" for code, zone in sorted(TIME_ZONE_OF_ACADEMIE.items()))
+    return f"CASE academie_code {whens} ELSE '{DEFAULT_TIME_ZONE}' END AS time_zone"
+
 
 # dimension -> the SELECT list read from the warehouse table of the same name.
 DIMENSIONS: dict[str, str] = {
@@ -24,7 +33,7 @@ DIMENSIONS: dict[str, str] = {
                 "created_at, activated_at",
     "ode_statistics": "uai, stat_date, profile::VARCHAR AS profile, connexions, unique_visitors, "
                       "accounts_loaded, accounts_activated",
-    "schools": "uai, academie_code, departement_code",
+    "schools": f"uai, academie_code, departement_code, {_time_zone_of_academie()}",
     "periods": "period_type, period, period_start, period_end, school_year",
 }
 

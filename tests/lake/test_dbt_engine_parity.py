@@ -10,7 +10,7 @@ from tests.lake.model_rows import duckdb_model, spark_model
 
 pytestmark = [pytest.mark.spark, pytest.mark.usefixtures("require_spark")]
 SESSION_COLUMNS = ["uai", "user_pseudo", "profile", "week_start", "iso_week", "started_at", "channel",
-                   "events", "services_mask", "hour_paris", "weekday_paris"]
+                   "events", "services_mask", "hour_paris", "weekday_paris", "hour_local", "weekday_local"]
 USAGE_COLUMNS = ["uai", "week_start", "profile", "service", "channel", "events", "sessions", "accounts"]
 ADOPTION_COLUMNS = ["period_type", "period", "uai", "profile", "source", "loaded", "activated", "active", "sessions",
                     "mobile_sessions", "services_used", "active_without_account", "sessions_by_hour",

@@ -12,8 +12,10 @@ import duckdb
 import pytest
 
 from pipelines.lake.dimensions import DIMENSIONS, dimension_path, export_dimensions
+from pipelines.synth.calendar import DEFAULT_TIME_ZONE, TIME_ZONE_OF_ACADEMIE
 from tests.lake.event_lake import (
-    GAP_SCHOOL, GAP_WEEK, GUADELOUPE_SCHOOL, ODE_SCHOOL, QUIET_SCHOOL, RENNES_SCHOOL, fixture_accounts, pseudo,
+    GAP_SCHOOL, GAP_WEEK, GUADELOUPE_SCHOOL, ODE_SCHOOL, QUIET_SCHOOL, RENNES_SCHOOL, SCHOOLS, fixture_accounts,
+    pseudo,
 )
 from tests.lake.model_rows import as_dicts, duckdb_model
 
@@ -134,3 +136,11 @@ def test_dimension_export_swaps_whole_private_files(fixture_warehouse, tmp_path)
     before = os.stat(folder / "periods.parquet").st_ino
     assert export_dimensions(fixture_warehouse, tmp_path, ("periods",)) == {"periods": counts["periods"]}
     assert os.stat(folder / "periods.parquet").st_ino != before  # a new file, renamed over the old one
+
+
+def test_schools_export_carries_the_academies_time_zone(event_lake, fixture_warehouse):
+    lake, _ = event_lake
+    exported = dict(duckdb.sql(f"SELECT uai, time_zone FROM read_parquet('{dimension_path(lake, 'schools')}')").fetchall())
+    assert exported == {uai: TIME_ZONE_OF_ACADEMIE.get(academie, DEFAULT_TIME_ZONE)
+                        for uai, (academie, _) in SCHOOLS.items()}
+    assert exported[GUADELOUPE_SCHOOL] == "America/Guadeloupe" and exported[RENNES_SCHOOL] == "Europe/Paris"
