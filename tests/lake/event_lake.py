@@ -10,7 +10,7 @@ sessions.
 Beside the events, the dimensions the period models join (``write_fixture_warehouse``): a warehouse
 DuckDB file with accounts (activation dates, late creations, an ACTIVATION event standing for a missing
 date, sessions of accounts missing from every snapshot), ODE statistics of a school known only that way
-(a weekly, a daily and a monthly export), the schools, and the periods of the current periods SQL; then
+(a weekly, a daily and a monthly export), the schools, and the periods; then
 exported to ``lake/dimensions/`` by ``pipelines.lake.dimensions``. Two Guadeloupe schools (UTC−4) have
 the same traffic every week, except one week when the second is almost empty: a data gap. One school
 has accounts and no event at all.
@@ -266,22 +266,41 @@ def write_event_lake(lake: Path) -> list[dict]:
     return events
 
 
+def fixture_periods(first_day: date, last_day: date) -> list[tuple]:
+    """(period_type, period, period_start, period_end, school_year) of every day in [first_day, last_day],
+    labelled as the warehouse's periods asset labels them (ISO weeks, months, school trimesters
+    T1 September–December, T2 January–March, T3 April–August, school years)."""
+    rows = set()
+    day = first_day
+    while day <= last_day:
+        start_year = day.year if day.month >= 9 else day.year - 1
+        school_year = f"{start_year}-{start_year + 1}"
+        monday = day - timedelta(days=day.weekday())
+        iso_year, iso_week, _ = monday.isocalendar()
+        rows.add(("week", f"{iso_year}-W{iso_week:02d}", monday, monday + timedelta(days=6), school_year))
+        month = day.replace(day=1)
+        rows.add(("month", f"{day:%Y-%m}", month, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1),
+                  school_year))
+        trimester = 1 if day.month >= 9 else 2 if day.month <= 3 else 3
+        bounds = {1: (date(start_year, 9, 1), date(start_year, 12, 31)),
+                  2: (date(start_year + 1, 1, 1), date(start_year + 1, 3, 31)),
+                  3: (date(start_year + 1, 4, 1), date(start_year + 1, 8, 31))}[trimester]
+        rows.add(("trimester", f"{school_year} T{trimester}", *bounds, school_year))
+        rows.add(("school_year", school_year, date(start_year, 9, 1), date(start_year + 1, 8, 31), school_year))
+        day += timedelta(days=1)
+    return sorted(rows)
+
+
 def write_fixture_warehouse(path: Path, lake: Path) -> Path:
-    """A warehouse DuckDB file at ``path`` holding the lake's events (staged_events and events, as the
-    warehouse types them), the accounts, ODE statistics, schools and periods; its dimensions exported to
-    ``lake/dimensions/`` as the pipeline does."""
-    from pipelines.defs.indicators.queries import indicator_sql
+    """A warehouse DuckDB file at ``path`` holding the dimensions of the period models (accounts, ODE
+    statistics, schools, and the periods from FIRST_DAY to the day of the lake's last event), exported
+    to ``lake/dimensions/`` as the pipeline does. It holds no events: tests that run the warehouse's
+    SQL add them."""
     from pipelines.defs.ingest.ingest_file import ensure_schema
     from pipelines.lake.dimensions import export_dimensions
 
     with duckdb.connect(str(path)) as con:
         ensure_schema(con)
-        for table in ("staged_events", "events"):
-            con.execute(f"""
-                INSERT INTO {table}
-                SELECT {EVENT_ID_RANK}, occurred_at, week_start, uai, {AS_UHUGEINT}, profile, service, event_type,
-                       channel, auth_method, source_file
-                FROM read_parquet('{lake}/events/*/*.parquet', hive_partitioning = true)""")
         con.executemany(
             "INSERT INTO accounts VALUES (('0x' || hex(?::BLOB))::UHUGEINT, ?, ?, ?, ?, 'fixture_accounts.csv')",
             [(pseudo(account), uai, profile, created, activated)
@@ -290,6 +309,11 @@ def write_fixture_warehouse(path: Path, lake: Path) -> Path:
         con.execute("CREATE TABLE schools (uai VARCHAR, name VARCHAR, academie_code VARCHAR, departement_code VARCHAR)")
         con.executemany("INSERT INTO schools VALUES (?, 'fixture', ?, ?)",
                         [(uai, academie, departement) for uai, (academie, departement) in SCHOOLS.items()])
-        con.execute(indicator_sql("periods"), {"first_day": FIRST_DAY})
+        last_day = con.execute(f"SELECT max(occurred_at AT TIME ZONE 'Europe/Paris')::DATE "
+                               f"FROM read_parquet('{lake}/events/*/*.parquet')").fetchall()[0][0]
+        con.execute("CREATE TABLE periods (period_type VARCHAR, period VARCHAR, period_start DATE, period_end DATE, "
+                    "school_year VARCHAR)")
+        con.executemany("INSERT INTO periods VALUES (?, ?, ?, ?, ?)",
+                        fixture_periods(date.fromisoformat(FIRST_DAY), last_day))
         export_dimensions(con, lake)
     return path

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.lake.event_lake import AS_UHUGEINT, FIRST_DAY, FIRST_WEEK, LAST_WEEK
+from tests.lake.event_lake import AS_UHUGEINT, EVENT_ID_RANK, FIRST_DAY, FIRST_WEEK, LAST_WEEK
 
 WINDOW = {"first_week": FIRST_WEEK, "last_week": LAST_WEEK}
 SESSION_COLUMNS = "uai, user_pseudo, profile, week_start, started_at, channel, events, services_mask, hour_paris, weekday_paris"
@@ -31,12 +31,27 @@ def _current_sql(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def warehouse(fixture_warehouse, duckdb_build, tmp_path_factory):
-    """A copy of the fixture warehouse with the current SQL run on it (tables sessions, usage_weekly,
-    adoption_school, feature_reach_school, data_gaps), and the dbt build attached as `dbt`."""
+def warehouse(event_lake, fixture_warehouse, duckdb_build, tmp_path_factory):
+    """A copy of the fixture warehouse (its dimensions) with the lake's events, the current SQL run on it
+    (tables sessions, usage_weekly, adoption_school, feature_reach_school, data_gaps), and the dbt build
+    attached as `dbt`."""
+    lake, _ = event_lake
     copy = tmp_path_factory.mktemp("current_sql") / "observatoire.duckdb"
     shutil.copy(fixture_warehouse, copy)
     with duckdb.connect(str(copy)) as con:
+        # The lake's events as the warehouse types them, under the names the current SQL reads (events,
+        # and staged_events for data_gaps.sql), in place of whatever the warehouse schema made of them.
+        for name in ("events", "staged_events"):
+            kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+            if kind:
+                con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} {name}")
+        con.execute(f"""
+            CREATE TABLE events AS
+            SELECT {EVENT_ID_RANK}, occurred_at, week_start, uai, {AS_UHUGEINT}, profile::profile_t AS profile,
+                   service::service_t AS service, event_type, channel::channel_t AS channel,
+                   auth_method::auth_method_t AS auth_method, source_file
+            FROM read_parquet('{lake}/events/*/*.parquet', hive_partitioning = true)""")
+        con.execute("CREATE TABLE staged_events AS SELECT * FROM events")
         con.execute(f"CREATE TABLE sessions AS {_current_sql('sessions')}", WINDOW)
         con.execute(f"CREATE TABLE usage_weekly AS {_current_sql('usage_weekly')}", WINDOW)
         con.execute(f"CREATE TABLE adoption_school AS {_current_sql('adoption_school')}", {"from_day": FIRST_DAY})
