@@ -39,10 +39,14 @@ GUADELOUPE_SCHOOL = "9710001A"  # académie de la Guadeloupe (UTC−4): the same
 GAP_SCHOOL = "9710002B"  # the same académie and traffic, except in GAP_WEEK: a probable data gap
 GAP_WEEK = "2025-10-20"
 QUIET_SCHOOL = "0350002B"  # accounts, no event
+# Alone in its académie (Mayotte), with events in the lake's first and last weeks only: the académie's
+# median week is empty, so no week of it can be judged a data gap.
+MAYOTTE_SCHOOL = "9760001M"
 ODE_SCHOOL = "0350003C"  # known only through ODE statistics exports
 # uai -> (academie_code, departement_code)
 SCHOOLS = {RENNES_SCHOOL: ("14", "035"), QUIET_SCHOOL: ("14", "035"), ODE_SCHOOL: ("14", "035"),
-           REUNION_SCHOOL: ("28", "974"), GUADELOUPE_SCHOOL: ("32", "971"), GAP_SCHOOL: ("32", "971")}
+           REUNION_SCHOOL: ("28", "974"), GUADELOUPE_SCHOOL: ("32", "971"), GAP_SCHOOL: ("32", "971"),
+           MAYOTTE_SCHOOL: ("43", "976")}
 GUADELOUPE = ZoneInfo(TIME_ZONE_OF_ACADEMIE["32"])
 # The first day of the periods (the first weekly partition).
 FIRST_DAY = "2025-09-01"
@@ -195,6 +199,13 @@ def guadeloupe_events(weeks: list[date]) -> list[dict]:
     return events
 
 
+def mayotte_events(*weeks: date) -> list[dict]:
+    """Three visits on the Wednesday of each of ``weeks``, at 10:00 Mayotte time (UTC+3)."""
+    return [_event(f"mayotte-{week}-{i}", datetime.combine(week + timedelta(days=2), datetime.min.time(),
+                                                             timezone.utc).replace(hour=7, minute=10 * i),
+                   MAYOTTE_SCHOOL, "mayotte-00", "ACCESS", "notes") for week in weeks for i in range(3)]
+
+
 # ACTIVATION events (not visits): they date the activation of accounts whose snapshot has none.
 ACTIVATIONS = [("fall_back", RENNES_SCHOOL, "2025-10-20T10:00:00"),
                ("gp-steady-late", GUADELOUPE_SCHOOL, "2025-10-14T12:00:00"),
@@ -251,7 +262,8 @@ def ode_statistics() -> list[tuple]:
 def write_event_lake(lake: Path) -> list[dict]:
     """Write the fixture under lake/events/week_start=YYYY-MM-DD/ (two files per week); return its events."""
     events = scenario_events() + random_events()
-    events += guadeloupe_events(sorted({week_start(e["occurred_at"]) for e in events})) + activation_events()
+    weeks = sorted({week_start(e["occurred_at"]) for e in events})
+    events += guadeloupe_events(weeks) + activation_events() + mayotte_events(weeks[0], weeks[-1])
     by_week: dict[date, list[dict]] = {}
     for event in events:
         by_week.setdefault(week_start(event["occurred_at"]), []).append(event)
