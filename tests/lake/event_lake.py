@@ -246,8 +246,8 @@ def fixture_accounts() -> list[tuple]:
 
 def ode_statistics() -> list[tuple]:
     """(uai, stat_date, profile, connexions, unique_visitors, accounts_loaded, accounts_activated): the ODE
-    school's parents weekly (Mondays), pupils daily, teachers monthly; and a Rennes row, ignored because
-    Rennes has an account snapshot for that profile."""
+    school's parents weekly (Mondays), pupils daily, teachers monthly (November without account counts);
+    and a Rennes row, ignored because Rennes has an account snapshot for that profile."""
     rows = []
     for i in range(13):
         rows.append((ODE_SCHOOL, date(2025, 9, 1) + timedelta(weeks=i), "parent", 100 + i, 40 + i, 200, 120 + i))
@@ -255,6 +255,7 @@ def ode_statistics() -> list[tuple]:
         rows.append((ODE_SCHOOL, date(2025, 10, 1) + timedelta(days=i), "eleve", 10 + i, 5, 300, 150))
     for month in (9, 10, 11):
         rows.append((ODE_SCHOOL, date(2025, month, 1), "enseignant", 500 + month, 30, 60, 50 + month))
+    rows[-1] = rows[-1][:5] + (None, None)  # November's export lacks the account counts
     rows.append((RENNES_SCHOOL, date(2025, 10, 15), "parent", 999, 99, 999, 999))
     return rows
 

@@ -87,6 +87,11 @@ def test_ode_only_school(adoption):
     assert adoption[(ODE_SCHOOL, "eleve", "2025-W41")]["sessions"] == sum(range(15, 22))
     # Monthly export for teachers: September's row.
     assert adoption[(ODE_SCHOOL, "enseignant", "2025-09")]["active"] == 30
+    # November's row has no account counts: the trimester takes October's, the latest given.
+    trimester = adoption[(ODE_SCHOOL, "enseignant", "2025-2026 T1")]
+    assert (trimester["loaded"], trimester["activated"], trimester["sessions"]) == (60, 60, 509 + 510 + 511)
+    november = adoption[(ODE_SCHOOL, "enseignant", "2025-11")]
+    assert (november["loaded"], november["activated"], november["active"]) == (None, None, 30)
     # An ODE row of a school-profile that has an account snapshot is not used.
     assert all(r["source"] == "events" for k, r in adoption.items() if k[0] == RENNES_SCHOOL)
 

@@ -131,8 +131,10 @@ ode_granularity as (
 
 ode_schools as (
     select p.period_type, p.period, o.uai, o.profile, 'ode_statistics' as source,
-           max_by(o.accounts_loaded, o.stat_date) as loaded,
-           max_by(o.accounts_activated, o.stat_date) as activated,
+           -- the latest count given: DuckDB's max_by (arg_max) skips NULL values, Spark's does not, so
+           -- rows without a count get no date
+           max_by(o.accounts_loaded, case when o.accounts_loaded is not null then o.stat_date end) as loaded,
+           max_by(o.accounts_activated, case when o.accounts_activated is not null then o.stat_date end) as activated,
            case when any_value(g.granularity) = p.period_type and count(*) = 1
                 then any_value(o.unique_visitors) end as active,
            sum(o.connexions) as sessions,
