@@ -133,12 +133,12 @@ def test_a_partner_pinned_by_its_figures_at_other_ends_is_hidden_there_too():
     block, found, x = exposed_loaded_x()
     assert x and x[0]["lo"] == x[0]["hi"] == 8
     pinned = _pinned_neighbours(block, found)
-    assert set(pinned["uai"]) == {"y"}
+    assert set(pinned["uai"]) == {"y"} and set(pinned["qid"]) <= {e["qid"] for e in found}
     con = duckdb.connect()
     con.register("units_df", units)
     con.execute("CREATE TEMP TABLE m_units AS SELECT * EXCLUDE (family, period_start, period_end), "
                 "period_start::DATE AS period_start, period_end::DATE AS period_end FROM units_df")
-    assert _unpin(con, [Family("m", GROUP_COLS, breakdowns=(), measures=2)], key, pinned) == 2
+    assert _unpin(con, [Family("m", GROUP_COLS, breakdowns=(), measures=2)], key, pinned) == {"y"}
     hidden = dict(con.execute("SELECT period, published FROM m_units WHERE uai = 'y'").fetchall())
     assert hidden == {"2025-10": False, "2025-11": False, "2025-12": False}
     units["published"] = units.uai.eq("z")

@@ -41,8 +41,9 @@ from pipelines.disclosure.protection_audit import Block, audit_block
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, publishable_sql
 
 END_GROUP = ("profile", "period_end")
-# The exact linear audit of one period is a dense SVD: groups with more unknown atoms are skipped (and said).
-EXACT_AUDIT_MAX_ATOMS = 5000
+# The exact linear audit of one period (one small SVD per académie, national cells tying them:
+# ``cell_suppression.recoverable_columns``): groups with more unknown atoms are skipped (and said).
+EXACT_AUDIT_MAX_ATOMS = 20_000
 # The group columns every family of a release has (``period_start`` / ``period_end`` as ISO text).
 GROUP_COLS = ("period_type", "period", "period_start", "period_end", "profile")
 
@@ -442,45 +443,49 @@ def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray, shared_
 
 def _pinned_neighbours(block: Block, exposed: list[dict]) -> pd.DataFrame:
     """Schools whose hidden loaded/activated accounts in this block are pinned from other blocks, next to
-    an exposed count: profile, uai, period_end, size, m0_k.
+    an exposed count: qid (the exposed count's), uai.
 
     Accounts only accumulate, so a school published at an earlier and at a later end with the same counts
     has those counts at every end between: hiding it there (a partner) hides nothing. An exposed count that
     shares a published equation with such a school cannot be protected by hiding more cells; the fix is to
     hide the school's figure at the other ends where its counts are the same (``_unpin``)."""
     if not exposed or "qid" not in exposed[0]:
-        return pd.DataFrame(columns=["uai", "size", "m0_k"])
+        return pd.DataFrame(columns=["qid", "uai"])
     v = block.variables
-    qvars = block.quantities[block.quantities["qid"].isin([e["qid"] for e in exposed])]["var"].unique()
-    t = block.terms
-    rows = t.loc[t["var"].isin(qvars), "row"].unique()
-    near = np.setdiff1d(t.loc[t["row"].isin(rows), "var"].unique(), qvars)
-    cand = v.iloc[near]
-    value, lb, ub = cand["value"].to_numpy(float), cand["lb"].to_numpy(float), cand["ub"].to_numpy(float)
-    pinned = cand[cand["kind"].isin(["L", "A"]).to_numpy() & ((lb >= value) | (ub <= value))]
-    return pinned[["uai"]].dropna().drop_duplicates()
+    q = block.quantities[block.quantities["qid"].isin([e["qid"] for e in exposed])][["qid", "var"]]
+    t = block.terms[["row", "var"]]
+    near = (q.merge(t, on="var")[["qid", "row"]].drop_duplicates().merge(t, on="row")[["qid", "var"]]
+            .drop_duplicates())
+    near = near[~near.set_index(["qid", "var"]).index.isin(q.set_index(["qid", "var"]).index)]
+    value, lb, ub = (v[c].to_numpy(float)[near["var"].to_numpy()] for c in ("value", "lb", "ub"))
+    kind = v["kind"].to_numpy()[near["var"].to_numpy()]
+    near = near.assign(uai=v["uai"].to_numpy()[near["var"].to_numpy()])
+    pinned = near[np.isin(kind, ["L", "A"]) & ((lb >= value) | (ub <= value))]
+    return pinned[["qid", "uai"]].dropna().drop_duplicates().reset_index(drop=True)
 
 
-def _unpin(con, families: list[Family], key: tuple, schools: pd.DataFrame) -> int:
-    """Hide the schools' figures at the other ends where their loaded and activated accounts are those of
-    block ``key`` = (profile, period_end): the bounds that pinned them there are gone."""
+def _unpin(con, families: list[Family], key: tuple, schools: pd.DataFrame) -> set:
+    """Hide the schools' figures at the other ends where their loaded or activated accounts are those of
+    block ``key`` = (profile, period_end): the bounds that pinned them there are gone. Returns the schools
+    hidden somewhere new."""
     school_level = [f for f in families if f.units_published]
     if schools.empty or not school_level:
-        return 0
+        return set()
     profile, end = key
     con.execute("CREATE OR REPLACE TEMP TABLE _pinned (uai VARCHAR)")
-    con.executemany("INSERT INTO _pinned VALUES (?)", [[u] for u in schools["uai"]])
+    con.executemany("INSERT INTO _pinned VALUES (?)", [[u] for u in schools["uai"].unique()])
     here = " UNION ".join(f"SELECT uai, size, m0_k FROM {f.units} WHERE profile = ? AND period_end = ?::DATE "
                           f"AND uai IN (SELECT uai FROM _pinned)" for f in school_level)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _pinned_counts AS {here}",
                 [x for _ in school_level for x in (profile, end)])
-    changed = 0
+    changed: set = set()
     for f in school_level:
-        changed += con.execute(f"""
+        changed |= {u for (u,) in con.execute(f"""
             UPDATE {f.units} u SET published = false FROM _pinned_counts p
             WHERE u.published AND u.from_events AND u.profile = ? AND u.period_end <> ?::DATE AND u.uai = p.uai
               AND (u.size = p.size OR u.m0_k = p.m0_k)
-        """, [profile, end]).fetchall()[0][0]
+            RETURNING u.uai
+        """, [profile, end]).fetchall()}
     return changed
 
 
@@ -583,12 +588,15 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
             summary.quantities += len(block.qinfo)
             found, solved = audit_block(block)
             summary.solved += solved
+            # An exposure next to a pinned partner: unpin the partner (the cause) rather than hide a cell.
             pinned = _pinned_neighbours(block, found)
-            if _unpin(con, families, block.key, pinned):  # the exposure's cause: fix that, not a cell
-                summary.exposed_found += len(found)
-                summary.unpinned += len(pinned)
+            unpinned = _unpin(con, families, block.key, pinned)
+            if unpinned:
+                summary.unpinned += len(unpinned)
+                deferred = set(pinned.loc[pinned["uai"].isin(unpinned), "qid"])
+                summary.exposed_found += len(deferred)
                 exposed.append(None)
-                continue
+                found = [e for e in found if e["qid"] not in deferred]
             exposed += found
         summary.rounds = round_
         if not exposed:
