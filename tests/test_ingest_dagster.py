@@ -87,7 +87,7 @@ def test_landing_sensor_requests_an_ingest_only_for_new_files(landed):
         assert isinstance(again, dg.RunRequest) and "new.jsonl" in again.tags["landing_files"]
 
 
-def test_retention_purges_old_raw_events(landed):
+def test_retention_purges_old_raw_events(landed, ent_data_dir):
     from pipelines.definitions import build_defs
     from pipelines.paths import warehouse_path
     from pipelines.runner import run_pipeline
@@ -101,6 +101,7 @@ def test_retention_purges_old_raw_events(landed):
         assert result.success
     # The test events are from September 2025, more than 12 months before any run of this test.
     with duckdb.connect(str(warehouse_path()), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM staged_events").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM lake_files").fetchall() == [(0,)]
+        assert not list((ent_data_dir / "lake").rglob("*.parquet"))
         assert con.execute("SELECT count(*) FROM events").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM landing_manifest").fetchall() == [(2,)]

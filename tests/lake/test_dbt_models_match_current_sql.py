@@ -27,10 +27,12 @@ def warehouse(event_lake, duckdb_build):
     window = {"first_week": FIRST_WEEK, "last_week": LAST_WEEK}
     with duckdb.connect() as con:
         ensure_schema(con)
+        con.execute("DROP VIEW events")  # the warehouse's view of its own lake, replaced by the fixture's events
         con.execute(f"""
-            INSERT INTO events
-            SELECT {EVENT_ID_RANK}, occurred_at, week_start, uai, {AS_UHUGEINT}, profile, service, event_type, channel,
-                   auth_method, source_file
+            CREATE TABLE events AS
+            SELECT {EVENT_ID_RANK}, occurred_at, week_start, uai, {AS_UHUGEINT}, profile::profile_t AS profile,
+                   service::service_t AS service, event_type, channel::channel_t AS channel,
+                   auth_method::auth_method_t AS auth_method, source_file
             FROM read_parquet('{lake}/events/*/*.parquet', hive_partitioning = true)""")
         con.execute(f"CREATE TABLE sessions AS {indicator_sql('sessions')}", window)
         con.execute(f"CREATE TABLE usage_weekly AS {indicator_sql('usage_weekly')}", window)

@@ -42,7 +42,7 @@ def usage_weekly(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
     return dg.MaterializeResult(metadata={"rows": rows, "weeks": len(context.partition_keys)})
 
 
-@dg.asset(deps=["staged_events"], **WHOLE)
+@dg.asset(deps=["lake_events"], **WHOLE)
 def periods(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Reporting periods: ISO weeks, months, school trimesters and school years, up to the data horizon."""
     with duckdb.get_connection() as con:
