@@ -169,12 +169,18 @@ def test_login_and_access_counts_per_school_and_profile_by_hand(landed):
     }
 
 
-def test_non_visit_events_open_no_session_and_activation_dates_an_account(landed):
+def test_non_visit_events_open_no_session_and_activation_dates_an_account(landed, tmp_path):
+    import duckdb
+
     from pipelines.defs.indicators.queries import indicator_sql
+    from tests.lake.dbt_run import run_dbt
 
     con, _, _ = landed
-    con.execute(f"CREATE TABLE sessions AS {indicator_sql('sessions')}",
-                {"first_week": "2025-11-03", "last_week": "2025-11-10"})
+    warehouse = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    con.close()  # the dbt model `sessions` (pipelines_dbt/) writes it into the warehouse, over the lake
+    run_dbt(["build", "--select", "+sessions"], "duckdb", tmp_path / "dbt", tmp_path / "lake",
+            {"first_week": "2025-11-03", "last_week": "2025-11-10"}, duckdb_path=warehouse)
+    con = duckdb.connect(warehouse)
     sessions = con.execute(
         "SELECT a.user_pseudo IS NOT NULL, count(*) FROM sessions s "
         "LEFT JOIN accounts a ON a.user_pseudo = s.user_pseudo AND a.profile = 'parent' GROUP BY ALL ORDER BY ALL"
