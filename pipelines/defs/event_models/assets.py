@@ -18,7 +18,7 @@ from unittest import mock
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.defs.event_models.project import base_vars, dbt_project, dbt_target, ensure_manifest
+from pipelines.defs.event_models.project import base_vars, dbt_project, dbt_resource, dbt_target, ensure_manifest
 from pipelines.defs.ingest.partitions import weekly_partitions
 from pipelines.paths import lake_dir, warehouse_path
 
@@ -65,10 +65,6 @@ def weekly_event_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     with _dbt_environment():
         invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
     yield from invocation.stream()
-
-
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir), target=dbt_target())
 
 
 event_model_assets = [weekly_event_models]

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
 from pipelines.formats.entcore import VISIT_EVENT_TYPES
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "pipelines_dbt"
 TARGET_ENV = "ENT_DBT_TARGET"
+# The dbt of this interpreter's environment (the .venv), found even when its bin/ is not on PATH.
+_BESIDE = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_BESIDE) if _BESIDE.exists() else "dbt"
 
 
 def dbt_target() -> str:
@@ -29,12 +33,9 @@ def base_vars() -> dict:
     return {"visit_event_types": list(VISIT_EVENT_TYPES)}
 
 
-dbt_project = DbtProject(
-    project_dir=DBT_PROJECT_DIR,
-    profiles_dir=DBT_PROJECT_DIR,
-    target=dbt_target(),
-    prepare_project_cli_args=["parse", "--quiet", "--vars", json.dumps(base_vars())],
-)
+PARSE_ARGS = ["parse", "--quiet", "--vars", json.dumps(base_vars())]
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=dbt_target(),
+                         prepare_project_cli_args=PARSE_ARGS)
 
 
 def _stale() -> bool:
@@ -51,8 +52,14 @@ def _stale() -> bool:
 def ensure_manifest() -> Path:
     """The manifest's path, after ``dbt parse`` if it is missing or stale (always under ``dagster dev``)."""
     if dbt_project.preparer.using_dagster_dev() or _stale():
-        dbt_project.preparer.prepare(dbt_project)
+        # What DbtProject's preparer does (the project has no packages), with this environment's dbt.
+        dbt_resource().cli(PARSE_ARGS, target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir), target=dbt_target(),
+                          dbt_executable=DBT_EXECUTABLE)
 
 
 if __name__ == "__main__":

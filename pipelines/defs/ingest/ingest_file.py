@@ -23,7 +23,7 @@ from pipelines.defs.ingest import lake
 from pipelines.defs.ingest.event_readers import FileSchemaError, parsed_events_sql
 from pipelines.defs.ingest.formats import EVENT_FORMATS, Sniffed, UnrecognizedFileError, sniff, transcode_to_utf8
 from pipelines.defs.ingest.pseudonymize import Pseudonymizer
-from pipelines.defs.ingest.stage_events import StageCounts, stage_event_rows
+from pipelines.defs.ingest.stage_events import StageCounts, drop_work_tables, stage_event_rows, stored_rows_sql
 from pipelines.defs.ingest.stage_tables import stage_table_rows
 from pipelines.paths import lake_dir
 
@@ -175,12 +175,13 @@ def ingest_file(
             manifest |= {"first_event_at": counts.first_event_at, "last_event_at": counts.last_event_at}
             _write_manifest(con, manifest, outcome)
             if sniffed.format in EVENT_FORMATS and outcome.rows_stored:
-                staging, files = lake.write_week_files(con, "SELECT * FROM _stored", lake_root, sha)
+                staging, files = lake.write_week_files(con, stored_rows_sql(rel), lake_root, sha)
                 outcome.weeks = sorted({f.week_start for f in files})
                 lake.record(con, files, sha, rel)
                 published = files
                 lake.publish(staging, lake_root, files)
-            con.execute("DROP TABLE IF EXISTS _stored")
+            if sniffed.format in EVENT_FORMATS:
+                drop_work_tables(con)
             con.execute("COMMIT")
         except FileSchemaError as exc:
             con.execute("ROLLBACK")

@@ -1,5 +1,5 @@
-"""Validate, pseudonymize and deduplicate the parsed rows of one event file into the temporary table
-``_stored`` (the rows the caller writes to the lake, lake.py) and ``quarantine``.
+"""Validate, pseudonymize and deduplicate the parsed rows of one event file: ``quarantine`` rows, and
+``stored_rows_sql()``, the rows the caller writes to the lake (lake.py) before ``drop_work_tables``.
 
 Runs inside the caller's transaction. Every parsed row ends as exactly one of: stored, duplicate
 (its event_id is already in the lake, or repeats earlier in the file), quarantined (with a reason and
@@ -22,6 +22,7 @@ import duckdb
 
 from pipelines.defs.ingest import excerpt, lake, pii
 from pipelines.defs.ingest.pseudonymize import Pseudonymizer
+from pipelines.defs.ingest.readers import sql_literal
 from pipelines.defs.ingest.vocabulary import (
     PROFILE_WORDS,
     UAI_PATTERN,
@@ -147,7 +148,7 @@ def stage_event_rows(
             LEFT JOIN _vocab v ON {vocab_join}
             {school_join}
         )
-        SELECT r.*,
+        SELECT r.*, date_trunc('week', r.occurred_at AT TIME ZONE 'Europe/Paris')::DATE AS week_start,
             CASE
                 WHEN r.malformed IS NOT NULL THEN r.malformed
                 WHEN r.event_type IS NULL OR r.event_type = '' THEN 'missing event type'
@@ -174,7 +175,7 @@ def stage_event_rows(
         """
         CREATE OR REPLACE TEMP TABLE _first AS
         SELECT key, min(line_number) AS first_line,
-               any_value(date_trunc('week', occurred_at AT TIME ZONE 'Europe/Paris')::DATE) AS week_start
+               any_value(week_start) AS week_start
         FROM _checked WHERE reason IS NULL GROUP BY key
         """
     )
@@ -192,18 +193,6 @@ def stage_event_rows(
         LEFT JOIN _first f USING (key)
         LEFT JOIN {known} e ON e.event_id = c.key
         """
-    )
-    # The lake's columns (lake.LAKE_COLUMNS) and the week, with the warehouse's vocabulary as text.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _stored AS
-        SELECT key AS event_id, occurred_at, school_uai AS uai, user_bytes AS user_pseudo,
-               coalesce(profile, 'autre') AS profile, coalesce(service, 'autre') AS service,
-               event_type_canonical AS event_type, channel, auth_method, $file AS source_file,
-               date_trunc('week', occurred_at AT TIME ZONE 'Europe/Paris')::DATE AS week_start
-        FROM _checked JOIN _outcome USING (line_number) WHERE outcome = 'stored'
-        """,
-        {"file": file_path},
     )
     fields = {name: _EXCERPT[name] for name in EXCERPT_FIELDS[fmt]}
     con.execute(
@@ -224,6 +213,22 @@ def stage_event_rows(
         FROM _checked JOIN _outcome USING (line_number)
         """
     ).fetchall()[0]
-    for table in ("_parsed", "_pseudo", "_vocab", "_checked", "_first", "_outcome"):  # _stored: the caller's
+    for table in ("_parsed", "_pseudo", "_vocab", "_first"):  # _checked, _outcome: stored_rows_sql
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return StageCounts(*row)
+
+
+def stored_rows_sql(file_path: str) -> str:
+    """The stored rows of the file just staged, as the lake's columns (lake.LAKE_COLUMNS) and the week,
+    the vocabulary as text: read once, by the lake's COPY."""
+    return f"""
+        SELECT key AS event_id, occurred_at, school_uai AS uai, user_bytes AS user_pseudo,
+               coalesce(profile, 'autre') AS profile, coalesce(service, 'autre') AS service,
+               event_type_canonical AS event_type, channel, auth_method, {sql_literal(file_path)} AS source_file,
+               week_start
+        FROM _checked JOIN _outcome USING (line_number) WHERE outcome = 'stored'"""
+
+
+def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table in ("_checked", "_outcome"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
