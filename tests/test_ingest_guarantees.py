@@ -180,3 +180,21 @@ def test_a_kill_between_the_lake_rename_and_the_manifest_commit_is_recovered(con
             (before["events"] + 3, before["events"] + 3)]
     finally:
         con.close()
+
+
+def test_a_lake_belongs_to_one_warehouse(con, landing, tmp_path):
+    import duckdb
+
+    from pipelines.defs.ingest.lake import LakeMismatchError
+    from pipelines.defs.reference.schools import build_schools
+    from tests.conftest import REFERENCE_DIR
+
+    ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
+    before = counts(con)
+    files = sorted((tmp_path / "lake" / "events").glob("*/*.parquet"))
+    other = duckdb.connect(str(tmp_path / "other.duckdb"))
+    build_schools(other, REFERENCE_DIR)
+    with pytest.raises(LakeMismatchError, match="holds the events of another warehouse"):
+        ingest_landing(other, landing, PSEUDO, WINDOW, NOW)  # the same ENT_LAKE_DIR: its recovery would delete them
+    assert sorted((tmp_path / "lake" / "events").glob("*/*.parquet")) == files and files
+    assert counts(con) == before

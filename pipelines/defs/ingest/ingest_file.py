@@ -89,7 +89,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, lake_root: Path | None = None)
         raise LegacyWarehouseError(
             f"the warehouse {path[0][0] if path else ''} {why}. Refusing to ingest "
             "into it. Rebuild it from landing/ (ingestion never deletes a landing file): stop Dagster, move the "
-            "warehouse file aside, run `ent-equity run` (then `retention_job`), and delete the old file."
+            "warehouse file (and lake/, if any) aside, run `ent-equity run` (then `retention_job`), and delete the old file."
         )
     lake.refresh_events_view(con, lake_root or lake_dir())
 

@@ -27,6 +27,11 @@ import duckdb
 
 EVENTS = "events"
 STAGING = "_staging"
+MARKER = "_warehouse_id"  # the id of the one warehouse whose lake_files list this lake's files
+
+
+class LakeMismatchError(RuntimeError):
+    """The lake belongs to another warehouse: recovery would delete that warehouse's events."""
 
 # Columns of a lake file, in order (week_start is the folder, not a column): the contract of the dbt
 # source lake.events and of the fixture tests/lake/event_lake.py.
@@ -113,10 +118,34 @@ def record(con: duckdb.DuckDBPyConnection, files: list[LakeFile], sha256: str, s
         )
 
 
+def claim(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """Pair the warehouse and its lake (an id in warehouse_settings and in <lake>/_warehouse_id), or
+    refuse a lake that holds another warehouse's files: recover would delete them."""
+    rows = con.execute("SELECT value FROM warehouse_settings WHERE key = 'lake_id'").fetchall()
+    ours = rows[0][0] if rows else None
+    marker = lake / MARKER
+    theirs = marker.read_text().strip() if marker.exists() else None
+    if ours is not None and ours == theirs:
+        return
+    if theirs is not None or any(events_dir(lake).glob("week_start=*/*.parquet")):
+        raise LakeMismatchError(
+            f"the event lake {lake} holds the events of another warehouse (id {theirs or 'none'}, this warehouse's: "
+            f"{ours or 'none'}): refusing to use it. A warehouse and its lake go together: point ENT_LAKE_DIR / "
+            "ENT_DATA_DIR at this warehouse's lake, or, to rebuild from landing/, move the old lake aside with the "
+            "old warehouse file."
+        )
+    ours = ours or uuid.uuid4().hex
+    lake.mkdir(parents=True, exist_ok=True)
+    marker.write_text(ours + "\n")
+    _fsync(marker)
+    con.execute("INSERT OR REPLACE INTO warehouse_settings VALUES ('lake_id', ?)", [ours])
+
+
 def recover(con: duckdb.DuckDBPyConnection, lake: Path) -> list[str]:
     """Delete what an interrupted ingest left: every lake file not listed in lake_files (a crash between
     the rename and the manifest commit, or after a retention commit), and the staging folder. Returns
-    the deleted files (relative paths)."""
+    the deleted files (relative paths). Refuses a lake paired with another warehouse (claim)."""
+    claim(con, lake)
     shutil.rmtree(lake / STAGING, ignore_errors=True)
     root = events_dir(lake)
     if not root.exists():
