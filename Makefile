@@ -12,9 +12,10 @@ RUN := $(UV) run --frozen
 
 .PHONY: setup browser java demo synth pipeline dashboard dagster test benchmark
 
-setup:  ## create .venv from uv.lock (installs uv first if missing)
+setup:  ## create .venv from uv.lock (installs uv first if missing), then the dbt manifest Dagster loads
 	@command -v uv >/dev/null 2>&1 || python3.11 -m uv --version >/dev/null 2>&1 || python3.11 -m pip install --quiet uv
 	$(UV) sync --frozen
+	$(RUN) python -m pipelines.defs.event_models.project
 
 browser:  ## Debian's chromium for the browser tests and PDF reports (never a downloaded browser)
 	@command -v chromium >/dev/null 2>&1 || { \

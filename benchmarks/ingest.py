@@ -91,7 +91,7 @@ def child(kind: str, path: str, workdir: str, memory_limit: str) -> None:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         started = time.perf_counter()  # schools are built by the parent, not timed
         outcomes = ingest_landing(con, Path(path), make_pseudonymizer(b"benchmark-key-benchmark-key-1234", False),
-                                  dt.date(2025, 9, 1))
+                                  dt.date(2025, 9, 1), lake_root=Path(workdir) / "lake")
         rows = sum(o.rows_stored for o in outcomes if o.format in {"canonical_parquet", "entcore_jsonl"})
     seconds = time.perf_counter() - started
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
@@ -113,9 +113,10 @@ def fresh_warehouse(workdir: Path) -> None:
     from pipelines.defs.reference.schools import build_schools
 
     (workdir / "warehouse.duckdb").unlink(missing_ok=True)
+    shutil.rmtree(workdir / "lake", ignore_errors=True)  # a warehouse and its lake go together
     with duckdb.connect(str(workdir / "warehouse.duckdb")) as con:
         build_schools(con, REFERENCE)
-        ensure_schema(con)
+        ensure_schema(con, workdir / "lake")
 
 
 def main() -> None:

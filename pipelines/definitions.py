@@ -4,7 +4,8 @@ import dagster as dg
 
 from pipelines.defs.equity.assets import equity_assets
 from pipelines.defs.equity.checks import equity_checks
-from pipelines.defs.indicators.assets import period_indicator_assets, weekly_indicator_assets
+from pipelines.defs.event_models.assets import dbt_resource, event_model_assets
+from pipelines.defs.indicators.assets import period_indicator_assets
 from pipelines.defs.indicators.checks import indicator_checks
 from pipelines.defs.ingest.assets import data_gaps, events, landed_files
 from pipelines.defs.ingest.checks import ingest_checks
@@ -25,13 +26,13 @@ from pipelines.resources import warehouse_resource
 def build_defs() -> dg.Definitions:
     """Definitions bound to the current ``ENT_DATA_DIR`` (tests call this after pointing it at tmp_path)."""
     return dg.Definitions(
-        assets=[*reference_assets, landed_files, events, data_gaps, *weekly_indicator_assets,
+        assets=[*reference_assets, landed_files, events, data_gaps, *event_model_assets,
                 *period_indicator_assets, *equity_assets, *lever_assets, *serving_assets, expired_events_purge, weekly_report],
         asset_checks=[*schools_checks, *ingest_checks, *indicator_checks, *equity_checks, *lever_checks],
         jobs=[ingest_job, weekly_job, indicators_job, serving_job, retention_job, weekly_report_job],
         schedules=[retention_schedule, weekly_report_schedule],
         sensors=[landing_sensor, ingested_weeks_sensor, indicators_after_weeks_sensor, serving_after_indicators_sensor],
-        resources={"duckdb": warehouse_resource()},
+        resources={"duckdb": warehouse_resource(), "dbt": dbt_resource()},
         # One process per run: DuckDB allows a single writing process per file, and steps are SQL-bound.
         executor=dg.in_process_executor,
     )

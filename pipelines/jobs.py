@@ -3,7 +3,8 @@
 import dagster as dg
 
 from pipelines.defs.equity.assets import equity_assets
-from pipelines.defs.indicators.assets import period_indicator_assets, weekly_indicator_assets
+from pipelines.defs.event_models.assets import event_model_assets
+from pipelines.defs.indicators.assets import period_indicator_assets
 from pipelines.defs.ingest.assets import data_gaps, events, landed_files
 from pipelines.defs.levers.assets import lever_assets
 from pipelines.defs.reference.assets import reference_assets
@@ -13,7 +14,7 @@ from pipelines.defs.publication.assets import serving_assets
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*reference_assets, landed_files))
 # Weekly partitions (single-run backfills: one run can cover a range of weeks).
 weekly_job = dg.define_asset_job(
-    "weekly_job", selection=dg.AssetSelection.assets(events, data_gaps, *weekly_indicator_assets)
+    "weekly_job", selection=dg.AssetSelection.assets(events, data_gaps, *event_model_assets)
 )
 # Unpartitioned indicators over every period (weeks, months, trimesters, school years), then equity and levers.
 indicators_job = dg.define_asset_job(

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 ENV_VAR = "ENT_DATA_DIR"
+LAKE_ENV_VAR = "ENT_LAKE_DIR"
 
 
 def data_dir() -> Path:
@@ -35,6 +36,13 @@ def warehouse_dir() -> Path:
 def warehouse_path() -> Path:
     """The one DuckDB file that Dagster writes."""
     return warehouse_dir() / "observatoire.duckdb"
+
+
+def lake_dir() -> Path:
+    """The Parquet event lake (``ENT_LAKE_DIR``, else ``ENT_DATA_DIR/lake``): events/week_start=YYYY-MM-DD/.
+    The dbt source ``lake.events`` (pipelines_dbt/models/lake/_lake__sources.yml) resolves it the same way."""
+    override = os.environ.get(LAKE_ENV_VAR)
+    return Path(override).resolve() if override else data_dir() / "lake"
 
 
 def serving_dir() -> Path:

@@ -35,9 +35,9 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, outcome: Pipel
     ]
 
 
-def staged_week_range() -> tuple[str, str] | None:
+def lake_week_range() -> tuple[str, str] | None:
     with duckdb.connect(str(warehouse_path()), read_only=True) as con:
-        first, last = con.execute("SELECT min(week_start)::VARCHAR, max(week_start)::VARCHAR FROM staged_events").fetchall()[0]
+        first, last = con.execute("SELECT min(week_start)::VARCHAR, max(week_start)::VARCHAR FROM lake_files").fetchall()[0]
     return (first, last) if first else None
 
 
@@ -48,7 +48,7 @@ def run_pipeline(instance: dg.DagsterInstance) -> PipelineRun:
     _execute(defs.resolve_job_def(ingest_job.name), instance, outcome)
     if not outcome.success:
         return outcome
-    outcome.weeks = staged_week_range()
+    outcome.weeks = lake_week_range()
     if outcome.weeks:
         first, last = outcome.weeks
         _execute(

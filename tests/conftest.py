@@ -12,15 +12,19 @@ REFERENCE_DIR = REPO_ROOT / "data" / "reference"
 
 @pytest.fixture
 def con(tmp_path):
-    """A fresh DuckDB file in tmp_path holding the reference tables (schools, académies, ...)."""
+    """A fresh DuckDB file in tmp_path holding the reference tables (schools, académies, ...); its event
+    lake is tmp_path/lake (ENT_LAKE_DIR)."""
     import duckdb
 
     from pipelines.defs.reference.schools import build_schools
 
+    lake = pytest.MonkeyPatch()  # its own, so that a test's monkeypatch.undo() keeps the lake in tmp_path
+    lake.setenv("ENT_LAKE_DIR", str(tmp_path / "lake"))
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     build_schools(con, REFERENCE_DIR)
     yield con
     con.close()
+    lake.undo()
 
 
 @pytest.fixture

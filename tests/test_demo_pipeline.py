@@ -22,7 +22,7 @@ def test_pipeline_succeeds_with_every_check_passing(demo):
     _, outcome, con = demo
     assert outcome.success, outcome
     assert outcome.failed_checks == []
-    assert con.execute("SELECT count(DISTINCT academie_code) FROM staged_events JOIN schools USING (uai)").fetchall() == [(30,)]
+    assert con.execute("SELECT count(DISTINCT academie_code) FROM events JOIN schools USING (uai)").fetchall() == [(30,)]
     balance = con.execute(
         "SELECT count(*), sum(rows_quarantined) FROM landing_manifest "
         "WHERE rows_read <> rows_stored + rows_duplicate + rows_quarantined").fetchall()[0]

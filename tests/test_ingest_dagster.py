@@ -49,11 +49,18 @@ def test_rerunning_a_week_does_not_double_count(landed):
 
     with dg.DagsterInstance.ephemeral() as instance:
         assert run_pipeline(instance).success
+        with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+            sessions = con.execute("SELECT count(*), sum(events) FROM sessions").fetchall()
+            usage = con.execute("SELECT count(*), sum(events) FROM usage_weekly").fetchall()
         job = build_defs().resolve_job_def("weekly_job")
         for _ in range(2):
             assert job.execute_in_process(instance=instance, partition_key="2025-09-08").success
     with duckdb.connect(str(warehouse_path()), read_only=True) as con:
         assert con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchall() == [(10, 10)]
+        # The dbt models replace the weeks they rebuild (incremental delete+insert on week_start).
+        assert con.execute("SELECT count(*), sum(events) FROM sessions").fetchall() == sessions
+        assert con.execute("SELECT count(*), sum(events) FROM usage_weekly").fetchall() == usage
+        assert sessions[0][0] > 0
 
 
 def test_missing_key_fails_the_ingest_run_with_a_clear_error(landed, monkeypatch):
@@ -87,7 +94,7 @@ def test_landing_sensor_requests_an_ingest_only_for_new_files(landed):
         assert isinstance(again, dg.RunRequest) and "new.jsonl" in again.tags["landing_files"]
 
 
-def test_retention_purges_old_raw_events(landed):
+def test_retention_purges_old_raw_events(landed, ent_data_dir):
     from pipelines.definitions import build_defs
     from pipelines.paths import warehouse_path
     from pipelines.runner import run_pipeline
@@ -101,6 +108,7 @@ def test_retention_purges_old_raw_events(landed):
         assert result.success
     # The test events are from September 2025, more than 12 months before any run of this test.
     with duckdb.connect(str(warehouse_path()), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM staged_events").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM lake_files").fetchall() == [(0,)]
+        assert not list((ent_data_dir / "lake").rglob("*.parquet"))
         assert con.execute("SELECT count(*) FROM events").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM landing_manifest").fetchall() == [(2,)]

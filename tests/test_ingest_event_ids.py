@@ -41,10 +41,10 @@ def test_source_and_derived_event_ids_are_keyed_hmacs(con, tmp_path):
     write_text(landing / "events.csv", ["event_id;occurred_at;uai;user_id;profile;service;event_type;channel",
                                         f"3f6c0e1a-77d2-4b8e-9c41-0d5e2f7a9b13;2025-09-09T08:00:00Z;{UAI_A};u1;parent;notes;ACCESS;web"])
     ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
-    stored = {f: e for f, e in con.execute("SELECT source_file, event_id FROM staged_events").fetchall()}
+    stored = {f: e for f, e in con.execute("SELECT source_file, event_id FROM events").fetchall()}
     assert stored == {"no-ids.parquet": row_key(0), "events.csv": event_key("3f6c0e1a-77d2-4b8e-9c41-0d5e2f7a9b13")}
     # Nothing unkeyed to match a guessed id against: the old 'sha256:' ids and raw ids are gone.
-    assert con.execute("SELECT typeof(event_id) FROM staged_events LIMIT 1").fetchall() == [("UHUGEINT",)]
+    assert con.execute("SELECT typeof(event_id) FROM events LIMIT 1").fetchall() == [("UHUGEINT",)]
 
 
 def test_another_key_gives_other_event_ids(tmp_path, con):
@@ -59,8 +59,9 @@ def test_another_key_gives_other_event_ids(tmp_path, con):
     ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
     other = duckdb.connect(str(tmp_path / "other.duckdb"))
     build_schools(other, REFERENCE_DIR)
-    ingest_landing(other, landing, make_pseudonymizer(b"another-key-that-is-long-enough-987654", False), WINDOW, NOW)
-    ids = lambda c: {e for (e,) in c.execute("SELECT event_id FROM staged_events").fetchall()}  # noqa: E731
+    ingest_landing(other, landing, make_pseudonymizer(b"another-key-that-is-long-enough-987654", False), WINDOW, NOW,
+                   lake_root=tmp_path / "other-lake")  # a warehouse and its lake go together
+    ids = lambda c: {e for (e,) in c.execute("SELECT event_id FROM events").fetchall()}  # noqa: E731
     assert len(ids(con)) == len(ids(other)) == 2 and not ids(con) & ids(other)
 
 
@@ -74,7 +75,7 @@ def test_derived_ids_deduplicate_across_files_and_reruns(con, tmp_path):
     (b,) = ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
     assert (b.rows_stored, b.rows_duplicate) == (1, 2)
     assert ingest_landing(con, landing, PSEUDO, WINDOW, NOW) == []
-    assert con.execute("SELECT count(*), count(DISTINCT event_id) FROM staged_events").fetchall() == [(3, 3)]
+    assert con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchall() == [(3, 3)]
 
 
 def test_a_warehouse_with_unkeyed_event_ids_is_refused(con, tmp_path):

@@ -29,7 +29,7 @@ def test_canonical_parquet_round_trip(con, tmp_path):
     assert (out.format, out.rows_read, out.rows_stored) == ("canonical_parquet", 2, 2)
     rows = con.execute(
         "SELECT event_id, uai, profile, service, event_type, channel, auth_method, week_start::VARCHAR, user_pseudo "
-        "FROM staged_events ORDER BY occurred_at DESC"
+        "FROM events ORDER BY occurred_at DESC"
     ).fetchall()
     assert rows[0][:8] == (event_key("p1"), UAI_A, "parent", "notes", "ACCESS", "mobile_app", "educonnect", "2025-09-08")
     assert rows[1][3] == "connexion" and rows[1][6] is None
@@ -45,7 +45,7 @@ def test_canonical_csv_with_comma_separator(con, tmp_path):
     ])
     out = ingest(con, landing)["events.csv"]
     assert (out.format, out.rows_stored, out.rows_quarantined) == ("canonical_csv", 2, 0)
-    assert con.execute("SELECT occurred_at FROM staged_events WHERE event_id = ?", [event_key("c1")]).fetchall()[0][0] == \
+    assert con.execute("SELECT occurred_at FROM events WHERE event_id = ?", [event_key("c1")]).fetchall()[0][0] == \
         datetime(2025, 9, 9, 6, 0, tzinfo=timezone.utc)
 
 
@@ -60,7 +60,7 @@ def test_entcore_jsonl_with_structures_mapping(con, tmp_path):
     ])
     out = ingest(con, landing)["entcore/events.jsonl"]
     assert (out.format, out.rows_stored) == ("entcore_jsonl", 3)
-    got = dict(con.execute("SELECT event_id, service || '/' || channel FROM staged_events").fetchall())
+    got = dict(con.execute("SELECT event_id, service || '/' || channel FROM events").fetchall())
     assert got == {event_key("j1"): "connexion/mobile_app", event_key("j2"): "cahier_de_textes/web",
                    event_key("j3"): "messagerie/web"}
 
@@ -78,7 +78,7 @@ def test_access_events_dump_resolves_school_through_accounts(con, tmp_path):
     assert out["accounts.csv"].rows_stored == 1
     events = out["access_events.csv"]
     assert (events.format, events.rows_stored, events.rows_quarantined) == ("access_events_csv", 1, 1)
-    assert con.execute("SELECT uai, profile, service FROM staged_events").fetchall() == [(UAI_A, "parent", "vie_scolaire")]
+    assert con.execute("SELECT uai, profile, service FROM events").fetchall() == [(UAI_A, "parent", "vie_scolaire")]
     assert "school unknown" in con.execute("SELECT reason FROM quarantine").fetchall()[0][0]
 
 
@@ -119,5 +119,5 @@ def test_unknown_module_and_profile_map_to_autre_and_are_counted(con, tmp_path):
     ])
     out = ingest(con, landing)["entcore/events.jsonl"]
     assert out.rows_stored == 1 and out.rows_mapped_to_autre == 1
-    assert con.execute("SELECT profile, service FROM staged_events").fetchall() == [("autre", "autre")]
+    assert con.execute("SELECT profile, service FROM events").fetchall() == [("autre", "autre")]
     assert con.execute("SELECT rows_mapped_to_autre FROM landing_manifest WHERE format = 'entcore_jsonl'").fetchall() == [(1,)]

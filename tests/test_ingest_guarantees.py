@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import date, datetime, timezone
 
 import pytest
@@ -15,7 +17,7 @@ from tests.ingest_helpers import UAI_A, entcore_line, write_canonical_parquet, w
 
 WINDOW = date(2025, 9, 1)
 RAW_IDS = ["7f1c2a9e-0b7d-4c1e-9a55-3e2f1d0c9b8a", "parent-jdupont-42", "pg-user-77"]
-COUNTED = ["landing_manifest", "quarantine", "staged_events", "accounts", "entcore_structures"]
+COUNTED = ["landing_manifest", "quarantine", "events", "accounts", "entcore_structures"]
 
 
 @pytest.fixture
@@ -62,18 +64,18 @@ def test_renamed_copy_is_a_duplicate(con, landing):
     (out,) = ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
     assert out.status == "duplicate_content" and out.rows_read == out.rows_duplicate == 8
     after = counts(con)
-    assert after["staged_events"] == before["staged_events"] and after["quarantine"] == before["quarantine"]
+    assert after["events"] == before["events"] and after["quarantine"] == before["quarantine"]
     assert after["landing_manifest"] == before["landing_manifest"] + 1
 
 
 def test_overlapping_new_file_only_adds_new_events(con, landing):
     ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
-    before = counts(con)["staged_events"]
+    before = counts(con)["events"]
     write_text(landing / "more.jsonl", [entcore_line("j0", RAW_IDS[0], "2025-09-10T18:00:00"),
                                         entcore_line("new", RAW_IDS[0], "2025-09-20T18:00:00")])
     (out,) = ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
     assert (out.rows_stored, out.rows_duplicate) == (1, 1)
-    assert counts(con)["staged_events"] == before + 1
+    assert counts(con)["events"] == before + 1
 
 
 def test_crash_mid_file_leaves_the_warehouse_unchanged(con, landing, monkeypatch):
@@ -90,7 +92,7 @@ def test_crash_mid_file_leaves_the_warehouse_unchanged(con, landing, monkeypatch
     assert counts(con) == before
     monkeypatch.undo()
     (out,) = ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
-    assert out.rows_stored == 3 and counts(con)["staged_events"] == before["staged_events"] + 3
+    assert out.rows_stored == 3 and counts(con)["events"] == before["events"] + 3
 
 
 def test_no_raw_user_id_in_any_varchar_column(con, landing):
@@ -126,3 +128,73 @@ def test_another_key_is_refused(con, landing):
     write_text(landing / "more.jsonl", [entcore_line("z", RAW_IDS[0], "2025-09-10T18:00:00")])
     with pytest.raises(KeyMismatchError):
         ingest_landing(con, landing, other, WINDOW, NOW)
+
+
+_KILLED_AFTER_RENAME = """
+import os, sys
+from pathlib import Path
+import duckdb
+from pipelines.defs.ingest import lake
+from pipelines.defs.ingest.ingest_file import ingest_landing
+from tests.ingest_helpers import NOW, PSEUDO
+from tests.test_ingest_guarantees import WINDOW
+publish = lake.publish
+def publish_then_die(*args, **kwargs):  # the files are in their week folders, the manifest is not committed
+    publish(*args, **kwargs)
+    os._exit(9)
+lake.publish = publish_then_die
+ingest_landing(duckdb.connect(sys.argv[1]), Path(sys.argv[2]), PSEUDO, WINDOW, NOW)
+"""
+
+
+def test_a_kill_between_the_lake_rename_and_the_manifest_commit_is_recovered(con, landing, tmp_path):
+    import duckdb
+
+    from tests.conftest import REPO_ROOT
+
+    ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
+    before = counts(con)
+    committed = {p for (p,) in con.execute("SELECT path FROM lake_files").fetchall()}
+    con.close()
+    write_text(landing / "late.jsonl", [entcore_line(f"late{i}", RAW_IDS[0], "2025-09-21T18:00:00") for i in range(3)])
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AFTER_RENAME, str(tmp_path / "w.duckdb"), str(landing)],
+                            cwd=REPO_ROOT, capture_output=True, text=True)
+    assert killed.returncode == 9, killed.stderr[-3000:]
+    lake = tmp_path / "lake" / "events"
+    on_disk = {f"{p.parent.name}/{p.name}" for p in lake.glob("*/*.parquet")}
+    assert len(on_disk - committed) == 1  # the orphan: renamed into its week, not in the manifest
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        # Nothing of the killed file is in the manifest; its orphan is on disk until the next recovery
+        # (every ingest run and every `events` week starts with one), which readers come after.
+        assert {t: n for t, n in counts(con).items() if t != "events"} == {t: n for t, n in before.items() if t != "events"}
+        assert con.execute("SELECT sum(rows) FROM lake_files").fetchall() == [(before["events"],)]
+        (out,) = ingest_landing(con, landing, PSEUDO, WINDOW, NOW)  # recovery, then the file again
+        assert (out.file_path, out.status, out.rows_stored) == ("late.jsonl", "ingested", 3)
+        assert counts(con) == before | {"landing_manifest": before["landing_manifest"] + 1,
+                                        "events": before["events"] + 3}
+        listed = {p for (p,) in con.execute("SELECT path FROM lake_files").fetchall()}
+        assert {f"{p.parent.name}/{p.name}" for p in lake.glob("*/*.parquet")} == listed
+        assert not list((tmp_path / "lake" / "_staging").glob("*"))
+        assert con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchall() == [
+            (before["events"] + 3, before["events"] + 3)]
+    finally:
+        con.close()
+
+
+def test_a_lake_belongs_to_one_warehouse(con, landing, tmp_path):
+    import duckdb
+
+    from pipelines.defs.ingest.lake import LakeMismatchError
+    from pipelines.defs.reference.schools import build_schools
+    from tests.conftest import REFERENCE_DIR
+
+    ingest_landing(con, landing, PSEUDO, WINDOW, NOW)
+    before = counts(con)
+    files = sorted((tmp_path / "lake" / "events").glob("*/*.parquet"))
+    other = duckdb.connect(str(tmp_path / "other.duckdb"))
+    build_schools(other, REFERENCE_DIR)
+    with pytest.raises(LakeMismatchError, match="holds the events of another warehouse"):
+        ingest_landing(other, landing, PSEUDO, WINDOW, NOW)  # the same ENT_LAKE_DIR: its recovery would delete them
+    assert sorted((tmp_path / "lake" / "events").glob("*/*.parquet")) == files and files
+    assert counts(con) == before

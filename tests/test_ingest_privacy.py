@@ -205,7 +205,7 @@ def test_the_crafted_files_are_read_and_every_row_is_accounted_for(crafted):
         assert manifest["accounts-no-header.csv"] == manifest["canonical/events-no-header.csv"] == "rejected"
         assert con.execute("SELECT count(*) FROM landing_manifest "
                            "WHERE rows_read <> rows_stored + rows_duplicate + rows_quarantined").fetchall() == [(0,)]
-        assert con.execute("SELECT count(*) FROM staged_events").fetchall()[0][0] >= 6
+        assert con.execute("SELECT count(*) FROM events").fetchall()[0][0] >= 6
         assert con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] >= 20
 
 

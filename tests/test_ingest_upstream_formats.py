@@ -125,7 +125,7 @@ def test_every_line_is_stored_duplicate_or_quarantined_with_a_reason(landed):
         "access_events.csv:5": "user not in any accounts snapshot: school unknown",
     }
     assert out["entcore/events.json"].rows_mapped_to_autre == 2  # Mindmap; the ACCESS without profil
-    assert con.execute("SELECT count(*) FROM staged_events WHERE event_id = ?",
+    assert con.execute("SELECT count(*) FROM events WHERE event_id = ?",
                        [event_key("6911a2c5f1e2d3c4b5a69788")]).fetchall() == [(1,)]
 
 
@@ -133,7 +133,7 @@ def test_dates_services_and_channels(landed):
     con, _, school_b = landed
     rows = con.execute(
         "SELECT strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%g'), week_start::VARCHAR, uai, "
-        "profile::VARCHAR, service::VARCHAR, event_type, channel::VARCHAR FROM staged_events ORDER BY occurred_at"
+        "profile::VARCHAR, service::VARCHAR, event_type, channel::VARCHAR FROM events ORDER BY occurred_at"
     ).fetchall()
     assert rows == [
         ("2025-11-09 22:30:00.000", "2025-11-03", school_b, "enseignant", "connexion", "LOGIN", "web"),
@@ -157,7 +157,7 @@ def test_dates_services_and_channels(landed):
 def test_login_and_access_counts_per_school_and_profile_by_hand(landed):
     con, _, school_b = landed
     counts = {(u, p, t): n for u, p, t, n in con.execute(
-        "SELECT uai, profile::VARCHAR, event_type, count(*) FROM staged_events "
+        "SELECT uai, profile::VARCHAR, event_type, count(*) FROM events "
         "WHERE event_type IN ('LOGIN', 'ACCESS') GROUP BY ALL").fetchall()}
     assert counts == {
         (UAI_A, "parent", "LOGIN"): 2,       # u-parent-1 on the web, u-parent-2 from the app
@@ -169,13 +169,18 @@ def test_login_and_access_counts_per_school_and_profile_by_hand(landed):
     }
 
 
-def test_non_visit_events_open_no_session_and_activation_dates_an_account(landed):
+def test_non_visit_events_open_no_session_and_activation_dates_an_account(landed, tmp_path):
+    import duckdb
+
     from pipelines.defs.indicators.queries import indicator_sql
+    from tests.lake.dbt_run import run_dbt
 
     con, _, _ = landed
-    con.execute("INSERT INTO events SELECT * FROM staged_events")
-    con.execute(f"CREATE TABLE sessions AS {indicator_sql('sessions')}",
-                {"first_week": "2025-11-03", "last_week": "2025-11-10"})
+    warehouse = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    con.close()  # the dbt model `sessions` (pipelines_dbt/) writes it into the warehouse, over the lake
+    run_dbt(["build", "--select", "+sessions"], "duckdb", tmp_path / "dbt", tmp_path / "lake",
+            {"first_week": "2025-11-03", "last_week": "2025-11-10"}, duckdb_path=warehouse)
+    con = duckdb.connect(warehouse)
     sessions = con.execute(
         "SELECT a.user_pseudo IS NOT NULL, count(*) FROM sessions s "
         "LEFT JOIN accounts a ON a.user_pseudo = s.user_pseudo AND a.profile = 'parent' GROUP BY ALL ORDER BY ALL"
@@ -214,7 +219,7 @@ con = duckdb.connect(str(root / "w.duckdb"))
 build_schools(con, REFERENCE_DIR)
 ingest_landing(con, root / "landing", PSEUDO, WINDOW, NOW)
 print(json.dumps({
-    "events": con.execute("SELECT event_id::VARCHAR, epoch_us(occurred_at), week_start::VARCHAR FROM staged_events "
+    "events": con.execute("SELECT event_id::VARCHAR, epoch_us(occurred_at), week_start::VARCHAR FROM events "
                           "ORDER BY 1").fetchall(),
     "ode": con.execute("SELECT uai, stat_date::VARCHAR, profile::VARCHAR FROM ode_statistics ORDER BY ALL").fetchall(),
     "quarantine": con.execute("SELECT file_path, line_number, reason FROM quarantine ORDER BY ALL").fetchall(),
@@ -227,8 +232,9 @@ def test_the_same_weeks_under_any_host_time_zone(tmp_path):
     school_b = uai_b()
     results = {}
     for tz in ("UTC", "Europe/Paris", "America/Los_Angeles"):
-        env = {k: v for k, v in os.environ.items() if k != "ENT_SOURCE_TIMEZONE"} | {"TZ": tz}
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / tz.replace("/", "_")), school_b],
+        root = tmp_path / tz.replace("/", "_")
+        env = {k: v for k, v in os.environ.items() if k != "ENT_SOURCE_TIMEZONE"} | {"TZ": tz, "ENT_LAKE_DIR": str(root / "lake")}
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(root), school_b],
                              cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
         results[tz] = json.loads(out.stdout.strip().splitlines()[-1])
     assert results["Europe/Paris"]["session_tz"] == "Europe/Paris"  # DuckDB follows the host...

@@ -16,14 +16,16 @@ DBT = Path(sys.executable).with_name("dbt")
 SPARK_SCHEMA = "event_models"  # the spark_session target's schema (profiles.yml)
 
 
-def run_dbt(command: list[str], target: str, work: Path, lake: Path, dbt_vars: dict[str, str]) -> str:
-    """``dbt <command>`` on ``target`` over ``lake``; outputs, logs and compiled SQL go under ``work``.
+def run_dbt(command: list[str], target: str, work: Path, lake: Path, dbt_vars: dict[str, str],
+            duckdb_path: Path | None = None) -> str:
+    """``dbt <command>`` on ``target`` over ``lake``; outputs, logs and compiled SQL go under ``work``
+    (the DuckDB target's file too, unless ``duckdb_path``: a warehouse, not open elsewhere).
     Returns dbt's output; raises AssertionError with it when dbt fails."""
     work.mkdir(parents=True, exist_ok=True)
     env = os.environ | {
         "ENT_DBT_TARGET": target,
         "ENT_LAKE_DIR": str(lake),
-        "ENT_DBT_DUCKDB_PATH": str(work / "event_models.duckdb"),
+        "ENT_DBT_DUCKDB_PATH": str(duckdb_path or work / "event_models.duckdb"),
         "ENT_DBT_SPARK_WAREHOUSE": str(work / "spark-warehouse"),
         "DBT_TARGET_PATH": str(work / "target"),
         "DBT_LOG_PATH": str(work / "logs"),

@@ -30,7 +30,10 @@ def as_dicts(rows: list[tuple], schema: list[tuple]) -> list[dict]:
 
 def _read(con: duckdb.DuckDBPyConnection, table: str) -> tuple[list[tuple], list[tuple]]:
     schema = [(name, kind) for name, kind, *_ in con.sql(f"DESCRIBE SELECT * FROM {table}").fetchall()]
-    # Instants as microseconds since the epoch, so that no time zone of the reading client enters.
-    columns = ", ".join(f"epoch_us({name}) AS {name}" if kind == "TIMESTAMP WITH TIME ZONE" else name
+    # Instants as microseconds since the epoch, so that no time zone of the reading client enters;
+    # pseudonyms as the lake's 16 bytes (DuckDB's warehouse keeps them as UHUGEINT: warehouse_pseudonym).
+    columns = ", ".join(f"epoch_us({name}) AS {name}" if kind == "TIMESTAMP WITH TIME ZONE"
+                        else f"unhex(lpad(hex({name}), 32, '0')) AS {name}" if kind == "UHUGEINT" else name
                         for name, kind in schema)
+    schema = [(name, "BLOB" if kind == "UHUGEINT" else kind) for name, kind in schema]
     return con.sql(f"SELECT {columns} FROM {table} ORDER BY ALL").fetchall(), schema

@@ -1,48 +1,16 @@
-"""Usage and adoption indicators: sessions and weekly usage per school, adoption per period, rollups."""
+"""Usage and adoption indicators: adoption per period, feature reach, rollups. The weekly ones
+(sessions, usage_weekly) are dbt models: pipelines/defs/event_models/."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.indicators.queries import indicator_sql
-from pipelines.defs.ingest.partitions import FIRST_WEEK, weekly_partitions
+from pipelines.defs.ingest.partitions import FIRST_WEEK
 
-WEEKLY = dict(partitions_def=weekly_partitions, group_name="indicators", kinds={"duckdb"},
-              backfill_policy=dg.BackfillPolicy.single_run())
 WHOLE = dict(group_name="indicators", kinds={"duckdb"})
 
 
-def _replace_weeks(con, table: str, sql_name: str, first: str, last: str) -> int:
-    """Delete then insert the weeks [first, last] of ``table`` in one transaction; return rows written."""
-    select = indicator_sql(sql_name)
-    con.execute("BEGIN TRANSACTION")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) LIMIT 0",
-                {"first_week": first, "last_week": last})
-    con.execute(f"DELETE FROM {table} WHERE week_start BETWEEN ? AND ?", [first, last])
-    con.execute(f"INSERT INTO {table} {select}", {"first_week": first, "last_week": last})
-    rows = con.execute(f"SELECT count(*) FROM {table} WHERE week_start BETWEEN ? AND ?", [first, last]).fetchall()[0][0]
-    con.execute("COMMIT")
-    return rows
-
-
-@dg.asset(deps=["events"], **WEEKLY)
-def sessions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Sessions (a LOGIN, or a gap of 30 min or more) per account, by week of start."""
-    first, last = context.partition_keys[0], context.partition_keys[-1]
-    with duckdb.get_connection() as con:
-        rows = _replace_weeks(con, "sessions", "sessions", first, last)
-    return dg.MaterializeResult(metadata={"rows": rows, "weeks": len(context.partition_keys)})
-
-
-@dg.asset(deps=["events", "sessions"], **WEEKLY)
-def usage_weekly(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Events, sessions and accounts per school × ISO week × profile × service × channel."""
-    first, last = context.partition_keys[0], context.partition_keys[-1]
-    with duckdb.get_connection() as con:
-        rows = _replace_weeks(con, "usage_weekly", "usage_weekly", first, last)
-    return dg.MaterializeResult(metadata={"rows": rows, "weeks": len(context.partition_keys)})
-
-
-@dg.asset(deps=["staged_events"], **WHOLE)
+@dg.asset(deps=["lake_events"], **WHOLE)
 def periods(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Reporting periods: ISO weeks, months, school trimesters and school years, up to the data horizon."""
     with duckdb.get_connection() as con:
@@ -122,6 +90,5 @@ def feature_reach_rollup(duckdb: DuckDBResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"rows": rows})
 
 
-weekly_indicator_assets = [sessions, usage_weekly]
 period_indicator_assets = [periods, adoption_school, feature_reach_school, school_ips_quintiles,
                            adoption_rollup, feature_reach_rollup]

@@ -1,4 +1,4 @@
-"""Ingestion assets: landed files into the warehouse, then canonical events one ISO week at a time."""
+"""Ingestion assets: landed files into the warehouse and the event lake, then the lake's ISO weeks."""
 
 import datetime as dt
 from pathlib import Path
@@ -6,15 +6,17 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.ingest.ingest_file import ingest_landing
+from pipelines.defs.ingest import lake
+from pipelines.defs.ingest.ingest_file import ensure_schema, ingest_landing
 from pipelines.defs.ingest.partitions import FIRST_WEEK, weekly_partitions
 from pipelines.defs.ingest.pseudonymize import pseudonymizer_from_env
-from pipelines.paths import landing_dir
+from pipelines.paths import lake_dir, landing_dir
 
 INGESTED_TABLES = {
     "landing_manifest": "One row per landed file version: hash, format, rows read / stored / duplicate / quarantined.",
     "quarantine": "Every rejected row with its file, line, reason and allow-listed excerpt (nothing personal).",
-    "staged_events": "Pseudonymized, validated, deduplicated events of every landed file.",
+    "lake_events": "Pseudonymized, validated, deduplicated events of every landed file, written once as zstd "
+                   "Parquet under lake/events/week_start=YYYY-MM-DD/ (listed in the warehouse's lake_files).",
     "accounts": "Loaded and activated ENT accounts per school and profile (pseudonymized).",
     "ode_statistics": "ODE statistics exports: connexions, visitors, loaded / activated accounts per school and day.",
     "entcore_structures": "entcore structure ids mapped to UAIs.",
@@ -25,7 +27,8 @@ INGESTED_TABLES = {
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(name, description=desc, deps=["schools"], group_name="ingest", kinds={"duckdb"})
+        dg.AssetSpec(name, description=desc, deps=["schools"], group_name="ingest",
+                     kinds={"parquet"} if name == "lake_events" else {"duckdb"})
         for name, desc in INGESTED_TABLES.items()
     ],
     can_subset=False,
@@ -39,7 +42,7 @@ def landed_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         outcomes = ingest_landing(con, landing_dir(), pseudonymizer, dt.date.fromisoformat(FIRST_WEEK))
         totals = con.execute(
             """SELECT (SELECT count(*) FROM landing_manifest), (SELECT count(*) FROM quarantine),
-                      (SELECT count(*) FROM staged_events), (SELECT count(*) FROM accounts),
+                      (SELECT coalesce(sum(rows), 0) FROM lake_files), (SELECT count(*) FROM accounts),
                       (SELECT count(*) FROM ode_statistics), (SELECT count(*) FROM entcore_structures),
                       (SELECT count(*) FROM school_context), (SELECT count(*) FROM mediation_workshops)"""
         ).fetchall()[0]
@@ -64,34 +67,35 @@ def landed_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
                 "balance_holds": all(f["read"] == f["stored"] + f["duplicate"] + f["quarantined"] for f in per_file),
                 "rows_mapped_to_autre": sum(o.rows_mapped_to_autre for o in outcomes),
             }
-        if name == "staged_events":
-            metadata |= {"weeks_touched": dg.MetadataValue.json(weeks)}
+        if name == "lake_events":
+            metadata |= {"weeks_touched": dg.MetadataValue.json(weeks), "lake": str(lake_dir())}
         yield dg.MaterializeResult(asset_key=name, metadata=metadata)
 
 
 @dg.asset(
     partitions_def=weekly_partitions,
-    deps=["staged_events"],
+    deps=["lake_events"],
     group_name="ingest",
-    kinds={"duckdb"},
+    kinds={"parquet"},
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def events(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Canonical pseudonymized events, one partition per ISO week (Europe/Paris)."""
-    weeks = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    """Canonical pseudonymized events of the lake, one partition per ISO week (Europe/Paris): the
+    weeks as ingestion committed them (lake_files), validated by the blocking GX check before the
+    weekly models read them. Nothing is copied: the files are written once, by ingestion."""
+    first, last = context.partition_keys[0], context.partition_keys[-1]
     with duckdb.get_connection() as con:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM events WHERE week_start BETWEEN ? AND ?", [weeks[0], weeks[-1]])
-        con.execute(
-            "INSERT INTO events SELECT * FROM staged_events WHERE week_start BETWEEN ? AND ?",
-            [weeks[0], weeks[-1]],
-        )
-        rows, schools = con.execute(
-            "SELECT count(*), count(DISTINCT uai) FROM events WHERE week_start BETWEEN ? AND ?", [weeks[0], weeks[-1]]
+        ensure_schema(con)
+        orphans = lake.recover(con, lake_dir())  # what a crashed ingest left, before anything reads the weeks
+        files, rows = con.execute(
+            "SELECT count(*), coalesce(sum(rows), 0) FROM lake_files WHERE week_start BETWEEN ? AND ?", [first, last]
         ).fetchall()[0]
-        con.execute("COMMIT")
+        schools = con.execute(
+            "SELECT count(DISTINCT uai) FROM events WHERE week_start BETWEEN ? AND ?", [first, last]
+        ).fetchall()[0][0]
+    weeks = [dt.date.fromisoformat(k) for k in (first, last)]
     return dg.MaterializeResult(
-        metadata={"rows": rows, "schools": schools, "weeks": len(weeks),
+        metadata={"rows": rows, "files": files, "orphans_removed": len(orphans), "schools": schools, "weeks": len(context.partition_keys),
                   "iso_weeks": f"{weeks[0]:%G-W%V} → {weeks[-1]:%G-W%V}"}
     )
 

@@ -1,9 +1,12 @@
-"""Ingest landed files into the warehouse: one transaction per file, nothing lost, nothing counted twice.
+"""Ingest landed files into the warehouse and the event lake: one transaction per file, nothing lost,
+nothing counted twice.
 
 A file's content is identified by its SHA-256: the same path and content is skipped, the same content
 under another name is recorded as a duplicate without reading it again, and a new content is read.
 Each read row ends up stored, duplicate or quarantined (with its reason), and the manifest records
-``rows_read = rows_stored + rows_duplicate + rows_quarantined`` for every file.
+``rows_read = rows_stored + rows_duplicate + rows_quarantined`` for every file. Stored events go to the
+Parquet lake (lake.py): staged, fsynced and renamed into their week folders before the transaction
+holding the manifest and ``lake_files`` rows commits; ``recover`` removes what a crash in between left.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.defs.ingest import lake
 from pipelines.defs.ingest.event_readers import FileSchemaError, parsed_events_sql
 from pipelines.defs.ingest.formats import EVENT_FORMATS, Sniffed, UnrecognizedFileError, sniff, transcode_to_utf8
 from pipelines.defs.ingest.pseudonymize import Pseudonymizer
-from pipelines.defs.ingest.stage_events import StageCounts, stage_event_rows
+from pipelines.defs.ingest.stage_events import StageCounts, drop_work_tables, stage_event_rows, stored_rows_sql
 from pipelines.defs.ingest.stage_tables import stage_table_rows
+from pipelines.paths import lake_dir
 
 SCHEMA_SQL = Path(__file__).parent / "sql" / "schema.sql"
 
@@ -41,7 +46,7 @@ class KeyMismatchError(RuntimeError):
 
 
 class LegacyWarehouseError(RuntimeError):
-    """The warehouse predates keyed event ids: it must be rebuilt from landing/ (README, "Ingest")."""
+    """The warehouse predates keyed event ids, or the lake: it must be rebuilt from landing/ (README, "Ingest")."""
 
 
 # DuckDB errors a file's content can raise (a corrupt Parquet file, a value no cast accepts). Their
@@ -63,21 +68,30 @@ class FileOutcome:
     error: str | None = None
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ingest tables if missing; refuse a warehouse built before keyed event ids."""
+def ensure_schema(con: duckdb.DuckDBPyConnection, lake_root: Path | None = None) -> None:
+    """Create the ingest tables and the view ``events`` over the lake if missing; refuse a warehouse
+    built before keyed event ids or before the lake (its events are tables in the DuckDB file)."""
     con.execute(SCHEMA_SQL.read_text())
     legacy = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
         "AND table_name IN ('staged_events', 'events') AND column_name = 'event_id' AND data_type = 'VARCHAR'"
     ).fetchall()[0][0]
-    if legacy:
+    pre_lake = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name IN ('staged_events', 'events')"
+    ).fetchall()[0][0]
+    if legacy or pre_lake:
         path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+        why = ("was built before keyed event ids: it stores event ids unkeyed, and its quarantine excerpts and "
+               "manifest errors may quote landing files" if legacy else
+               "was built before the event lake: its events are tables in the DuckDB file, not Parquet files "
+               "under lake/events/")
         raise LegacyWarehouseError(
-            f"the warehouse {path[0][0] if path else ''} was built before keyed event ids: it stores event ids "
-            "unkeyed, and its quarantine excerpts and manifest errors may quote landing files. Refusing to ingest "
+            f"the warehouse {path[0][0] if path else ''} {why}. Refusing to ingest "
             "into it. Rebuild it from landing/ (ingestion never deletes a landing file): stop Dagster, move the "
-            "warehouse file aside, run `ent-equity run` (then `retention_job`), and delete the old file."
+            "warehouse file (and lake/, if any) aside, run `ent-equity run` (then `retention_job`), and delete the old file."
         )
+    lake.refresh_events_view(con, lake_root or lake_dir())
 
 
 def check_key(con: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer) -> None:
@@ -113,9 +127,11 @@ def ingest_file(
     window_start: date,
     now: datetime | None = None,
     sniffed: Sniffed | UnrecognizedFileError | None = None,
+    lake_root: Path | None = None,
 ) -> FileOutcome | None:
     """Ingest one file in one transaction; None if this exact path and content was already ingested."""
     now = now or datetime.now(timezone.utc)
+    lake_root = lake_root or lake_dir()
     sniffed = sniffed if sniffed is not None else _try_sniff(path)
     rel = path.relative_to(landing).as_posix()
     sha = file_sha256(path)
@@ -145,33 +161,39 @@ def ingest_file(
         if sniffed.encoding in {"cp1252", "latin-1"}:
             readable = transcode_to_utf8(path, sniffed.encoding, Path(tmp) / "utf8.txt")
         con.execute("BEGIN TRANSACTION")
+        published: list[lake.LakeFile] = []
         try:
             if sniffed.format in EVENT_FORMATS:
                 parsed = parsed_events_sql(con, str(readable), sniffed)
-                counts = stage_event_rows(con, parsed, sniffed.format, rel, sha, pseudonymizer, window_start, now)
+                counts = stage_event_rows(con, parsed, sniffed.format, rel, sha, pseudonymizer, window_start, now,
+                                          lake_root)
             else:
                 counts = stage_table_rows(con, str(readable), sniffed, rel, sha, pseudonymizer, now)
             outcome = _outcome(rel, sniffed.format, counts)
             if outcome.rows_read != outcome.rows_stored + outcome.rows_duplicate + outcome.rows_quarantined:
                 raise BalanceError(f"{rel}: read {outcome.rows_read} != stored + duplicate + quarantined")
-            if sniffed.format in EVENT_FORMATS and outcome.rows_stored:
-                outcome.weeks = [
-                    w.isoformat() for (w,) in con.execute(
-                        "SELECT DISTINCT week_start FROM staged_events WHERE source_file = ? ORDER BY 1", [rel]
-                    ).fetchall()
-                ]
             manifest |= {"first_event_at": counts.first_event_at, "last_event_at": counts.last_event_at}
             _write_manifest(con, manifest, outcome)
+            if sniffed.format in EVENT_FORMATS and outcome.rows_stored:
+                staging, files = lake.write_week_files(con, stored_rows_sql(rel), lake_root, sha)
+                outcome.weeks = sorted({f.week_start for f in files})
+                lake.record(con, files, sha, rel)
+                published = files
+                lake.publish(staging, lake_root, files)
+            if sniffed.format in EVENT_FORMATS:
+                drop_work_tables(con)
             con.execute("COMMIT")
         except FileSchemaError as exc:
             con.execute("ROLLBACK")
             return _reject(con, manifest, rel, sha, sniffed.format, str(exc), now)
         except DATA_ERRORS as exc:
             con.execute("ROLLBACK")
+            lake.unpublish(lake_root, published)
             return _reject(con, manifest, rel, sha, sniffed.format,
                            f"unreadable as {sniffed.format} (DuckDB {type(exc).__name__})", now)
         except BaseException:
             con.execute("ROLLBACK")
+            lake.unpublish(lake_root, published)
             raise
     return outcome
 
@@ -208,10 +230,14 @@ def ingest_landing(
     pseudonymizer: Pseudonymizer,
     window_start: date,
     now: datetime | None = None,
+    lake_root: Path | None = None,
 ) -> list[FileOutcome]:
-    """Ingest every new file under ``landing`` (reference files first), one transaction each."""
-    ensure_schema(con)
+    """Ingest every new file under ``landing`` (reference files first), one transaction each; first
+    remove what an interrupted run left in the lake (lake.recover)."""
+    lake_root = lake_root or lake_dir()
+    ensure_schema(con, lake_root)
     check_key(con, pseudonymizer)
+    lake.recover(con, lake_root)
     sniffed = {path: _try_sniff(path) for path in (landing_files(landing) if landing.exists() else [])}
 
     def order(path: Path) -> tuple[int, str]:
@@ -220,9 +246,10 @@ def ingest_landing(
 
     outcomes = []
     for path in sorted(sniffed, key=order):
-        outcome = ingest_file(con, path, landing, pseudonymizer, window_start, now, sniffed[path])
+        outcome = ingest_file(con, path, landing, pseudonymizer, window_start, now, sniffed[path], lake_root)
         if outcome is not None:
             outcomes.append(outcome)
+    lake.refresh_events_view(con, lake_root)
     return outcomes
 
 

@@ -40,7 +40,11 @@ class Pseudonymizer:
 
     def sql(self, column: str) -> str:
         """SQL expression of the pseudonym (UHUGEINT) of VARCHAR ``column`` (needs parameters $ipad, $opad)."""
-        return f"('0x' || left(sha256($opad || unhex(sha256($ipad || encode({column})))), 32))::UHUGEINT"
+        return f"('0x' || {self.hex_sql(column)})::UHUGEINT"
+
+    def hex_sql(self, column: str) -> str:
+        """The same 128 bits as 32 lowercase hex digits (the lake's event_id; ``unhex`` gives its 16-byte pseudonym)."""
+        return f"left(sha256($opad || unhex(sha256($ipad || encode({column})))), 32)"
 
     @property
     def params(self) -> dict[str, bytes]:

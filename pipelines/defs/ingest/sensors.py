@@ -29,7 +29,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     )
 
 
-@dg.asset_sensor(asset_key=dg.AssetKey("staged_events"), job=weekly_job, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.asset_sensor(asset_key=dg.AssetKey("lake_events"), job=weekly_job, default_status=dg.DefaultSensorStatus.RUNNING)
 def ingested_weeks_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     """Launches one run over the range of weeks an ingest touched."""
     materialization = asset_event.asset_materialization

@@ -1,8 +1,10 @@
-"""Validate, pseudonymize and deduplicate the parsed rows of one event file into ``staged_events``.
+"""Validate, pseudonymize and deduplicate the parsed rows of one event file: ``quarantine`` rows, and
+``stored_rows_sql()``, the rows the caller writes to the lake (lake.py) before ``drop_work_tables``.
 
 Runs inside the caller's transaction. Every parsed row ends as exactly one of: stored, duplicate
-(its event_id was already staged, or repeats earlier in the file), quarantined (with a reason and an
-allow-listed excerpt, see excerpt.py).
+(its event_id is already in the lake, or repeats earlier in the file), quarantined (with a reason and
+an allow-listed excerpt, see excerpt.py). Deduplication against the lake reads only the event_id
+column of the committed lake files of the weeks the file touches.
 
 The stored ``event_id`` is a keyed HMAC (the pseudonymization key, 128 bits), computed in DuckDB: of
 ``id:<source id>`` when the source gives one, else of ``row:<source line>`` (Parquet: its fields joined),
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 
-from pipelines.defs.ingest import excerpt, pii
+from pipelines.defs.ingest import excerpt, lake, pii
 from pipelines.defs.ingest.pseudonymize import Pseudonymizer
+from pipelines.defs.ingest.readers import sql_literal
 from pipelines.defs.ingest.vocabulary import (
     PROFILE_WORDS,
     UAI_PATTERN,
@@ -74,12 +78,14 @@ def stage_event_rows(
     pseudonymizer: Pseudonymizer,
     window_start: date,
     now: datetime,
+    lake_root: Path,
 ) -> StageCounts:
     con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed_sql}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pseudo AS
-            SELECT user_id, {pseudonymizer.sql('user_id')} AS user_pseudo
-            FROM (SELECT DISTINCT user_id FROM _parsed WHERE user_id IS NOT NULL AND user_id <> '')""",
+            SELECT user_id, ('0x' || pseudo_hex)::UHUGEINT AS user_pseudo, unhex(pseudo_hex) AS user_bytes
+            FROM (SELECT user_id, {pseudonymizer.hex_sql('user_id')} AS pseudo_hex
+                  FROM (SELECT DISTINCT user_id FROM _parsed WHERE user_id IS NOT NULL AND user_id <> ''))""",
         pseudonymizer.params,
     )
     # The school of each row: its UAI, else its first entcore structure that maps to a UAI, else (for
@@ -98,7 +104,8 @@ def stage_event_rows(
     else:
         school_join = "LEFT JOIN (SELECT NULL::VARCHAR AS uai, NULL::BIGINT AS line_number) school ON false"
 
-    # Vocabulary mapping and PII detection run once per distinct source value, not once per row.
+    # Vocabulary mapping (checked against the warehouse's enums) and PII detection run once per
+    # distinct source value, not once per row.
     vocab_columns = ("event_type", "ua", "profile_raw", "service_raw", "module_raw", "channel_raw", "auth_method_raw")
     pii_reason = pii.pii_reason_sql(
         {"event_type": "event_type", "user agent": "ua", "profile": "profile_raw",
@@ -108,10 +115,10 @@ def stage_event_rows(
         f"""
         CREATE OR REPLACE TEMP TABLE _vocab AS
         SELECT *,
-               {profile_sql('profile_raw')} AS profile,
-               {service_sql('service_raw', 'module_raw', 'event_type')} AS service,
-               {channel_sql('channel_raw', 'ua', 'event_type', 'module_raw')} AS channel,
-               {auth_method_sql('auth_method_raw')} AS auth_method,
+               ({profile_sql('profile_raw')})::profile_t::VARCHAR AS profile,
+               ({service_sql('service_raw', 'module_raw', 'event_type')})::service_t::VARCHAR AS service,
+               ({channel_sql('channel_raw', 'ua', 'event_type', 'module_raw')})::channel_t::VARCHAR AS channel,
+               ({auth_method_sql('auth_method_raw')})::auth_method_t::VARCHAR AS auth_method,
                {event_type_sql('event_type')} AS event_type_canonical,
                {pii_reason} AS pii_reason
         FROM (SELECT DISTINCT {', '.join(vocab_columns)} FROM _parsed)
@@ -133,15 +140,15 @@ def stage_event_rows(
         WITH resolved AS (
             SELECT p.line_number, p.raw, p.malformed, p.occurred_at, p.occurred_raw, p.structures, p.event_type,
                    p.profile_raw, p.service_raw, p.module_raw, p.channel_raw, p.auth_method_raw, p.ua,
-                   ps.user_pseudo, coalesce(p.uai, school.uai) AS school_uai,
+                   ps.user_pseudo, ps.user_bytes, coalesce(p.uai, school.uai) AS school_uai,
                    v.profile, v.service, v.channel, v.auth_method, v.event_type_canonical, v.pii_reason,
-                   {pseudonymizer.sql(source_key)} AS key
+                   {pseudonymizer.hex_sql(source_key)} AS key
             FROM _parsed p
             LEFT JOIN _pseudo ps USING (user_id)
             LEFT JOIN _vocab v ON {vocab_join}
             {school_join}
         )
-        SELECT r.*,
+        SELECT r.*, date_trunc('week', r.occurred_at AT TIME ZONE 'Europe/Paris')::DATE AS week_start,
             CASE
                 WHEN r.malformed IS NOT NULL THEN r.malformed
                 WHEN r.event_type IS NULL OR r.event_type = '' THEN 'missing event type'
@@ -162,16 +169,21 @@ def stage_event_rows(
         """,
         {"now": now, "window_start": window_start.isoformat()} | pseudonymizer.params,
     )
-    # Duplicates: a key seen earlier in the file, or already staged by an earlier file. Both are
-    # hash aggregates / joins built on this file's keys, never on the whole staged table.
+    # Duplicates: a key seen earlier in the file, or already in the lake. Both are hash aggregates /
+    # joins built on this file's keys; the lake side reads the event_id column of the touched weeks only.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _first AS
-        SELECT key, min(line_number) AS first_line FROM _checked WHERE reason IS NULL GROUP BY key
+        SELECT key, min(line_number) AS first_line,
+               any_value(week_start) AS week_start
+        FROM _checked WHERE reason IS NULL GROUP BY key
         """
     )
+    in_lake = lake.files_of_weeks_sql(con, lake_root, "SELECT DISTINCT week_start FROM _first", "event_id")
+    known = (f"(SELECT DISTINCT l.event_id FROM {in_lake} l JOIN _first f ON l.event_id = f.key)" if in_lake
+             else "(SELECT NULL::VARCHAR AS event_id WHERE false)")
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE _outcome AS
         SELECT c.line_number,
                CASE WHEN c.reason IS NOT NULL THEN 'quarantined'
@@ -179,19 +191,8 @@ def stage_event_rows(
                     ELSE 'stored' END AS outcome
         FROM _checked c
         LEFT JOIN _first f USING (key)
-        LEFT JOIN (SELECT DISTINCT s.event_id FROM staged_events s JOIN _first f ON s.event_id = f.key) e
-               ON e.event_id = c.key
+        LEFT JOIN {known} e ON e.event_id = c.key
         """
-    )
-    con.execute(
-        """
-        INSERT INTO staged_events
-        SELECT key, occurred_at, date_trunc('week', occurred_at AT TIME ZONE 'Europe/Paris')::DATE,
-               school_uai, user_pseudo, coalesce(profile, 'autre'), coalesce(service, 'autre'),
-               event_type_canonical, channel, auth_method, $file
-        FROM _checked JOIN _outcome USING (line_number) WHERE outcome = 'stored'
-        """,
-        {"file": file_path},
     )
     fields = {name: _EXCERPT[name] for name in EXCERPT_FIELDS[fmt]}
     con.execute(
@@ -212,6 +213,22 @@ def stage_event_rows(
         FROM _checked JOIN _outcome USING (line_number)
         """
     ).fetchall()[0]
-    for table in ("_parsed", "_pseudo", "_vocab", "_checked", "_first", "_outcome"):
+    for table in ("_parsed", "_pseudo", "_vocab", "_first"):  # _checked, _outcome: stored_rows_sql
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return StageCounts(*row)
+
+
+def stored_rows_sql(file_path: str) -> str:
+    """The stored rows of the file just staged, as the lake's columns (lake.LAKE_COLUMNS) and the week,
+    the vocabulary as text: read once, by the lake's COPY."""
+    return f"""
+        SELECT key AS event_id, occurred_at, school_uai AS uai, user_bytes AS user_pseudo,
+               coalesce(profile, 'autre') AS profile, coalesce(service, 'autre') AS service,
+               event_type_canonical AS event_type, channel, auth_method, {sql_literal(file_path)} AS source_file,
+               week_start
+        FROM _checked JOIN _outcome USING (line_number) WHERE outcome = 'stored'"""
+
+
+def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table in ("_checked", "_outcome"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -70,7 +70,7 @@ school_dated as (
 
 select
     uai,
-    user_pseudo,
+    {{ warehouse_pseudonym('user_pseudo') }} as user_pseudo,
     profile,
     cast({{ dbt.date_trunc('week', 'started_local_at') }} as date) as week_start,
     {{ iso_week_label('started_local_at') }} as iso_week,

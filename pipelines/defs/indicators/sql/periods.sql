@@ -1,13 +1,14 @@
 -- Reporting periods: ISO weeks (Monday start), calendar months, school trimesters and school years,
--- from the first weekly partition to the data horizon: the day of the latest ingested event (today
--- when there is none), Europe/Paris. Trimesters follow the school calendar:
+-- from the first weekly partition to the data horizon: the day of the latest event in the lake (the
+-- manifest's last_event_at of the files lake_files lists; today when there is none), Europe/Paris. Trimesters follow the school calendar:
 -- T1 September–December, T2 January–March, T3 April–August (summer included).
 CREATE OR REPLACE TABLE periods AS
 WITH days AS (
     SELECT d::DATE AS day
     FROM range($first_day::DATE,
-               (SELECT coalesce(max(occurred_at AT TIME ZONE 'Europe/Paris')::DATE,
-                                (now() AT TIME ZONE 'Europe/Paris')::DATE) FROM staged_events) + 1,
+               (SELECT coalesce(max(last_event_at AT TIME ZONE 'Europe/Paris')::DATE,
+                                (now() AT TIME ZONE 'Europe/Paris')::DATE)
+                FROM landing_manifest WHERE status = 'ingested' AND sha256 IN (SELECT sha256 FROM lake_files)) + 1,
                INTERVAL 1 DAY) t(d)
 ),
 labelled AS (

@@ -4,7 +4,7 @@
 -- every school of the académie at once, lower the expectation instead of raising flags. Only weeks
 -- where at least $min_median events were expected are judged: below that, a quiet week is noise.
 WITH weekly AS (
-    SELECT uai, week_start, count(*) AS n FROM staged_events GROUP BY ALL
+    SELECT uai, week_start, count(*) AS n FROM events GROUP BY ALL
 ),
 span AS (
     SELECT uai, min(week_start) AS first_week, max(week_start) AS last_week FROM weekly GROUP BY uai

@@ -41,33 +41,13 @@ CREATE TABLE IF NOT EXISTS quarantine (
     quarantined_at TIMESTAMPTZ NOT NULL
 );
 
--- Canonical events of every ingested file, pseudonymized and unique on event_id; `events` publishes
--- them one ISO week at a time.
-CREATE TABLE IF NOT EXISTS staged_events (
-    event_id UHUGEINT NOT NULL,       -- keyed HMAC of the source event id, or of the source row (stage_events.py)
-    occurred_at TIMESTAMPTZ NOT NULL,
-    week_start DATE NOT NULL,         -- Monday of the ISO week, Europe/Paris
-    uai VARCHAR NOT NULL,
-    user_pseudo UHUGEINT NOT NULL,    -- HMAC-SHA256 of the source user id, truncated to 128 bits
-    profile profile_t NOT NULL,
-    service service_t NOT NULL,
-    event_type VARCHAR NOT NULL,      -- an entcore event type (vocabulary.py), OTHER for any other value
-    channel channel_t NOT NULL,
-    auth_method auth_method_t,
-    source_file VARCHAR NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS events (
-    event_id UHUGEINT NOT NULL,
-    occurred_at TIMESTAMPTZ NOT NULL,
-    week_start DATE NOT NULL,
-    uai VARCHAR NOT NULL,
-    user_pseudo UHUGEINT NOT NULL,
-    profile profile_t NOT NULL,
-    service service_t NOT NULL,
-    event_type VARCHAR NOT NULL,
-    channel channel_t NOT NULL,
-    auth_method auth_method_t,
+-- Events live in the Parquet lake (lake.py), not here: one row per lake file, written in the
+-- transaction that records its landed file in landing_manifest. The view `events` reads the lake.
+CREATE TABLE IF NOT EXISTS lake_files (
+    path VARCHAR PRIMARY KEY,         -- relative to <lake>/events: week_start=YYYY-MM-DD/part-<sha256[:16]>-<n>.parquet
+    week_start DATE NOT NULL,         -- Monday of the ISO week, Europe/Paris (the hive partition)
+    rows BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,          -- of the landed file the events come from
     source_file VARCHAR NOT NULL
 );
 
