@@ -51,11 +51,12 @@ def warehouse(event_lake, fixture_warehouse, duckdb_build, tmp_path_factory):
             FROM read_parquet('{lake}/events/*/*.parquet', hive_partitioning = true)""")
         con.execute("CREATE TABLE staged_events AS SELECT * FROM events")
         con.execute(f"ATTACH '{duckdb_build / 'event_models.duckdb'}' AS dbt (READ_ONLY)")
-        for name in ("sessions",):
-            kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
-            if kind:
-                con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} {name}")
-        con.execute(f"CREATE TABLE sessions AS SELECT * REPLACE ({AS_UHUGEINT}) FROM dbt.main.sessions")
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'sessions' "
+                           "AND table_catalog = current_database()").fetchall()
+        if kind:
+            con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} sessions")
+        # The dbt sessions, pseudonyms already as the warehouse keeps them (UHUGEINT on DuckDB).
+        con.execute("CREATE TABLE sessions AS SELECT * FROM dbt.main.sessions")
         con.execute(f"CREATE TABLE adoption_school AS {_current_sql('adoption_school')}", {"from_day": FIRST_DAY})
         con.execute(f"CREATE TABLE feature_reach_school AS {_current_sql('feature_reach_school')}", {"from_day": FIRST_DAY})
         con.execute(f"INSERT INTO data_gaps {_current_sql('data_gaps')}", WINDOW | {"min_median": 20})

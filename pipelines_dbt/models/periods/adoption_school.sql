@@ -51,7 +51,7 @@ activity as (
            count(*) filter (where a.user_pseudo is null) as active_without_account
     from user_periods u
     left join {{ source('lake', 'accounts') }} a
-        on a.user_pseudo = u.user_pseudo and a.uai = u.uai and a.profile = u.profile
+        on {{ warehouse_pseudonym('a.user_pseudo') }} = u.user_pseudo and a.uai = u.uai and a.profile = u.profile
     group by u.period_type, u.period, u.uai, u.profile
 ),
 
@@ -63,7 +63,7 @@ timing as (
     from session_periods sp
     where exists (
         select 1 from {{ source('lake', 'accounts') }} a
-        where a.user_pseudo = sp.user_pseudo and a.uai = sp.uai and a.profile = sp.profile)
+        where {{ warehouse_pseudonym('a.user_pseudo') }} = sp.user_pseudo and a.uai = sp.uai and a.profile = sp.profile)
     group by period_type, period, uai, profile
 ),
 

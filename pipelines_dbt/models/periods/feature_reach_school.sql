@@ -18,7 +18,7 @@ user_masks as (
         on cast({{ paris_local_time('s.started_at') }} as date) between p.period_start and p.period_end
     where exists (
         select 1 from {{ source('lake', 'accounts') }} a
-        where a.user_pseudo = s.user_pseudo and a.uai = s.uai and a.profile = s.profile)
+        where {{ warehouse_pseudonym('a.user_pseudo') }} = s.user_pseudo and a.uai = s.uai and a.profile = s.profile)
     group by p.period_type, p.period, s.uai, s.profile, s.user_pseudo
 ),
 
