@@ -82,13 +82,20 @@ def rate_with_margin(rate, se, suppressed: bool = False) -> str:
     return text if suppressed or _missing(rate) or _missing(se) else f"{text} {margin(se)}"
 
 
+def brackets(low, high, decimals: int = 1) -> str:
+    """The bounds of a rate's interval in points: (0.101, 0.149) → '[10,1 ; 14,9]'."""
+    if _missing(low) or _missing(high):
+        return NOT_AVAILABLE
+    return f"[{number(100 * low, decimals)} ; {number(100 * high, decimals)}]"
+
+
 def rate_interval(rate, low, high, suppressed: bool = False, decimals: int = 1) -> str:
     """A rate and its 95 % interval: (0.125, 0.101, 0.149) → '12,5 % [10,1 ; 14,9]' (the rate alone without
     bounds)."""
     text = percent(rate, decimals, suppressed=suppressed)
     if suppressed or _missing(rate) or _missing(low) or _missing(high):
         return text
-    return f"{text} [{number(100 * low, decimals)} ; {number(100 * high, decimals)}]"
+    return f"{text} {brackets(low, high, decimals)}"
 
 
 def margin_bounds(rate, half_width) -> tuple[float | None, float | None]:

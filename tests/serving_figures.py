@@ -31,7 +31,7 @@ MONTHS = "|".join(fr.MONTHS)
 # Fixed wording of the reports that holds a number (thresholds of the method, not figures).
 CONSTANTS = ("limites à 99,8 %", "plus de 80 %", "Q1 : 20 % des familles", "confiance à 95 %", "0,5 point",
              "IC 95 %", "au plus 5 % de faux", "±1, 2, 3, 5, 7, 10, 15, 20, 30 ou 50 points",
-             "moins de 10 établissements", "ne contient pas 0")
+             "ne contient pas 0")
 
 
 def signed(value: float) -> str:

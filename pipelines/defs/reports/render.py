@@ -482,7 +482,7 @@ def _reach_section(report: Report, chart: str) -> str:
               "établissement de ce quintile n'est suivi.</p>")
     note = ('<p class="note">Intervalles de confiance à 95 % de l\'usage des services : l\'établissement comme unité, '
             "arrondis vers le haut à une classe (±1, 2, 3, 5, 7, 10, 15, 20, 30 ou 50 points) pour ne pas laisser "
-            "retrouver le nombre de parents actifs, qui n'est pas publié ; « — » : moins de 10 établissements, pas "
+            "retrouver le nombre de parents actifs, qui n'est pas publié ; « — » : moins de dix établissements, pas "
             "d'intervalle publié.</p>")
     return period + summary + chart + table + note + qtable
 
@@ -667,7 +667,7 @@ modèle, l'établissement comme unité (effet de grappe estimé sur les établis
 l'intervalle contient 0 est dit « écart non significatif » ; une évolution d'écart n'est dite « se creuse » ou
 « se resserre » que si l'intervalle de la variation ne contient pas 0. Usage des services et taux des enseignants
 (dont les chiffres par établissement ne sont pas publiés) : variance de l'établissement comme unité, intervalle
-arrondi vers le haut à une classe, sans intervalle sous 10 établissements. Entonnoir : Spiegelhalter (2005), limites ajustées
+arrondi vers le haut à une classe, sans intervalle sous dix établissements. Entonnoir : Spiegelhalter (2005), limites ajustées
 de la surdispersion, sur les taux trimestriels des établissements publiés ; signalements corrigés des tests
 multiples (Benjamini-Hochberg, 5 %).</dd>
 <dt>Leviers</dt>
