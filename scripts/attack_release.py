@@ -136,6 +136,8 @@ def check_reports(srv, folder: Path) -> list[dict]:
             SELECT loaded, activated, active, schools, sessions FROM adoption_cells
             WHERE NOT suppressed AND geo_code IN ({marks}) AND period_type = 'week' AND period = ?""",
             [*geos, folder.name]).fetchall() for v in row if v is not None}
+        # the Leviers section names how many published schools the levers were fitted on
+        counts |= {int(v) for (v,) in srv.execute("SELECT schools_used FROM levers_fit").fetchall() if v is not None}
         rates = {round(100 * v, 2) for row in srv.execute(f"""
             SELECT active_rate, activation_rate, mobile_share FROM adoption_cells
             WHERE NOT suppressed AND geo_code IN ({marks}) AND period_type = 'week' AND profile = 'parent'
