@@ -55,3 +55,17 @@ def restrict_tree(folder: Path) -> None:
             os.chmod(path, folder_mode())
         elif path.is_file():
             restrict(path)
+
+
+def replace_durably(tmp: Path | str, target: Path | str, read_only: bool = False) -> None:
+    """Move the finished file ``tmp`` over ``target`` (same folder) so that a crash or a reader sees the
+    old file or the new one, never part of one: fsync it, give it the file mode, rename, fsync the folder."""
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    restrict(tmp, read_only=read_only)
+    os.replace(tmp, target)
+    dir_fd = os.open(Path(target).parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines.disclosure.cell_suppression import Family, suppress
+from pipelines.disclosure.cell_suppression import Family, build_cells, prepare_units, suppress
 from pipelines.disclosure.protection_audit import audit_block, protection_intervals
-from pipelines.disclosure.release import GROUP_COLS, _frames, build_blocks, clear_release
+from pipelines.disclosure.release import (GROUP_COLS, _frames, _pinned_neighbours, _share_fates, _unpin, build_blocks,
+                                          clear_release)
 
 MONTH = Family("m", GROUP_COLS, breakdowns=(), measures=2)
 WEEK = Family("w", GROUP_COLS, geo_levels=("nation", "academie"), breakdowns=(), units_published=False, measures=2)
@@ -73,25 +74,75 @@ def test_week_and_month_ending_the_same_day_share_their_unknowns():
                 assert hi - lo >= 3
 
 
-def test_a_school_hidden_in_one_period_is_hidden_in_every_period_ending_that_day():
-    """December and T1 end on 31 December: a school shown in T1 would show its December accounts."""
+def test_fates_are_shared_by_the_periods_ending_that_day_for_the_counts_they_share():
+    """December and T1 end on 31 December and carry the same loaded and activated accounts: a school hidden
+    in December for those counts (or as a partner) is hidden in T1. A school hidden only because its
+    December active accounts fail the rule keeps its T1 figures (its loaded/activated accounts pass)."""
     t1 = Family("t", GROUP_COLS, breakdowns=(), measures=2)
     con = duckdb.connect()
     PERIOD["t"] = ("trimester", "2025-2026 T1", "2025-09-01", "2025-11-30")
     try:
-        rows = [dict(s, month=s["month"], week=s["month"] + 5) for s in SCHOOLS]
-        rows[0]["month"] = 2  # a fails the rule in the month (2 active), passes over the trimester
-        rows[0]["week"] = 4
-        rows[0]["L"], rows[0]["A"] = 20, 15
+        rows = [dict(s, week=s["month"] + 5) for s in SCHOOLS]
+        rows[0].update(L=20, A=15, month=2, week=10)  # a: fails on its 2 active accounts in the month only
+        rows[1].update(L=30, A=20)  # b: will be hidden as a partner in the month
+        rows[2].update(L=8, A=6, month=4, week=5)  # c: fails on its 8 loaded accounts everywhere
         _stage(con, MONTH, rows, "month")
         _stage(con, t1, rows, "week")
-        clear_release(con, [MONTH, t1])
-        month = dict(con.execute("SELECT uai, published FROM m_units").fetchall())
+        for family in (MONTH, t1):
+            prepare_units(con, family)
+            build_cells(con, family)
+        con.execute("UPDATE m_units SET published = uai NOT IN ('a', 'b', 'c')")
+        con.execute("UPDATE t_units SET published = uai <> 'c'")
+        assert _share_fates(con, [MONTH, t1])
         trimester = dict(con.execute("SELECT uai, published FROM t_units").fetchall())
-        assert month["a"] is False and trimester["a"] is False
-        assert month == trimester
+        assert trimester == {"a": True, "b": False, "c": False, "d": True, "e": True, "f": True}
     finally:
         del PERIOD["t"]
+
+
+def test_a_partner_pinned_by_its_figures_at_other_ends_is_hidden_there_too():
+    """Accounts only accumulate: a partner published in October and December with 31 loaded accounts has 31
+    in November, so hiding it in November hides nothing and its November remainder gives school x away. The
+    release engine hides it at the ends where its counts are the same (``_unpin``), which clears x."""
+    def unit(uai, month, end, size, a, published):
+        return {"family": "m", "unit_id": len(rows) + 1, "period_type": "month", "period": month,
+                "period_start": month + "-01", "period_end": end, "profile": "parent", "uai": uai, "size": size,
+                "m0_n": size, "m0_k": a, "m1_n": size, "m1_k": a // 2, "published": published,
+                "primary_pass": size >= 11, "from_events": True}
+    rows: list[dict] = []
+    for month, end in (("2025-10", "2025-10-31"), ("2025-11", "2025-11-30"), ("2025-12", "2025-12-31")):
+        rows.append(unit("x", month, end, 8, 6, False))
+        rows.append(unit("y", month, end, 31, 20, month != "2025-11"))
+        rows.append(unit("z", month, end, 50, 40, True))
+    units = pd.DataFrame(rows)
+    nov = units[units.period == "2025-11"]
+    cells = pd.DataFrame([{"family": "m", "cell_id": 1, "period_type": "month", "period": "2025-11",
+                           "period_start": "2025-11-01", "period_end": "2025-11-30", "profile": "parent",
+                           "geo_level": "academie", "geo_code": "A1", "level": "all", "secteur": "all",
+                           "breakdown": "all", "breakdown_value": "all", "schools": 3,
+                           **{c: int(nov[c].sum()) for c in ("size", "m0_n", "m0_k", "m1_n", "m1_k")},
+                           "published": True, "primary_pass": True, "cls_importance": 1}])
+    members = pd.DataFrame({"family": "m", "unit_id": nov.unit_id.to_numpy(), "cell_id": 1})
+    key = ("parent", "2025-11-30")
+
+    def exposed_loaded_x():
+        block, = build_blocks(units, cells, members, only={key})
+        found = audit_block(block)[0]
+        return block, found, [e for e in found if e["uai"] == "x" and e["quantity"] == "loaded"]
+
+    block, found, x = exposed_loaded_x()
+    assert x and x[0]["lo"] == x[0]["hi"] == 8
+    pinned = _pinned_neighbours(block, found)
+    assert set(pinned["uai"]) == {"y"} and set(pinned["qid"]) <= {e["qid"] for e in found}
+    con = duckdb.connect()
+    con.register("units_df", units)
+    con.execute("CREATE TEMP TABLE m_units AS SELECT * EXCLUDE (family, period_start, period_end), "
+                "period_start::DATE AS period_start, period_end::DATE AS period_end FROM units_df")
+    assert _unpin(con, [Family("m", GROUP_COLS, breakdowns=(), measures=2)], key, pinned) == {"y"}
+    hidden = dict(con.execute("SELECT period, published FROM m_units WHERE uai = 'y'").fetchall())
+    assert hidden == {"2025-10": False, "2025-11": False, "2025-12": False}
+    units["published"] = units.uai.eq("z")
+    assert exposed_loaded_x()[2] == []
 
 
 def test_hidden_cells_and_hidden_units_are_audited_even_when_no_family_rule_sees_them():

@@ -81,6 +81,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from pipelines.privacy import MIN_DENOMINATOR, publishable, publishable_sql
 
@@ -561,14 +563,65 @@ def unit_cell_keys(family: Family, unit: dict) -> list[tuple]:
     return keys
 
 
-def recoverable_columns(matrix: np.ndarray, tol: float = 1e-8) -> np.ndarray:
-    """Boolean per column j: is the unit vector e_j in the row space of ``matrix``?"""
-    if matrix.size == 0:
-        return np.zeros(matrix.shape[1], dtype=bool)
-    _, s, vt = np.linalg.svd(matrix, full_matrices=False)
-    rank = int((s > s.max() * max(matrix.shape) * np.finfo(float).eps * 10).sum()) if s.size else 0
-    leverage = (vt[:rank] ** 2).sum(axis=0)
-    return leverage > 1 - tol
+def _rank(s: np.ndarray, shape: tuple) -> int:
+    """Numerical rank from singular values; the scale is at least 1 (the matrices hold 0/1 memberships, or
+    products of them with orthonormal bases: a product that is zero up to rounding has rank 0)."""
+    return int((s > max(s.max(), 1.0) * max(shape) * np.finfo(float).eps * 10).sum()) if s.size else 0
+
+
+def recoverable_columns(matrix: np.ndarray, tol: float = 1e-8, coupling: np.ndarray | None = None) -> np.ndarray:
+    """Boolean per column j: is the unit vector e_j in the row space of ``matrix``?
+
+    e_j is in the row space iff every null vector x of the matrix has x_j = 0, i.e. iff row j of an
+    orthonormal basis of the null space is zero. ``coupling`` (boolean per row, e.g. the national cells)
+    marks the few rows that tie otherwise separate pieces together: the other rows split the columns into
+    connected components (académies), whose null spaces Z_c are cheap; the null space of the whole is
+    {Z c : W c = 0} with W = [N Z_1, N Z_2, …] (N the coupling rows), so the squared norm of row j of its
+    orthonormal basis is |z_j|² − |z_j V_c|², V the right singular vectors of W's row space. One small SVD
+    per component and one of W, instead of a dense SVD of the whole matrix (a national group of 5,000
+    atoms: minutes)."""
+    n = matrix.shape[1]
+    if matrix.shape[0] == 0 or n == 0:
+        return np.zeros(n, dtype=bool)
+    if coupling is None or not coupling.any() or coupling.all():
+        dense = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
+        _, s, vt = np.linalg.svd(dense, full_matrices=False)
+        leverage = (vt[:_rank(s, dense.shape)] ** 2).sum(axis=0)
+        return leverage > 1 - tol
+    matrix = sparse.csr_matrix(matrix)
+    local, tie = matrix[np.flatnonzero(~coupling)].tocsc(), matrix[np.flatnonzero(coupling)].tocsc()
+    rows, cols = local.nonzero()
+    m = local.shape[0]
+    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, m + cols)), shape=(m + n, m + n))
+    _, label = connected_components(graph, directed=False)
+    label = label[m:]
+    order = np.argsort(label, kind="stable")
+    bounds = np.flatnonzero(np.diff(label[order])) + 1
+    bases, pieces = [], []
+    for idx in np.split(order, bounds):
+        sub = local[:, idx]
+        sub = sub[np.flatnonzero(np.diff(sub.tocsr().indptr))].toarray()
+        if len(sub):
+            _, s, vt = np.linalg.svd(sub, full_matrices=True)
+            z = vt[_rank(s, sub.shape):].T  # orthonormal basis of the component's null space
+        else:
+            z = np.eye(len(idx))
+        bases.append((idx, z))
+        pieces.append(tie[:, idx].toarray() @ z)
+    w = np.hstack(pieces)
+    null_norm = np.zeros(n)
+    if w.size:
+        _, s, vt = np.linalg.svd(w, full_matrices=False)
+        v = vt[:_rank(s, w.shape)].T
+    else:
+        v = np.zeros((w.shape[1], 0))
+    start = 0
+    for idx, z in bases:
+        d = z.shape[1]
+        if d:
+            null_norm[idx] = (z ** 2).sum(axis=1) - ((z @ v[start:start + d]) ** 2).sum(axis=1)
+        start += d
+    return null_norm < tol
 
 
 def audit_groups(family: Family, pieces: list[dict], cells: list[dict], max_atoms: int | None = None):
@@ -602,12 +655,11 @@ def audit_groups(family: Family, pieces: list[dict], cells: list[dict], max_atom
     signatures = list(atoms)
     rows = sorted({cell_id for sig in signatures for cell_id in sig})
     row_of = {cell_id: i for i, cell_id in enumerate(rows)}
-    matrix = np.zeros((len(rows), len(signatures)))
-    for j, sig in enumerate(signatures):
-        for cell_id in sig:
-            matrix[row_of[cell_id], j] = 1.0
-    recoverable = recoverable_columns(matrix)
+    entries = [(row_of[cell_id], j) for j, sig in enumerate(signatures) for cell_id in sig]
+    r, c = (np.array(x, dtype=np.int64) for x in zip(*entries)) if entries else (np.zeros(0, int),) * 2
+    matrix = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(rows), len(signatures)))
     by_id = {c["cell_id"]: c for c in cells}
+    recoverable = recoverable_columns(matrix, coupling=np.array([by_id[c]["geo_level"] == "nation" for c in rows]))
     disclosures = []
     for j, sig in enumerate(signatures):
         if not recoverable[j] or sig not in sensitive:

@@ -278,6 +278,10 @@ def restrict(block: Block, keep: np.ndarray) -> Block:
 # Territories tried before the whole block, smallest first: most hidden counts are protected by schools
 # of their own département, and a solve there is much cheaper than one over the nation.
 TERRITORIES = ("departement_code", "academie_code")
+# Above this many unknowns (a national block: ~130 k at 43 k schools) a count that its académie does not
+# clear is called exposed without a national solve (each costs minutes there). The académie range is an
+# inner bound of the true one, so this errs on the side of hiding more: docs/disclosure_control.md.
+WHOLE_BLOCK_MAX_UNKNOWNS = 20_000
 
 
 def audit_block(block: Block) -> tuple[list[dict], int]:
@@ -294,6 +298,7 @@ def audit_block(block: Block) -> tuple[list[dict], int]:
     certified = exchange_widths(block)
     todo = [qid for qid in block.qinfo if certified.get(qid, 0.0) < need[qid]]
     n_solved = len(todo)
+    ranges: dict = {}  # qid → (lo, hi) in the last territory tried
     for column in TERRITORIES:
         if not todo or column not in block.variables or block.variables[column].isna().all():
             continue
@@ -307,12 +312,19 @@ def audit_block(block: Block) -> tuple[list[dict], int]:
             wide = protection_intervals(sub, list(qids), need)
             ok = wide["lo"].isna() | (wide["hi"] - wide["lo"] >= wide["qid"].map(need) - 1e-9)
             cleared.update(wide.loc[ok, "qid"])
+            ranges.update({qid: (lo, hi) for qid, lo, hi in wide.itertuples(index=False)})
         todo = [qid for qid in todo if qid not in cleared]
     if not todo:
         return [], n_solved
-    intervals = protection_intervals(block, todo, need)
     exposed = []
+    if block.n > WHOLE_BLOCK_MAX_UNKNOWNS:  # the académie's verdict stands for what it could not clear
+        exposed = [{**block.qinfo[qid], "qid": qid, "lo": ranges[qid][0], "hi": ranges[qid][1],
+                    "width_needed": need[qid]} for qid in todo if qid in ranges]
+        todo = [qid for qid in todo if qid not in ranges]
+        if not todo:
+            return exposed, n_solved
+    intervals = protection_intervals(block, todo, need)
     for qid, lo, hi in intervals.itertuples(index=False):
         if not np.isnan(lo) and hi - lo < need[qid] - 1e-9:
-            exposed.append({**block.qinfo[qid], "lo": lo, "hi": hi, "width_needed": need[qid]})
+            exposed.append({**block.qinfo[qid], "qid": qid, "lo": lo, "hi": hi, "width_needed": need[qid]})
     return exposed, n_solved

@@ -6,9 +6,9 @@ of them (docs/disclosure_control.md).
 what is published, in a loop that only ever hides more:
 
 1. rules 1-3 of ``cell_suppression`` inside each family (primary, secondary, complementary);
-2. **shared fates**: loaded and activated accounts depend only on a period's end, so a school or a cell
-   hidden in one period is hidden in every period, family and profile table that ends the same day
-   (otherwise the published twin gives it away);
+2. **shared fates**: loaded and activated accounts depend only on a period's end, so a cell hidden in one
+   period is hidden in every period, family and profile table that ends the same day (otherwise the
+   published twin gives it away), and so is a school whose loaded or activated accounts fail the rule;
 3. the attacker's audits: the exact linear audit of every period (``cell_suppression.audit_family``) and,
    on the days several periods end, protection intervals of the loaded and activated accounts they share
    (``protection_audit``, blocks (profile, period_end) across all families); every exposed count gets a fix
@@ -38,11 +38,12 @@ from pipelines.disclosure.cell_suppression import (
     prepare_units,
 )
 from pipelines.disclosure.protection_audit import Block, audit_block
-from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR
+from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, publishable_sql
 
 END_GROUP = ("profile", "period_end")
-# The exact linear audit of one period is a dense SVD: groups with more unknown atoms are skipped (and said).
-EXACT_AUDIT_MAX_ATOMS = 5000
+# The exact linear audit of one period (one small SVD per académie, national cells tying them:
+# ``cell_suppression.recoverable_columns``): groups with more unknown atoms are skipped (and said).
+EXACT_AUDIT_MAX_ATOMS = 20_000
 # The group columns every family of a release has (``period_start`` / ``period_end`` as ISO text).
 GROUP_COLS = ("period_type", "period", "period_start", "period_end", "profile")
 
@@ -53,6 +54,7 @@ class AuditSummary:
     quantities: int = 0  # sensitive hidden counts examined, over all rounds
     solved: int = 0  # of which the exchange certificate could not clear (sent to HiGHS)
     exposed_found: int = 0
+    unpinned: int = 0  # schools hidden at other ends because their counts were pinned (``_unpin``)
     rounds: int = 0
     seconds: float = 0.0
 
@@ -61,12 +63,22 @@ class AuditSummary:
 
 
 def _share_fates(con, families: list[Family]) -> int:
-    """Hide, in every family and period ending the same day, what is hidden in one of them."""
+    """Hide, in every family and period ending the same day, what is hidden in one of them.
+
+    A school that fails the rule for its active accounts or its sessions alone (August, with near-zero
+    activity) keeps its figures in the other periods: its loaded and activated accounts, the counts periods
+    ending the same day share, pass the rule and become published constants of the block, and the release
+    audit checks what that reveals (``protection_audit``; active accounts belong to one period, audited in
+    their group). A school failing on loaded or activated accounts, or hidden as a partner (its accounts
+    protect another school's), shares its fate. So do cells: blocks of cells only are not interval-audited.
+    """
     changed = 0
     school_level = [f for f in families if f.units_published]
     if school_level:
-        hidden = " UNION ".join(f"SELECT profile, period_end, uai FROM {f.units} WHERE NOT published"
-                                for f in school_level)
+        fails_shared = (f"(primary_pass OR size < {MIN_DENOMINATOR} "
+                        f"OR (m0_n > 0 AND NOT {publishable_sql('m0_n', 'm0_k')}))")
+        hidden = " UNION ".join(f"SELECT profile, period_end, uai FROM {f.units} WHERE NOT published "
+                                f"AND {fails_shared}" for f in school_level)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _hidden_units AS {hidden}")
         for f in school_level:
             changed += con.execute(f"""
@@ -113,8 +125,30 @@ def _frames(con, families: list[Family], previous: tuple | None = None):
                    cls_importance
             FROM {f.cells}""").df())
         members.append(con.sql(f"SELECT '{f.name}' AS family, unit_id, cell_id FROM {f.name}_members").df())
-    return (pd.concat(units, ignore_index=True), pd.concat(cells, ignore_index=True),
-            pd.concat(members, ignore_index=True))
+    return _with_blocks(pd.concat(units, ignore_index=True), pd.concat(cells, ignore_index=True),
+                        pd.concat(members, ignore_index=True))
+
+
+def _with_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame):
+    """The frames with an integer ``block`` column (one per (profile, period_end)) and ``block_keys``
+    (block → key) in ``units.attrs``. Computed once per release: the rounds only change ``published``."""
+    if "block" in units and "block" in cells and "block" in members:
+        return units, cells, members
+    keys = pd.concat([units[list(END_GROUP)], cells[list(END_GROUP)]]).drop_duplicates().reset_index(drop=True)
+    keys["block"] = np.arange(len(keys))
+    units = units.merge(keys, on=list(END_GROUP), how="left")
+    cells = cells.merge(keys, on=list(END_GROUP), how="left")
+    block_of_cell = cells[["family", "cell_id", "block"]]
+    members = members.merge(block_of_cell, on=["family", "cell_id"])
+    units.attrs["block_keys"] = dict(zip(keys["block"], zip(*(keys[c] for c in END_GROUP))))
+    return units, cells, members
+
+
+def _block_ids(units: pd.DataFrame, only: set | None) -> np.ndarray | None:
+    """The integer ids of the block keys ``only`` (None: every block)."""
+    if only is None:
+        return None
+    return np.array([b for b, key in units.attrs["block_keys"].items() if key in only], dtype=np.int64)
 
 
 def _cross_block_bounds(units: pd.DataFrame, only: set | None = None) -> pd.DataFrame:
@@ -129,7 +163,7 @@ def _cross_block_bounds(units: pd.DataFrame, only: set | None = None) -> pd.Data
     hid = units[~units.published][["family", "unit_id", "profile", "uai", "period_start", "period_end",
                                    "from_events"]]
     if only is not None:  # the hidden units of the blocks built (bounds come from every block)
-        hid = hid[pd.Series(list(zip(hid.profile, hid.period_end)), index=hid.index).isin(only)]
+        hid = hid[units.loc[hid.index, "block"].isin(_block_ids(units, only)).to_numpy()]
     m = hid.merge(pub, on=["profile", "uai"], suffixes=("", "_p"))
     m = m[m.from_events]
     out = hid[["family", "unit_id"]].copy()
@@ -174,10 +208,14 @@ def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
     ``schools``: uai, academie_code, departement_code; each unknown then carries its school's académie and
     département, so the audit can first solve within a territory (``protection_audit.audit_block``).
     """
+    units, cells, members = _with_blocks(units, cells, members)
+    keys_of = units.attrs["block_keys"]
     bounds = _cross_block_bounds(units, only)  # from every block's published figures
-    if only is not None:
-        keep = pd.Series(list(zip(units.profile, units.period_end)), index=units.index).isin(only)
-        units = units[keep]
+    wanted = _block_ids(units, only)
+    if wanted is not None:
+        units = units[units["block"].isin(wanted).to_numpy()]
+        cells = cells[cells["block"].isin(wanted).to_numpy()]
+        members = members[members["block"].isin(wanted).to_numpy()]
     units = units.merge(bounds, on=["family", "unit_id"], how="left")
     if schools is not None:
         units = units.merge(schools[["uai", "academie_code", "departement_code"]], on="uai", how="left")
@@ -185,23 +223,19 @@ def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
         units = units.assign(academie_code=None, departement_code=None)
     # The school-level L/A unknown: one per (profile, end, school, value): equal values in one block are
     # one unknown (the same accounts); different ones (an ODE export read over different spans) are not.
-    units["lkey"] = pd.factorize(pd.Series(list(zip(units.profile, units.period_end, units.uai, units["size"],
-                                                    units.m0_k))))[0]
+    units["lkey"] = units.groupby(["block", "uai", "size", "m0_k"], sort=False).ngroup().to_numpy()
     # Whether the unit's activation / activity is measured (a school with no account: yes, all zero).
     units["has0"] = (units.m0_n > 0) | (units["size"] == 0)
     units["has1"] = (units.m1_n > 0) | (units["size"] == 0)
     blocks = []
-    if only is not None:
-        cells = cells[pd.Series(list(zip(cells.profile, cells.period_end)), index=cells.index).isin(only)]
-    cells_by_block = dict(list(cells.groupby(list(END_GROUP), sort=False)))
-    members = members.merge(cells[["family", "cell_id", *END_GROUP]], on=["family", "cell_id"])
-    members_by_block = dict(list(members.groupby(list(END_GROUP), sort=False)))
-    for key, bu in units.groupby(list(END_GROUP), sort=False):
+    cells_by_block = dict(list(cells.groupby("block", sort=False)))
+    members_by_block = dict(list(members.groupby("block", sort=False)))
+    for b, bu in units.groupby("block", sort=False):
         if bu.published.all():
             continue
-        bc = cells_by_block.get(key)
-        bm = members_by_block.get(key)
-        block = _block(key, bu.reset_index(drop=True), bc, bm, shared_only)
+        bc = cells_by_block.get(b)
+        bm = members_by_block.get(b)
+        block = _block(keys_of[b], bu.reset_index(drop=True), bc, bm, shared_only)
         if block is not None:
             blocks.append(block)
     return blocks
@@ -232,7 +266,7 @@ def _block(key, bu: pd.DataFrame, bc: pd.DataFrame | None, bm: pd.DataFrame | No
         "lb": np.concatenate([lrows.L_lb, arows.A_lb, xrows.Act_lb]).astype(float),
         "ub": np.concatenate([lrows.L_ub, arows.A_ub, xrows.Act_ub]).astype(float),
         **{col: np.concatenate([lrows[col], arows[col], xrows[col]]).astype(object)
-           for col in ("academie_code", "departement_code")},
+           for col in ("uai", "academie_code", "departement_code")},
     })
     lb, ub = variables["lb"].to_numpy().copy(), variables["ub"].to_numpy().copy()
     lb[np.isnan(lb)] = 0.0
@@ -407,6 +441,54 @@ def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray, shared_
 
 # --- fixes ---------------------------------------------------------------------------------------------
 
+def _pinned_neighbours(block: Block, exposed: list[dict]) -> pd.DataFrame:
+    """Schools whose hidden loaded/activated accounts in this block are pinned from other blocks, next to
+    an exposed count: qid (the exposed count's), uai.
+
+    Accounts only accumulate, so a school published at an earlier and at a later end with the same counts
+    has those counts at every end between: hiding it there (a partner) hides nothing. An exposed count that
+    shares a published equation with such a school cannot be protected by hiding more cells; the fix is to
+    hide the school's figure at the other ends where its counts are the same (``_unpin``)."""
+    if not exposed or "qid" not in exposed[0]:
+        return pd.DataFrame(columns=["qid", "uai"])
+    v = block.variables
+    q = block.quantities[block.quantities["qid"].isin([e["qid"] for e in exposed])][["qid", "var"]]
+    t = block.terms[["row", "var"]]
+    near = (q.merge(t, on="var")[["qid", "row"]].drop_duplicates().merge(t, on="row")[["qid", "var"]]
+            .drop_duplicates())
+    near = near[~near.set_index(["qid", "var"]).index.isin(q.set_index(["qid", "var"]).index)]
+    value, lb, ub = (v[c].to_numpy(float)[near["var"].to_numpy()] for c in ("value", "lb", "ub"))
+    kind = v["kind"].to_numpy()[near["var"].to_numpy()]
+    near = near.assign(uai=v["uai"].to_numpy()[near["var"].to_numpy()])
+    pinned = near[np.isin(kind, ["L", "A"]) & ((lb >= value) | (ub <= value))]
+    return pinned[["qid", "uai"]].dropna().drop_duplicates().reset_index(drop=True)
+
+
+def _unpin(con, families: list[Family], key: tuple, schools: pd.DataFrame) -> set:
+    """Hide the schools' figures at the other ends where their loaded or activated accounts are those of
+    block ``key`` = (profile, period_end): the bounds that pinned them there are gone. Returns the schools
+    hidden somewhere new."""
+    school_level = [f for f in families if f.units_published]
+    if schools.empty or not school_level:
+        return set()
+    profile, end = key
+    con.execute("CREATE OR REPLACE TEMP TABLE _pinned (uai VARCHAR)")
+    con.executemany("INSERT INTO _pinned VALUES (?)", [[u] for u in schools["uai"].unique()])
+    here = " UNION ".join(f"SELECT uai, size, m0_k FROM {f.units} WHERE profile = ? AND period_end = ?::DATE "
+                          f"AND uai IN (SELECT uai FROM _pinned)" for f in school_level)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pinned_counts AS {here}",
+                [x for _ in school_level for x in (profile, end)])
+    changed: set = set()
+    for f in school_level:
+        changed |= {u for (u,) in con.execute(f"""
+            UPDATE {f.units} u SET published = false FROM _pinned_counts p
+            WHERE u.published AND u.from_events AND u.profile = ? AND u.period_end <> ?::DATE AND u.uai = p.uai
+              AND (u.size = p.size OR u.m0_k = p.m0_k)
+            RETURNING u.uai
+        """, [profile, end]).fetchall()}
+    return changed
+
+
 def _fixes(exposed: list[dict], cells: pd.DataFrame, members: pd.DataFrame) -> dict[str, list[dict]]:
     """One fix per exposed count, in the format of ``cell_suppression._fix``, grouped by family: the least
     important published cell holding the exposed school (or sharing a school with the exposed cell)."""
@@ -463,15 +545,16 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
         units, cells, members = frames
         # Only ever more is hidden: a block whose published figures did not change keeps its verdict (a
         # school hidden elsewhere only removes a bound, which widens ranges).
-        state = {**{k: ("u", int(v)) for k, v in units.groupby(list(END_GROUP))["published"].sum().items()},
-                 **{k + ("c",): int(v) for k, v in cells.groupby(list(END_GROUP))["published"].sum().items()}}
-        changed = {k[:2] for k, v in state.items() if previous.get(k) != v}
+        key_of = units.attrs["block_keys"]
+        state = {**{(b, "u"): int(v) for b, v in units.groupby("block")["published"].sum().items()},
+                 **{(b, "c"): int(v) for b, v in cells.groupby("block")["published"].sum().items()}}
+        changed = {key_of[k[0]] for k, v in state.items() if previous.get(k) != v}
         previous = state
         # Interval audit where school figures are published (where stacking periods, families and
         # school rows can pin a count); blocks of cells only get the exact linear audit per group.
-        with_schools = set(units.loc[units.published].groupby(list(END_GROUP)).size().index)
-        periods = units.groupby(list(END_GROUP))["period"].nunique()
-        stacked = set(periods[periods > 1].index)
+        with_schools = {key_of[b] for b in units.loc[units.published, "block"].unique()}
+        periods = units.groupby("block")["period"].nunique()
+        stacked = {key_of[b] for b in periods[periods > 1].index}
         blocks = build_blocks(units, cells, members, only=changed & with_schools & stacked,
                               shared_only=True, schools=schools)
         exposed = []
@@ -504,8 +587,17 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
         for block in blocks:
             summary.quantities += len(block.qinfo)
             found, solved = audit_block(block)
-            exposed += found
             summary.solved += solved
+            # An exposure next to a pinned partner: unpin the partner (the cause) rather than hide a cell.
+            pinned = _pinned_neighbours(block, found)
+            unpinned = _unpin(con, families, block.key, pinned)
+            if unpinned:
+                summary.unpinned += len(unpinned)
+                deferred = set(pinned.loc[pinned["uai"].isin(unpinned), "qid"])
+                summary.exposed_found += len(deferred)
+                exposed.append(None)
+                found = [e for e in found if e["qid"] not in deferred]
+            exposed += found
         summary.rounds = round_
         if not exposed:
             break

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.lake.dbt_run import run_dbt
-from tests.lake.event_lake import FIRST_WEEK, LAST_WEEK, write_event_lake
+from tests.lake.event_lake import FIRST_WEEK, LAST_WEEK, write_event_lake, write_fixture_warehouse
 
 WINDOW = {"first_week": FIRST_WEEK, "last_week": LAST_WEEK}
 
@@ -47,13 +47,20 @@ def require_spark() -> None:
 
 @pytest.fixture(scope="session")
 def event_lake(tmp_path_factory) -> tuple[Path, list[dict]]:
-    """(lake folder, the events written to it)."""
+    """(lake folder, the events written to it); its dimensions are written by ``fixture_warehouse``."""
     lake = tmp_path_factory.mktemp("lake")
     return lake, write_event_lake(lake)
 
 
 @pytest.fixture(scope="session")
-def duckdb_build(event_lake, tmp_path_factory) -> Path:
+def fixture_warehouse(event_lake, tmp_path_factory) -> Path:
+    """A warehouse DuckDB file with the lake's events and the dimensions, which it exported to the lake.
+    Open it read-only, or copy it."""
+    return write_fixture_warehouse(tmp_path_factory.mktemp("warehouse") / "observatoire.duckdb", event_lake[0])
+
+
+@pytest.fixture(scope="session")
+def duckdb_build(event_lake, fixture_warehouse, tmp_path_factory) -> Path:
     """The dbt project built (models and tests) on DuckDB over the fixture's window; its work folder."""
     work = tmp_path_factory.mktemp("dbt_duckdb")
     run_dbt(["build"], "duckdb", work, event_lake[0], WINDOW)
@@ -61,7 +68,7 @@ def duckdb_build(event_lake, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark_build(require_spark, event_lake, tmp_path_factory) -> Path:
+def spark_build(require_spark, event_lake, fixture_warehouse, tmp_path_factory) -> Path:
     """The same build on a local Spark session; its work folder."""
     work = tmp_path_factory.mktemp("dbt_spark")
     run_dbt(["build"], "spark_session", work, event_lake[0], WINDOW)

@@ -6,6 +6,14 @@ across midnight on Sunday, a week before the computed window whose last session 
 overseas school, an account that changes school, events of one account at the same instant, and
 seeded random traffic. ``SCENARIOS`` names the hand-made accounts so that tests can check their
 sessions.
+
+Beside the events, the dimensions the period models join (``write_fixture_warehouse``): a warehouse
+DuckDB file with accounts (activation dates, late creations, an ACTIVATION event standing for a missing
+date, sessions of accounts missing from every snapshot), ODE statistics of a school known only that way
+(a weekly, a daily and a monthly export), the schools, and the periods; then
+exported to ``lake/dimensions/`` by ``pipelines.lake.dimensions``. Two Guadeloupe schools (UTC−4) have
+the same traffic every week, except one week when the second is almost empty: a data gap. One school
+has accounts and no event at all.
 """
 
 from __future__ import annotations
@@ -16,14 +24,32 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from pipelines.synth.calendar import TIME_ZONE_OF_ACADEMIE
 
 PARIS = ZoneInfo("Europe/Paris")
 RENNES_SCHOOL = "0350001A"
 REUNION_SCHOOL = "9740001K"  # académie de La Réunion (UTC+4): its times are read in Europe/Paris too
 SERVICES = ("notes", "vie_scolaire", "cahier_de_textes", "messagerie", "blog", "documents",
             "carnet_de_liaison", "actualites", "agenda", "autre")
+GUADELOUPE_SCHOOL = "9710001A"  # académie de la Guadeloupe (UTC−4): the same traffic every week
+GAP_SCHOOL = "9710002B"  # the same académie and traffic, except in GAP_WEEK: a probable data gap
+GAP_WEEK = "2025-10-20"
+QUIET_SCHOOL = "0350002B"  # accounts, no event
+# Alone in its académie (Mayotte), with events in the lake's first and last weeks only: the académie's
+# median week is empty, so no week of it can be judged a data gap.
+MAYOTTE_SCHOOL = "9760001M"
+ODE_SCHOOL = "0350003C"  # known only through ODE statistics exports
+# uai -> (academie_code, departement_code)
+SCHOOLS = {RENNES_SCHOOL: ("14", "035"), QUIET_SCHOOL: ("14", "035"), ODE_SCHOOL: ("14", "035"),
+           REUNION_SCHOOL: ("28", "974"), GUADELOUPE_SCHOOL: ("32", "971"), GAP_SCHOOL: ("32", "971"),
+           MAYOTTE_SCHOOL: ("43", "976")}
+GUADELOUPE = ZoneInfo(TIME_ZONE_OF_ACADEMIE["32"])
+# The first day of the periods (the first weekly partition).
+FIRST_DAY = "2025-09-01"
 # The window the tests compute; 2025-10-06 is read only for the 30-minute look-back.
 FIRST_WEEK = "2025-10-13"
 LAST_WEEK = "2026-03-30"
@@ -41,6 +67,13 @@ SCHEMA = pa.schema([
     ("auth_method", pa.string()),
     ("source_file", pa.string()),
 ])
+
+
+# The lake keeps the 128-bit pseudonym as 16 bytes, the warehouse as a UHUGEINT.
+AS_UHUGEINT = "('0x' || hex(user_pseudo))::UHUGEINT AS user_pseudo"
+# The warehouse's event ids are keyed hashes (UHUGEINT); the fixture's are text. Their rank keeps the order
+# the sessions tie-break on.
+EVENT_ID_RANK = "dense_rank() OVER (ORDER BY event_id)::UHUGEINT AS event_id"
 
 
 def pseudo(account: str) -> bytes:
@@ -146,9 +179,92 @@ def week_start(instant: datetime) -> date:
     return local - timedelta(days=local.weekday())
 
 
+def guadeloupe_events(weeks: list[date]) -> list[dict]:
+    """Each week, on Tuesday from 19:00 Guadeloupe time (past midnight in Paris), ten accounts of each
+    Guadeloupe school visit five times, five minutes apart: a LOGIN, notes, notes, messagerie, notes;
+    odd accounts on the mobile app. In GAP_WEEK the second school has two events only."""
+    events = []
+    kinds = [("LOGIN", "connexion"), ("ACCESS", "notes"), ("ACCESS", "notes"), ("ACCESS", "messagerie"),
+             ("ACCESS", "notes")]
+    for week in weeks:
+        evening = datetime.combine(week + timedelta(days=1), datetime.min.time(), GUADELOUPE).replace(hour=19)
+        for uai, prefix in ((GUADELOUPE_SCHOOL, "gp-steady"), (GAP_SCHOOL, "gp-gap")):
+            gap = uai == GAP_SCHOOL and week == date.fromisoformat(GAP_WEEK)
+            for k in range(1 if gap else 10):
+                channel = "mobile_app" if k % 2 else "web"
+                for i, (event_type, service) in enumerate(kinds[:2] if gap else kinds):
+                    at = (evening + timedelta(minutes=k + 5 * i)).astimezone(timezone.utc)
+                    events.append(_event(f"{prefix}-{week}-{k:02d}-{i}", at, uai, f"{prefix}-{k:02d}",
+                                         event_type, service, channel=channel))
+    return events
+
+
+def mayotte_events(*weeks: date) -> list[dict]:
+    """Three visits on the Wednesday of each of ``weeks``, at 10:00 Mayotte time (UTC+3)."""
+    return [_event(f"mayotte-{week}-{i}", datetime.combine(week + timedelta(days=2), datetime.min.time(),
+                                                             timezone.utc).replace(hour=7, minute=10 * i),
+                   MAYOTTE_SCHOOL, "mayotte-00", "ACCESS", "notes") for week in weeks for i in range(3)]
+
+
+# ACTIVATION events (not visits): they date the activation of accounts whose snapshot has none.
+ACTIVATIONS = [("fall_back", RENNES_SCHOOL, "2025-10-20T10:00:00"),
+               ("gp-steady-late", GUADELOUPE_SCHOOL, "2025-10-14T12:00:00"),
+               ("random-06", RENNES_SCHOOL, "2026-03-24T09:00:00")]
+
+
+def activation_events() -> list[dict]:
+    return [_event(f"activation-{account}", _utc(at), uai, account, "ACTIVATION", "connexion")
+            for account, uai, at in ACTIVATIONS]
+
+
+def fixture_accounts() -> list[tuple]:
+    """The account snapshot: (account, uai, profile, created_at, activated_at). same_instant and every
+    seventh random account have none (their sessions count as active_without_account)."""
+    rows = []
+    for account, (uai, _) in SCENARIOS.items():
+        if account == "same_instant":
+            continue
+        created, activated = {"fall_back": (None, None),
+                              "spring_forward": ("2026-01-05", "2026-01-06")}.get(account, (None, "2025-09-10"))
+        rows.append((account, uai, "parent", created, activated))
+    rows.append((MOVER[0], RENNES_SCHOOL, "parent", None, "2025-09-12"))
+    for a in range(24):
+        if a % 7 == 3:
+            continue
+        uai = REUNION_SCHOOL if a % 4 == 0 else RENNES_SCHOOL
+        profile = ("parent", "eleve", "enseignant", "personnel", "autre")[a % 5]
+        rows.append((f"random-{a:02d}", uai, profile, "2025-11-03" if a % 5 == 1 else None,
+                     None if a % 3 == 0 else f"2025-09-{a + 2:02d}"))
+    for uai, prefix in ((GUADELOUPE_SCHOOL, "gp-steady"), (GAP_SCHOOL, "gp-gap")):
+        rows += [(f"{prefix}-{k:02d}", uai, "parent", None, "2025-09-15") for k in range(10)]
+    rows.append(("gp-steady-late", GUADELOUPE_SCHOOL, "parent", None, None))  # its ACTIVATION: 14 Oct
+    rows.append(("gp-steady-new", GUADELOUPE_SCHOOL, "parent", "2026-03-01", "2026-03-02"))
+    rows += [(f"quiet-{k}", QUIET_SCHOOL, "parent", None, "2025-09-20" if k < 2 else None) for k in range(5)]
+    rows += [(f"quiet-eleve-{k}", QUIET_SCHOOL, "eleve", None, None) for k in range(3)]
+    return rows
+
+
+def ode_statistics() -> list[tuple]:
+    """(uai, stat_date, profile, connexions, unique_visitors, accounts_loaded, accounts_activated): the ODE
+    school's parents weekly (Mondays), pupils daily, teachers monthly (November without account counts);
+    and a Rennes row, ignored because Rennes has an account snapshot for that profile."""
+    rows = []
+    for i in range(13):
+        rows.append((ODE_SCHOOL, date(2025, 9, 1) + timedelta(weeks=i), "parent", 100 + i, 40 + i, 200, 120 + i))
+    for i in range(14):
+        rows.append((ODE_SCHOOL, date(2025, 10, 1) + timedelta(days=i), "eleve", 10 + i, 5, 300, 150))
+    for month in (9, 10, 11):
+        rows.append((ODE_SCHOOL, date(2025, month, 1), "enseignant", 500 + month, 30, 60, 50 + month))
+    rows[-1] = rows[-1][:5] + (None, None)  # November's export lacks the account counts
+    rows.append((RENNES_SCHOOL, date(2025, 10, 15), "parent", 999, 99, 999, 999))
+    return rows
+
+
 def write_event_lake(lake: Path) -> list[dict]:
     """Write the fixture under lake/events/week_start=YYYY-MM-DD/ (two files per week); return its events."""
     events = scenario_events() + random_events()
+    weeks = sorted({week_start(e["occurred_at"]) for e in events})
+    events += guadeloupe_events(weeks) + activation_events() + mayotte_events(weeks[0], weeks[-1])
     by_week: dict[date, list[dict]] = {}
     for event in events:
         by_week.setdefault(week_start(event["occurred_at"]), []).append(event)
@@ -161,3 +277,56 @@ def write_event_lake(lake: Path) -> list[dict]:
                 table = pa.Table.from_pylist(chunk, schema=SCHEMA)
                 pq.write_table(table, folder / f"part-{part:05d}.parquet", compression="zstd")
     return events
+
+
+def fixture_periods(first_day: date, last_day: date) -> list[tuple]:
+    """(period_type, period, period_start, period_end, school_year) of every day in [first_day, last_day],
+    labelled as the warehouse's periods asset labels them (ISO weeks, months, school trimesters
+    T1 September–December, T2 January–March, T3 April–August, school years)."""
+    rows = set()
+    day = first_day
+    while day <= last_day:
+        start_year = day.year if day.month >= 9 else day.year - 1
+        school_year = f"{start_year}-{start_year + 1}"
+        monday = day - timedelta(days=day.weekday())
+        iso_year, iso_week, _ = monday.isocalendar()
+        rows.add(("week", f"{iso_year}-W{iso_week:02d}", monday, monday + timedelta(days=6), school_year))
+        month = day.replace(day=1)
+        rows.add(("month", f"{day:%Y-%m}", month, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1),
+                  school_year))
+        trimester = 1 if day.month >= 9 else 2 if day.month <= 3 else 3
+        bounds = {1: (date(start_year, 9, 1), date(start_year, 12, 31)),
+                  2: (date(start_year + 1, 1, 1), date(start_year + 1, 3, 31)),
+                  3: (date(start_year + 1, 4, 1), date(start_year + 1, 8, 31))}[trimester]
+        rows.add(("trimester", f"{school_year} T{trimester}", *bounds, school_year))
+        rows.add(("school_year", school_year, date(start_year, 9, 1), date(start_year + 1, 8, 31), school_year))
+        day += timedelta(days=1)
+    return sorted(rows)
+
+
+def write_fixture_warehouse(path: Path, lake: Path) -> Path:
+    """A warehouse DuckDB file at ``path`` holding the dimensions of the period models (accounts, ODE
+    statistics, schools, and the periods from FIRST_DAY to the day of the lake's last event), exported
+    to ``lake/dimensions/`` as the pipeline does. It holds no events: tests that run the warehouse's
+    SQL add them."""
+    from pipelines.defs.ingest.ingest_file import ensure_schema
+    from pipelines.lake.dimensions import export_dimensions
+
+    with duckdb.connect(str(path)) as con:
+        ensure_schema(con)
+        con.executemany(
+            "INSERT INTO accounts VALUES (('0x' || hex(?::BLOB))::UHUGEINT, ?, ?, ?, ?, 'fixture_accounts.csv')",
+            [(pseudo(account), uai, profile, created, activated)
+             for account, uai, profile, created, activated in fixture_accounts()])
+        con.executemany("INSERT INTO ode_statistics VALUES (?, ?, ?, ?, ?, ?, ?, 'fixture_ode.csv')", ode_statistics())
+        con.execute("CREATE TABLE schools (uai VARCHAR, name VARCHAR, academie_code VARCHAR, departement_code VARCHAR)")
+        con.executemany("INSERT INTO schools VALUES (?, 'fixture', ?, ?)",
+                        [(uai, academie, departement) for uai, (academie, departement) in SCHOOLS.items()])
+        last_day = con.execute(f"SELECT max(occurred_at AT TIME ZONE 'Europe/Paris')::DATE "
+                               f"FROM read_parquet('{lake}/events/*/*.parquet')").fetchall()[0][0]
+        con.execute("CREATE TABLE periods (period_type VARCHAR, period VARCHAR, period_start DATE, period_end DATE, "
+                    "school_year VARCHAR)")
+        con.executemany("INSERT INTO periods VALUES (?, ?, ?, ?, ?)",
+                        fixture_periods(date.fromisoformat(FIRST_DAY), last_day))
+        export_dimensions(con, lake)
+    return path

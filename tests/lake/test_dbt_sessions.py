@@ -1,5 +1,5 @@
 """The dbt model `sessions` on DuckDB over the fixture lake: the window passed as vars, ISO weeks,
-daylight saving, Sunday midnights and the other hand-made cases."""
+daylight saving, Sunday midnights, local time overseas and the other hand-made cases."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from pipelines.defs.ingest.ingest_file import ensure_schema
 from pipelines.formats.entcore import SERVICES
 from tests.lake.dbt_run import DBT_PROJECT
-from tests.lake.event_lake import FIRST_WEEK, LAST_WEEK, MOVER, REUNION_SCHOOL, pseudo
+from tests.lake.event_lake import (
+    FIRST_WEEK, GUADELOUPE_SCHOOL, LAST_WEEK, MOVER, RENNES_SCHOOL, REUNION_SCHOOL, pseudo,
+)
 from tests.lake.model_rows import as_dicts, duckdb_model
 
 @pytest.fixture(scope="module")
@@ -84,3 +86,20 @@ def test_events_at_the_same_instant_make_one_session(sessions):
 def test_a_change_of_school_starts_a_session(sessions):
     account, visits = MOVER
     assert [s["uai"] for s in _of(sessions, account)] == [uai for uai, _ in visits]
+
+
+def test_overseas_sessions_also_read_in_the_schools_zone(sessions):
+    # Réunion (UTC+4): Sunday 29 March 23:45 in Paris is Monday 01:45 in Saint-Denis; the session stays
+    # in the Paris week of 23 March.
+    cest, = _of(sessions, "midnight_cest")
+    assert (cest["hour_paris"], cest["weekday_paris"], cest["hour_local"], cest["weekday_local"]) == (23, 7, 1, 1)
+    assert cest["week_start"] == date(2026, 3, 23)
+    # Guadeloupe (UTC−4): Tuesday 19:00 is Wednesday 01:00 in Paris before 26 October, 00:00 after.
+    steady = sorted(((s["week_start"], s["hour_paris"], s["weekday_paris"], s["hour_local"], s["weekday_local"])
+                     for s in _of(sessions, "gp-steady-00")))
+    assert steady[:3] == [(date(2025, 10, 13), 1, 3, 19, 2), (date(2025, 10, 20), 1, 3, 19, 2),
+                          (date(2025, 10, 27), 0, 3, 19, 2)]
+    assert {(s["hour_local"], s["weekday_local"]) for s in sessions if s["uai"] == GUADELOUPE_SCHOOL} == {(19, 2)}
+    # Metropolitan France: local is Paris.
+    rennes = [s for s in sessions if s["uai"] == RENNES_SCHOOL]
+    assert rennes and all((s["hour_local"], s["weekday_local"]) == (s["hour_paris"], s["weekday_paris"]) for s in rennes)

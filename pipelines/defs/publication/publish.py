@@ -64,7 +64,7 @@ from pipelines.defs.publication.holidays import academie_zones, school_holidays
 from pipelines.defs.publication.levers import publish_levers
 from pipelines.defs.publication.paths import SCHEMA_VERSION
 from pipelines.disclosure.cell_suppression import Family, SuppressionReport, suppress
-from pipelines.disclosure.release import GROUP_COLS, clear_release
+from pipelines.disclosure.release import EXACT_AUDIT_MAX_ATOMS, GROUP_COLS, clear_release
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, PROTECTION_MIN, PROTECTION_SHARE
 from pipelines.file_modes import private_folder, restrict
 from pipelines.paths import reference_dir, truth_dir
@@ -349,7 +349,7 @@ def _is_synthetic() -> bool:
     return os.environ.get("ENT_DEMO") == "1" or (truth.exists() and any(truth.iterdir()))
 
 
-def publish_serving(con, target: Path, *, audit_max_atoms: int | None = 5000,
+def publish_serving(con, target: Path, *, audit_max_atoms: int | None = EXACT_AUDIT_MAX_ATOMS,
                     reference: Path | None = None) -> PublishSummary:
     """Build the serving file from the warehouse connection ``con`` and swap it in at ``target``.
 

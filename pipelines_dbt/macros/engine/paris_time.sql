@@ -1,19 +1,26 @@
-{#- Europe/Paris wall-clock time (daylight saving included) of UTC instants, and local timestamp
-    literals. A "local" value is a timestamp without time zone: DuckDB TIMESTAMP, Spark TIMESTAMP_NTZ. -#}
+{#- Europe/Paris (or another zone's) wall-clock time (daylight saving included) of UTC instants, and
+    local timestamp literals. A "local" value is a timestamp without time zone: DuckDB TIMESTAMP, Spark TIMESTAMP_NTZ. -#}
 
 {% macro paris_local_time(instant) -%}
-    {{ return(adapter.dispatch('paris_local_time', 'observatoire')(instant)) }}
+    {{ local_time(instant, "'Europe/Paris'") }}
 {%- endmacro %}
 
-{% macro duckdb__paris_local_time(instant) -%}
-    ({{ instant }} AT TIME ZONE 'Europe/Paris')
+
+{#- The wall-clock time of UTC instants in the IANA zone `zone` (a SQL string expression: a literal such
+    as "'Indian/Reunion'" or a column, e.g. the schools dimension's time_zone). -#}
+{% macro local_time(instant, zone) -%}
+    {{ return(adapter.dispatch('local_time', 'observatoire')(instant, zone)) }}
+{%- endmacro %}
+
+{% macro duckdb__local_time(instant, zone) -%}
+    timezone({{ zone }}, {{ instant }})
 {%- endmacro %}
 
 {#- Spark TIMESTAMP is an instant shown in the session time zone; the cast to TIMESTAMP_NTZ takes that
     wall clock, which is UTC because assert_engine_settings requires it, then convert_timezone moves it
-    to Paris. -#}
-{% macro spark__paris_local_time(instant) -%}
-    convert_timezone('UTC', 'Europe/Paris', cast({{ instant }} as timestamp_ntz))
+    to the zone. -#}
+{% macro spark__local_time(instant, zone) -%}
+    convert_timezone('UTC', {{ zone }}, cast({{ instant }} as timestamp_ntz))
 {%- endmacro %}
 
 

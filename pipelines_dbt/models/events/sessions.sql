@@ -5,7 +5,9 @@
     a session running across midnight on Sunday is not cut in two. The services a session used
     (connexion aside) are kept as a bit mask: bit i set = the service of code i in the services seed.
     Events of one account at the same instant are ordered by event_id, so every engine numbers the
-    sessions alike. -#}
+    sessions alike. hour_paris / weekday_paris read the start in Europe/Paris, hour_local / weekday_local
+    in the zone of the school's académie (the schools dimension's time_zone); week_start and iso_week
+    stay Europe/Paris weeks, the partitions (docs/equity_fit_guards.md, section 6). -#}
 {%- set day = modules.datetime.date -%}
 {%- set first_week = day.fromisoformat(var('first_week')) -%}
 {%- set last_week = day.fromisoformat(var('last_week')) -%}
@@ -54,6 +56,16 @@ grouped as (
         coalesce(bit_or({{ bit_flag('service_code') }}) filter (where service <> 'connexion'), 0) as services_mask
     from numbered
     group by user_pseudo, session_no
+),
+
+-- The start in the school's own zone as well (its académie's, from the schools dimension; Europe/Paris
+-- for a school missing from it): hour and weekday profiles of overseas schools read in local time.
+school_dated as (
+    select g.*,
+           {{ local_time('g.started_at', "coalesce(sc.time_zone, 'Europe/Paris')") }} as started_school_local_at
+    from grouped g
+    left join {{ source('lake', 'schools') }} sc on sc.uai = g.uai
+    where g.started_local_at >= {{ local_timestamp(first_week ~ ' 00:00:00') }}
 )
 
 select
@@ -67,6 +79,7 @@ select
     cast(events as bigint) as events,
     cast(services_mask as integer) as services_mask,
     cast(hour(started_local_at) as integer) as hour_paris,
-    cast({{ iso_weekday('started_local_at') }} as integer) as weekday_paris
-from grouped
-where started_local_at >= {{ local_timestamp(first_week ~ ' 00:00:00') }}
+    cast({{ iso_weekday('started_local_at') }} as integer) as weekday_paris,
+    cast(hour(started_school_local_at) as integer) as hour_local,
+    cast({{ iso_weekday('started_school_local_at') }} as integer) as weekday_local
+from school_dated

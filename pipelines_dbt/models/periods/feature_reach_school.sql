@@ -1,0 +1,43 @@
+{#- Feature reach per school × period × profile × service, for the periods that start on or after the
+    var from_day: the share of active (loaded) accounts that used the service at least once in the
+    period; 1 − reach is what families ignore. Services and their bits come from the services seed
+    (connexion aside). Port of pipelines/defs/indicators/sql/feature_reach_school.sql
+    (docs/scale/dbt_engines.md, section 3). -#}
+{{ config(tags=['periods']) }}
+
+with recent_periods as (
+    select period_type, period, period_start, period_end
+    from {{ source('lake', 'periods') }}
+    where period_start >= cast('{{ var("from_day") }}' as date)
+),
+
+user_masks as (
+    select p.period_type, p.period, s.uai, s.profile, s.user_pseudo, bit_or(s.services_mask) as services_mask
+    from {{ ref('sessions') }} s
+    join recent_periods p
+        on cast({{ paris_local_time('s.started_at') }} as date) between p.period_start and p.period_end
+    where exists (
+        select 1 from {{ source('lake', 'accounts') }} a
+        where a.user_pseudo = s.user_pseudo and a.uai = s.uai and a.profile = s.profile)
+    group by p.period_type, p.period, s.uai, s.profile, s.user_pseudo
+),
+
+users as (
+    select m.period_type, m.period, m.uai, m.profile, sv.service, count(*) as users
+    from user_masks m
+    join {{ ref('services') }} sv on (m.services_mask & {{ bit_flag('sv.code') }}) <> 0
+    group by m.period_type, m.period, m.uai, m.profile, sv.service
+)
+
+select a.period_type, a.period, a.uai, a.profile, sv.service,
+       cast(coalesce(u.users, 0) as bigint) as users,
+       a.active,
+       cast(coalesce(u.users, 0) as double) / a.active as reach
+from {{ ref('adoption_school') }} a
+cross join {{ ref('services') }} sv
+left join users u
+    on u.period_type = a.period_type and u.period = a.period and u.uai = a.uai
+   and u.profile = a.profile and u.service = sv.service
+where a.source = 'events' and a.active > 0 and sv.service not in ('connexion')
+  and a.period_type in (select distinct period_type from recent_periods)
+  and a.period in (select period from recent_periods)
