@@ -193,6 +193,7 @@ class Report:
     trend: list[tuple[dt.date, float | None, float | None]]       # week, territory rate, France rate
     quintile_trend: dict[str, list[float | None]]                 # national report: Q1 and Q5 lines
     quintiles: dict[str, tuple[float | None, float | None]]       # Q → (territory rate, France rate)
+    quintile_se: dict[str, tuple[float | None, float | None]]     # Q → their standard errors (None: none)
     quintile_states: dict[str, str]                               # Q → 'ok' / 'secret' / 'absent' (territory)
     trend_secret: list[dt.date]                                   # trend weeks whose territory rate is secret
     academies: list[dict]          # national report: one row per académie
@@ -231,6 +232,12 @@ def _rate(data: PublishedWeek, period: str, geo: str, breakdown="all", value="al
     """Parent active rate of a published cell, None if absent or suppressed."""
     cell = _published(data.cell(period, "parent", geo, breakdown, value))
     return cell.active_rate if cell else None
+
+
+def _se(data: PublishedWeek, period: str, geo: str, breakdown="all", value="all") -> float | None:
+    """Published standard error of a parent cell's active rate, None if absent, suppressed or without one."""
+    cell = _published(data.cell(period, "parent", geo, breakdown, value))
+    return cell.active_rate_se if cell else None
 
 
 def _delta(value: float | None, other: float | None) -> float | None:
@@ -392,6 +399,7 @@ def _academies(data: PublishedWeek) -> list[dict]:
             continue
         now = _rate(data, cur, code)
         rows.append({"code": code, "name": name, "rate": now, "suppressed": cell.suppressed,
+                     "se": None if cell.suppressed else cell.active_rate_se,
                      "delta": _delta(now, _rate(data, prev, code)), "schools": cell.schools})
     rows.sort(key=lambda a: (a["rate"] is None, -(a["rate"] or 0), a["name"]))
     return rows
@@ -422,6 +430,8 @@ def build_report(data: PublishedWeek, operations: Operations | None, code: str, 
                         for q in ("1", "5")} if national else {},
         quintiles={q: (_rate(data, cur, code, "ips_quintile", q), _rate(data, cur, NATION, "ips_quintile", q))
                    for q in QUINTILES},
+        quintile_se={q: (_se(data, cur, code, "ips_quintile", q), _se(data, cur, NATION, "ips_quintile", q))
+                     for q in QUINTILES},
         quintile_states={q: _state(data, cur, code, "ips_quintile", q) for q in QUINTILES},
         trend_secret=[d for d in weeks.trend if _state(data, iso_period(d), code) == "secret"],
         academies=_academies(data) if national else [],

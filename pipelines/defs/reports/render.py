@@ -183,12 +183,19 @@ def trend_chart(report: Report) -> dict:
 def quintile_chart(report: Report) -> dict:
     labels = ["Q1", "Q2", "Q3", "Q4", "Q5"]
     data = []
+
+    def bars(i):  # 95 % error bars (points) from the cells' published standard errors
+        ses = [report.quintile_se[q][i] for q in "12345"]
+        return dict(type="data", color="#1e2430", thickness=1.2, width=4,
+                    array=[None if se is None else round(100 * fr.Z95 * se, 2) for se in ses])
+
     if not report.is_national:
         data.append(dict(type="bar", x=labels, y=_pct_points([report.quintiles[q][0] for q in "12345"]),
-                         name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=_HOVER_Y))
+                         name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=_HOVER_Y,
+                         error_y=bars(0)))
     data.append(dict(type="bar", x=labels, y=_pct_points([report.quintiles[q][1] for q in "12345"]), name="France",
                      marker=dict(color=COLORS["scope"] if report.is_national else COLORS["france"]),
-                     hovertemplate=_HOVER_Y))
+                     hovertemplate=_HOVER_Y, error_y=bars(1)))
     layout = _layout("Taux d'activité des parents par quintile d'IPS (Q1 = moins favorisés)", barmode="group",
                      xaxis=dict(_AXIS, type="category"),
                      yaxis=dict(_AXIS, ticksuffix="\u202f%", rangemode="tozero"))
@@ -625,7 +632,9 @@ def _levers_section(report: Report) -> str:
 def _academies_section(report: Report) -> str:
     rows = "".join(
         f"<tr><td>{esc(a['name'])}</td><td class=num>{esc(fr.number(a['schools']))}</td>"
-        f"<td class=num>{pct(a['rate'], a['suppressed'])}</td><td class=num>{delta_html(a['delta'])}</td></tr>"
+        f"<td class=num>{pct(a['rate'], a['suppressed'])}"
+        + ("" if a["se"] is None else f'<br><span class="small">{esc(fr.margin(a["se"]))}</span>')
+        + f"</td><td class=num>{delta_html(a['delta'])}</td></tr>"
         for a in report.academies)
     return html_table("<th>Académie</th><th class=num>Établissements suivis</th>"
                       "<th class=num>Taux d'activité des parents</th><th class=num>Évolution sur une semaine</th>", rows)
@@ -667,8 +676,8 @@ modèle, l'établissement comme unité (effet de grappe estimé sur les établis
 l'intervalle contient 0 est dit « écart non significatif » ; une évolution d'écart n'est dite « se creuse » ou
 « se resserre » que si l'intervalle de la variation ne contient pas 0. Usage des services et taux des enseignants
 (dont les chiffres par établissement ne sont pas publiés) : variance de l'établissement comme unité, intervalle
-arrondi vers le haut à une classe, sans intervalle sous dix établissements. Entonnoir : Spiegelhalter (2005), limites ajustées
-de la surdispersion, sur les taux trimestriels des établissements publiés ; signalements corrigés des tests
+arrondi vers le haut à une classe, sans intervalle sous dix établissements. Entonnoir : Spiegelhalter (2005),
+limites ajustées de la surdispersion, sur les taux trimestriels des établissements publiés ; signalements corrigés des tests
 multiples (Benjamini-Hochberg, 5 %).</dd>
 <dt>Leviers</dt>
 <dd>Estimations refaites à chaque publication sur les seuls établissements dont le taux annuel des parents est
