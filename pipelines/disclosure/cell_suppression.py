@@ -201,8 +201,10 @@ def cells_sql(family: Family, source: str, sum_cols: list[str], count_as: str = 
             + " UNION ALL ".join(geo))
 
 
-def build_cells(con, family: Family) -> int:
-    """Create ``<name>_cells`` (primary rule applied) and ``<name>_edges`` (the partitions) from the units."""
+def build_cells(con, family: Family, members: bool = True) -> int:
+    """Create ``<name>_cells`` (primary rule applied) and ``<name>_edges`` (the partitions) from the units,
+    and ``<name>_members`` when ``members`` (rule 2 and the release audit read it; a family suppressed
+    alone without school figures, such as feature reach, does not need it)."""
     sum_cols = ["size", *family.measure_cols(), *family.sums]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {family.cells} AS
@@ -228,7 +230,8 @@ def build_cells(con, family: Family) -> int:
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {family.edges} AS {union}")
     _build_twins(con, family)
-    _build_members(con, family)
+    if members or family.units_published:
+        _build_members(con, family)
     return con.execute(f"SELECT count(*) FROM {family.cells}").fetchall()[0][0]
 
 
@@ -444,16 +447,17 @@ def prepare_units(con, family: Family) -> None:
 
 
 def suppress(con, family: Family, *, pre_suppressed_cells: str | None = None,
-             audit_max_atoms: int | None = 5000, max_fixes: int = 50) -> SuppressionReport:
+             audit_max_atoms: int | None = 5000, max_fixes: int = 50, members: bool = True) -> SuppressionReport:
     """Primary, secondary and complementary suppression of a family, then the audit.
 
     The units table must exist; ``<name>_units.published`` and ``<name>_cells.published`` hold the outcome.
     ``pre_suppressed_cells``: a SQL predicate on the cells table of cells to suppress before rules 2-3
-    (e.g. feature reach cells whose adoption cell is suppressed).
+    (e.g. feature reach cells whose adoption cell is suppressed). ``members``: also build
+    ``<name>_members`` (always for school-level families; others need it only to join a release audit).
     """
     started = time.perf_counter()
     prepare_units(con, family)
-    build_cells(con, family)
+    build_cells(con, family, members=members)
     if pre_suppressed_cells:
         con.execute(f"UPDATE {family.cells} SET published = false WHERE published AND ({pre_suppressed_cells})")
     report = finish(con, family, audit_max_atoms=audit_max_atoms, max_fixes=max_fixes)

@@ -441,6 +441,10 @@ def _sensitive(bu: pd.DataFrame, bc, t: pd.DataFrame, value: np.ndarray, shared_
 
 # --- fixes ---------------------------------------------------------------------------------------------
 
+# Equations with more unknowns than this are not searched for pinned partners (``_pinned_neighbours``).
+UNPIN_MAX_ROW_UNKNOWNS = 50
+
+
 def _pinned_neighbours(block: Block, exposed: list[dict]) -> pd.DataFrame:
     """Schools whose hidden loaded/activated accounts in this block are pinned from other blocks, next to
     an exposed count: qid (the exposed count's), uai.
@@ -454,9 +458,16 @@ def _pinned_neighbours(block: Block, exposed: list[dict]) -> pd.DataFrame:
     v = block.variables
     q = block.quantities[block.quantities["qid"].isin([e["qid"] for e in exposed])][["qid", "var"]]
     t = block.terms[["row", "var"]]
+    # Local equations only (a département's or an académie's cells): a national cell holds every hidden
+    # school of France, and unpinning all of them would hide most school figures.
+    size = t.groupby("row")["var"].size()
+    t = t[t["row"].isin(size[size <= UNPIN_MAX_ROW_UNKNOWNS].index)]
     near = (q.merge(t, on="var")[["qid", "row"]].drop_duplicates().merge(t, on="row")[["qid", "var"]]
             .drop_duplicates())
     near = near[~near.set_index(["qid", "var"]).index.isin(q.set_index(["qid", "var"]).index)]
+    dep = v["departement_code"].to_numpy()
+    qdep = pd.Series(dep[q["var"].to_numpy()], index=q["qid"].to_numpy()).groupby(level=0).first()
+    near = near[dep[near["var"].to_numpy()] == qdep.reindex(near["qid"]).to_numpy()]
     value, lb, ub = (v[c].to_numpy(float)[near["var"].to_numpy()] for c in ("value", "lb", "ub"))
     kind = v["kind"].to_numpy()[near["var"].to_numpy()]
     near = near.assign(uai=v["uai"].to_numpy()[near["var"].to_numpy()])

@@ -387,7 +387,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = EXACT_AU
             UNION ALL SELECT {CELL_COLUMNS} FROM {ADOPTION_WEEK.cells} WHERE NOT published
         """)
         summary.reports.append(suppress(
-            con, REACH, audit_max_atoms=audit_max_atoms,
+            con, REACH, audit_max_atoms=audit_max_atoms, members=False,
             pre_suppressed_cells=f"{_KEY} IN (SELECT {_KEY} FROM _adoption_suppressed)",
         ))
 
