@@ -15,7 +15,7 @@ from scipy import stats
 
 from pipelines.defs.equity.school_flag_measures import flag_rows
 from pipelines.defs.equity.summary_measures import summary_rows
-from pipelines.disclosure.cell_suppression import CELL_KEY, Family
+from pipelines.disclosure.cell_suppression import CELL_KEY, Family, cells_sql
 
 # What the dashboard and the reports show of the equity summary.
 PUBLISHED_MEASURES = frozenset({"mean_rate", "sii", "rii", "q5_q1_gap", "theil_total", "theil_between",
@@ -147,14 +147,21 @@ def cluster_margins(con, family: Family, measure: int) -> pd.DataFrame:
     Returns the cell key (group columns and CELL_KEY) and ``margin`` (NULL when not computable).
     """
     keys = [*family.group_cols, *CELL_KEY]
-    cols = ", ".join(f"c.{k}" for k in keys)
-    n, k = f"u.m{measure}_n::DOUBLE", f"u.m{measure}_k::DOUBLE"
+    n, k = f"m{measure}_n::DOUBLE", f"m{measure}_k::DOUBLE"
+    # Per-cell sums over the cell's schools, aggregated like the cells themselves (no membership table).
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW _cluster_units AS
+        SELECT *, ({n} > 0)::INTEGER AS _s, {k} AS _k, {n} AS _n, {k} * {k} AS _kk, {k} * {n} AS _kn,
+               {n} * {n} AS _nn
+        FROM {family.units}
+    """)
+    sums = cells_sql(family, "_cluster_units", ["_s", "_k", "_n", "_kk", "_kn", "_nn"], count_as="_units")
+    join = " AND ".join(f"c.{key} IS NOT DISTINCT FROM x.{key}" for key in keys)
     frame = con.sql(f"""
-        SELECT {cols}, count(*) AS s, sum({k}) AS sk, sum({n}) AS sn, sum({k} * {k}) AS skk,
-               sum({k} * {n}) AS skn, sum({n} * {n}) AS snn
-        FROM {family.cells} c JOIN {family.name}_members m USING (cell_id) JOIN {family.units} u USING (unit_id)
-        WHERE c.published AND u.m{measure}_n > 0
-        GROUP BY ALL
+        SELECT {", ".join(f"c.{key}" for key in keys)}, x._s AS s, x._k AS sk, x._n AS sn, x._kk AS skk,
+               x._kn AS skn, x._nn AS snn
+        FROM {family.cells} c JOIN ({sums}) x ON {join}
+        WHERE c.published AND x._n > 0
     """).df()
     if frame.empty:
         return frame.assign(margin=pd.Series(dtype=float))[keys + ["margin"]]
