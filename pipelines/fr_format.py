@@ -82,6 +82,34 @@ def rate_with_margin(rate, se, suppressed: bool = False) -> str:
     return text if suppressed or _missing(rate) or _missing(se) else f"{text} {margin(se)}"
 
 
+def brackets(low, high, decimals: int = 1) -> str:
+    """The bounds of a rate's interval in points: (0.101, 0.149) → '[10,1 ; 14,9]'."""
+    if _missing(low) or _missing(high):
+        return NOT_AVAILABLE
+    return f"[{number(100 * low, decimals)} ; {number(100 * high, decimals)}]"
+
+
+def rate_interval(rate, low, high, suppressed: bool = False, decimals: int = 1) -> str:
+    """A rate and its 95 % interval: (0.125, 0.101, 0.149) → '12,5 % [10,1 ; 14,9]' (the rate alone without
+    bounds)."""
+    text = percent(rate, decimals, suppressed=suppressed)
+    if suppressed or _missing(rate) or _missing(low) or _missing(high):
+        return text
+    return f"{text} {brackets(low, high, decimals)}"
+
+
+def margin_bounds(rate, half_width) -> tuple[float | None, float | None]:
+    """The interval rate ± half_width, clipped to [0, 1] (None, None when either is missing)."""
+    if _missing(rate) or _missing(half_width):
+        return None, None
+    return max(0.0, rate - half_width), min(1.0, rate + half_width)
+
+
+def rate_with_class_margin(rate, half_width, suppressed: bool = False) -> str:
+    """A rate whose margin is a rounded-up class (feature reach, staff): '42,0 % [39,0 ; 45,0]'."""
+    return rate_interval(rate, *margin_bounds(rate, half_width), suppressed=suppressed)
+
+
 def significant(low, high, null: float = 0.0) -> bool:
     """Whether the interval [low, high] leaves out ``null`` (0 for a gap or an SII, 1 for a ratio)."""
     return not (low <= null <= high)

@@ -14,8 +14,13 @@ equation: every account or school count in their text and every value of their c
 two decimals) must be a figure the serving copy publishes for that académie or France; what is not is
 listed. Then the reports' figures are a subset of the serving copy and the search below covers them.
 
-Prints what it found and exits 1 when a report figure is not published or a recovered count fails the
-primary rule.
+It also tries to recover the denominators that feature-reach cells do not publish from their 95 % margins
+(``reach_margin``): a margin must be a class of the documented ladder on a cell of at least 10 schools; under
+the binomial model with any intra-school correlation (``se² = r(1 − r)((1 − ρ)/N + ρ/S)``, 0 ≤ ρ ≤ 1) such a
+class bounds the denominator N from below only (see ``reach_denominators``), never to a range.
+
+Prints what it found and exits 1 when a report figure is not published, a recovered count fails the
+primary rule, or a reach margin is not a class or pins its denominator.
 """
 
 from __future__ import annotations
@@ -131,6 +136,8 @@ def check_reports(srv, folder: Path) -> list[dict]:
             SELECT loaded, activated, active, schools, sessions FROM adoption_cells
             WHERE NOT suppressed AND geo_code IN ({marks}) AND period_type = 'week' AND period = ?""",
             [*geos, folder.name]).fetchall() for v in row if v is not None}
+        # the Leviers section names how many published schools the levers were fitted on
+        counts |= {int(v) for (v,) in srv.execute("SELECT schools_used FROM levers_fit").fetchall() if v is not None}
         rates = {round(100 * v, 2) for row in srv.execute(f"""
             SELECT active_rate, activation_rate, mobile_share FROM adoption_cells
             WHERE NOT suppressed AND geo_code IN ({marks}) AND period_type = 'week' AND profile = 'parent'
@@ -144,6 +151,35 @@ def check_reports(srv, folder: Path) -> list[dict]:
                     if round(v, 2) not in rates and not float(v).is_integer()]
         print(f"  {path.name}: {len(text_counts)} counts, {len(chart_values)} chart values checked")
     return missing
+
+
+# The documented classes of a margin (docs/equity_fit_guards.md, section 2), in points; at least 10 schools.
+MARGIN_CLASSES = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 100)
+MIN_MARGIN_SCHOOLS = 10
+
+
+def reach_denominators(srv) -> tuple[list[dict], int]:
+    """Reach cells whose margin is not a documented class on at least 10 schools, and how many margins were
+    tried. (A class cannot pin N: the set of N it is consistent with is empty or unbounded above.)"""
+    from scipy import stats
+
+    rows = srv.execute("""SELECT period_type, period, profile, service, geo_code, level, breakdown_value, schools,
+        reach, reach_margin FROM reach_cells WHERE NOT suppressed AND reach_margin IS NOT NULL""").fetchall()
+    found = []
+    for *key, schools, r, m in rows:
+        points = round(100 * m, 6)
+        if points not in MARGIN_CLASSES or schools < MIN_MARGIN_SCHOOLS:
+            found.append({"cell": key, "margin": m, "schools": schools, "why": "not a class"})
+            continue
+        below = ([0, *MARGIN_CLASSES][MARGIN_CLASSES.index(points)]) / 100
+        t = stats.t.ppf(0.975, schools - 1)
+        # se² ranges over [r(1-r)/N, r(1-r)/S] as ρ goes from 0 to 1 (N ≥ S): N is consistent with the class
+        # iff r(1-r)/N ≤ (m/t)² and r(1-r)/S > (below/t)²; the second does not depend on N, so the set of
+        # consistent N is empty or unbounded above.
+        # When consistent, N ≥ r(1-r)(t/m)² is all the class says: a lower bound, never a range.
+        if r * (1 - r) / schools <= (below / t) ** 2:
+            continue  # the model cannot produce this margin: nothing is learnt about N
+    return found, len(rows)
 
 
 def _date(text: str):
@@ -167,6 +203,10 @@ def main() -> int:
         print(f"report figures that the serving copy does not publish: {len(unpublished)}")
         for u in unpublished[:20]:
             print("  ", u)
+    pinned, tried = reach_denominators(srv)
+    print(f"reach margins tried: {tried}; not a documented class (could narrow their denominator): {len(pinned)}")
+    for p in pinned[:20]:
+        print("  ", p)
     found = attack(srv)
     print(f"hidden school counts recovered exactly: {len(found)}")
     failing = []
@@ -185,7 +225,7 @@ def main() -> int:
         print(f"of which fail the primary rule: {len(failing)}")
     for f in (failing or found)[:20]:
         print("  ", f)
-    return 1 if failing or unpublished else 0
+    return 1 if failing or unpublished or pinned else 0
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@ a report's HTML actually prints.
 
 A report of the week prints figures of the serving copy (rates, counts, reach, trimester school rows, data
 gaps, the 95 % margin of a rate from its published standard error), changes of a figure between two weeks,
-gaps between two groups of the same territory with their interval, the change of a gap, and the SII of
-the five IPS-quintile cells. ``allowed_figures`` lists all of them, as printed
+gaps between two groups of the same territory with their interval, the change of a gap with its interval,
+the SII of the five IPS-quintile cells, and feature reach with its rounded margin ("[39,0 ; 45,0]"). ``allowed_figures`` lists all of them, as printed
 ("12,5 %", "+1,2 pt", "1 234", "2,4", "−0,1"), for the territory of one report (an académie report reads
 its académie and France; the national report every académie).
 """
@@ -30,7 +30,8 @@ GAPS = (("secteur", "prive", "public"), ("education_prioritaire", "REP+", "hors_
 MONTHS = "|".join(fr.MONTHS)
 # Fixed wording of the reports that holds a number (thresholds of the method, not figures).
 CONSTANTS = ("limites à 99,8 %", "plus de 80 %", "Q1 : 20 % des familles", "confiance à 95 %", "0,5 point",
-             "IC 95 %", "au plus 5 % de faux")
+             "IC 95 %", "au plus 5 % de faux", "±1, 2, 3, 5, 7, 10, 15, 20, 30 ou 50 points",
+             "ne contient pas 0")
 
 
 def signed(value: float) -> str:
@@ -106,29 +107,37 @@ def allowed_figures(serving_file: Path, week_start: dt.date, code: str) -> Allow
                 out.signed.add(signed(now["visits_per_active"] - before["visits_per_active"]))
     # Gaps between two groups of a territory, their change, and the SII of the five quintiles.
     for g in {k[2] for k in cells}:
-        gaps = {}
+        gaps, gap_se = {}, {}
         for period, (bd, high, low) in product((cur, prev), GAPS):
             a, b = cells.get((period, "parent", g, bd, high)), cells.get((period, "parent", g, bd, low))
             if a and b:
                 gaps[(period, bd, high)] = a["active_rate"] - b["active_rate"]
                 out.points.add(fr.points(gaps[(period, bd, high)]))
                 if a["se"] is not None and b["se"] is not None:
-                    half = fr.Z95 * (a["se"] ** 2 + b["se"] ** 2) ** 0.5
+                    gap_se[(period, bd, high)] = (a["se"] ** 2 + b["se"] ** 2) ** 0.5
+                    half = fr.Z95 * gap_se[(period, bd, high)]
                     out.points |= {fr.points(gaps[(period, bd, high)] - half),
                                    fr.points(gaps[(period, bd, high)] + half)}
         for bd, high, _ in GAPS:
             if (cur, bd, high) in gaps and (prev, bd, high) in gaps:
-                out.points.add(fr.points(abs(gaps[(cur, bd, high)]) - abs(gaps[(prev, bd, high)])))
+                now, before = gaps[(cur, bd, high)], gaps[(prev, bd, high)]
+                out.points.add(fr.points(abs(now) - abs(before)))
+                if (cur, bd, high) in gap_se and (prev, bd, high) in gap_se:
+                    half = fr.Z95 * (gap_se[(cur, bd, high)] ** 2 + gap_se[(prev, bd, high)] ** 2) ** 0.5
+                    d = (-1.0 if now < 0 else 1.0) * (now - before)
+                    out.points |= {fr.points(d - half), fr.points(d + half)}
         for period in (cur, prev):
             quintiles = [cells.get((period, "parent", g, "ips_quintile", q)) for q in "12345"]
             if all(quintiles):
                 fit = sii_rii([c["active_rate"] for c in quintiles], [c["loaded"] for c in quintiles], [1, 2, 3, 4, 5])
                 out.points |= {fr.points(fit.sii), fr.points(fit.sii_lower), fr.points(fit.sii_upper)}
-    for (reach,) in con.execute(f"""
-            SELECT reach FROM reach_cells WHERE NOT suppressed AND profile = 'parent' AND level = 'all'
+    for reach, margin in con.execute(f"""
+            SELECT reach, reach_margin FROM reach_cells WHERE NOT suppressed AND profile = 'parent' AND level = 'all'
               AND secteur = 'all' AND period_type IN ('week', 'month') AND {geo}""").fetchall():
         out.rate(reach)
         out.rate(1 - reach)
+        for share in (reach, 1 - reach):
+            out.numbers |= {fr.number(100 * b, 1) for b in fr.margin_bounds(share, margin) if b is not None}
     for rate, target, loaded in con.execute(f"""
             SELECT active_rate, funnel_target, loaded FROM school_adoption
             WHERE period_type = 'trimester' AND profile = 'parent' AND NOT suppressed AND {academie}""").fetchall():

@@ -309,11 +309,11 @@ def test_methodology_reports_the_suppression_audit_in_french(env):
 
 
 def test_map_rates_are_shrunk_towards_the_common_rate(env):
-    """The national map shows empirical-Bayes rates computed from published counts only: each lies between the
-    académie's observed rate and the prior mean, and suppressed académies get none."""
-    import numpy as np
-
+    """The national map shows empirical-Bayes rates computed from published figures only (counts scaled to
+    the effective size their school-as-unit standard error gives): each lies between the académie's observed
+    rate and the prior mean, within its 95 % interval, and suppressed académies get none."""
     from ent_dash import data
+    from pipelines import fr_format as fmt
     from pipelines.equity.eb_shrink import eb_shrink
 
     v = data.version()
@@ -323,12 +323,18 @@ def test_map_rates_are_shrunk_towards_the_common_rate(env):
     published = cells[~cells["suppressed"]]
     assert set(shrunk) == set(published.index) and len(shrunk) >= 2
     assert not set(shrunk) & set(cells.index[cells["suppressed"]])
-    k = published["active"].to_numpy(dtype=int)
-    fit = eb_shrink(k, np.rint(k / published["active_rate"].to_numpy()).astype(int))
-    for code, rate in shrunk.items():
-        observed = published.loc[code, "active_rate"]
+    k, n = data.effective_counts(published)
+    assert (n <= (published["active"] / published["active_rate"]).round().to_numpy()).all()
+    assert (n < (published["active"] / published["active_rate"]).round().to_numpy()).any()  # design effect
+    fit = eb_shrink(k, n, interval="adjusted")
+    raw = dict(zip(published.index, fit.raw_rate))  # the observed rate on the effective counts (rounded)
+    for code, (rate, low, high) in shrunk.items():
+        observed = raw[code]
+        assert abs(observed - published.loc[code, "active_rate"]) < 0.02
         assert min(observed, fit.prior_mean) - 1e-9 <= rate <= max(observed, fit.prior_mean) + 1e-9
-    assert any(abs(rate - published.loc[code, "active_rate"]) > 1e-4 for code, rate in shrunk.items())
+        assert low < rate < high
+    assert any(abs(rate - published.loc[code, "active_rate"]) > 1e-4 for code, (rate, _, _) in shrunk.items())
+    assert fmt.rate_interval(0.125, 0.101, 0.149) == "12,5\u202f% [10,1 ; 14,9]"
 
 
 def test_logins_and_logouts_are_audited(env):

@@ -4,7 +4,9 @@ command ``ent-equity dashboard`` runs. An académie user logs in, opens the Acad
 départements map, the funnel plot and the intervals (± on the rate, error bars on the breakdown bars, SII /
 RII / Q5 − Q1 with their IC 95 %; screenshot ``test-artifacts/dashboard_academie.png``), then the Leviers page
 with its charts (``test-artifacts/dashboard_leviers.png``); a national user sees the académies' SII with error
-bars and the weekly band (``dashboard_nationale.png``, ``dashboard_tendances.png``); a CSV download reaches
+bars and the map's shrunk rates with their interval (``dashboard_nationale.png``), feature reach with its
+rounded interval (``dashboard_fonctionnalites.png``) and the weekly band (``dashboard_tendances.png``); a CSV
+download reaches
 that browser and nobody else."""
 
 from __future__ import annotations
@@ -172,8 +174,19 @@ def test_national_user_sees_sii_intervals_and_weekly_band(server):
             assert page.locator(".js-plotly-plot g.errorbar").count() >= 2
             expect(page.get_by_text("bulle creuse : écart non significatif", exact=False)).to_be_visible()
             assert page.locator("[data-testid='stMetricValue']").filter(has_text="±").count() >= 1
+            # the map's shrunk rates carry their posterior interval (hover; the caption says so)
+            expect(page.get_by_text("[borne basse ; borne haute]", exact=False)).to_be_visible()
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / "dashboard_nationale.png"), full_page=True)
+            # feature reach with its rounded 95 % interval: error bars on the bars, and the caption
+            page.get_by_role("link", name="Fonctionnalités").click()
+            expect(page.get_by_text("Barres noires : intervalle de confiance à 95 %", exact=False)).to_be_visible(
+                timeout=60_000)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
+                                   timeout=60_000)
+            assert page.locator(".js-plotly-plot g.errorbar").count() >= 3
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "dashboard_fonctionnalites.png"), full_page=True)
             page.get_by_role("link", name="Tendances").click()
             expect(page.get_by_text("Bande ombrée : intervalle à 95 %", exact=False)).to_be_visible(timeout=60_000)
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
@@ -184,7 +197,7 @@ def test_national_user_sees_sii_intervals_and_weekly_band(server):
             page.screenshot(path=str(ARTIFACTS / "dashboard_tendances.png"), full_page=True)
         finally:
             browser.close()
-    for name in ("dashboard_nationale.png", "dashboard_tendances.png"):
+    for name in ("dashboard_nationale.png", "dashboard_fonctionnalites.png", "dashboard_tendances.png"):
         assert (ARTIFACTS / name).stat().st_size > 30_000
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
@@ -257,8 +258,10 @@ def test_cell_rate_se_is_a_function_of_the_published_figures(tiny_warehouse: Pat
                    greatest(0, (sum((s.k - s.n * q.p) ^ 2) - q.p * (1 - q.p) * q.sn) / (q.p * (1 - q.p) * q.snn))
             FROM q JOIN s ON s.period = q.period AND s.profile = q.profile AND (q.level = 'all' OR s.level = q.level)
             WHERE q.m >= 3 GROUP BY q.period, q.profile, q.level, q.p, q.sn, q.snn""").fetchall())
+        # staff cells (no published school figures) carry the rounded cluster margin instead (test below)
         cells = srv.execute("""SELECT period, profile, level, schools, active, active_rate, active_rate_se
-            FROM adoption_cells WHERE period_type = 'month' AND NOT suppressed AND active_rate > 0""").fetchall()
+            FROM adoption_cells WHERE period_type = 'month' AND NOT suppressed AND active_rate > 0
+              AND profile IN ('parent', 'eleve')""").fetchall()
     assert rho and any(se is not None for *_, se in cells)
     for period, profile, level, schools, active, rate, se in cells:
         if (period, profile, level) not in rho:
@@ -267,3 +270,49 @@ def test_cell_rate_se_is_a_function_of_the_published_figures(tiny_warehouse: Pat
         n = active / rate
         expected = (rate * (1 - rate) / n * (1 + max(n / schools - 1, 0) * rho[(period, profile, level)])) ** 0.5
         assert se == pytest.approx(expected, rel=1e-9)
+
+
+def test_reach_and_staff_margins_are_rounded_cluster_margins(tiny_warehouse: Path, monkeypatch):
+    """Feature reach and staff rates (no school figure published) carry a 95 % margin with the school as the
+    unit: the linearised variance of the cell's ratio over its schools, t quantile, rounded up to a class of
+    MARGIN_LADDER. Recomputed from the warehouse's school figures it is the same; a hidden cell has none; the
+    margin is unchanged when every count is multiplied by the same factor, so it says nothing of the
+    denominator the reach cells do not publish (docs/equity_fit_guards.md, section 2)."""
+    from pipelines.defs.publication import derived
+    from pipelines.fr_format import Z95
+
+    monkeypatch.setattr(derived, "MIN_ICC_SCHOOLS", 3)
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+        schools = con.sql("""SELECT f.period_type, f.period, f.service::VARCHAR AS service, f.uai, s.level,
+                f.active, f.users FROM feature_reach_school f JOIN schools s USING (uai)
+            WHERE f.profile::VARCHAR = 'parent'""").df()
+        staff = con.sql("""SELECT a.period_type, a.period, a.uai, a.loaded, a.active FROM adoption_school a
+            WHERE a.profile::VARCHAR = 'enseignant' AND a.active IS NOT NULL""").df()
+    with duckdb.connect(str(serving_path()), read_only=True) as srv:
+        reach = srv.sql("""SELECT period_type, period, service, level, suppressed, reach_margin FROM reach_cells
+            WHERE profile = 'parent' AND geo_level = 'nation' AND breakdown = 'all'""").df()
+        teachers = srv.sql("""SELECT period_type, period, suppressed, active_rate_se FROM adoption_cells
+            WHERE profile = 'enseignant' AND geo_level = 'nation' AND level = 'all' AND secteur = 'all'
+              AND breakdown = 'all'""").df()
+        hidden = srv.execute("SELECT count(*) FROM reach_cells WHERE suppressed AND reach_margin IS NOT NULL"
+                             ).fetchall()[0][0]
+        classes = {r[0] for r in srv.execute("SELECT DISTINCT reach_margin FROM reach_cells "
+                                             "WHERE reach_margin IS NOT NULL").fetchall()}
+    assert hidden == 0 and classes and classes <= set(derived.MARGIN_LADDER)
+    checked = 0
+    for r in reach[~reach.suppressed].itertuples():
+        rows = schools[(schools.period_type == r.period_type) & (schools.period == r.period)
+                       & (schools.service == r.service) & ((r.level == "all") | (schools.level == r.level))]
+        expected = derived.school_cluster_margin(rows.users, rows.active)
+        assert (r.reach_margin if pd.notna(r.reach_margin) else None) == expected, r
+        if expected is not None:
+            checked += 1
+            assert derived.school_cluster_margin(3 * rows.users, 3 * rows.active) == expected
+    assert checked > 0
+    for t in teachers[~teachers.suppressed].itertuples():
+        rows = staff[(staff.period_type == t.period_type) & (staff.period == t.period)]
+        expected = derived.school_cluster_margin(rows.active, rows.loaded)
+        got = None if pd.isna(t.active_rate_se) else t.active_rate_se * Z95
+        assert got == (None if expected is None else pytest.approx(expected)), t
+    assert teachers.active_rate_se.notna().any()

@@ -505,20 +505,64 @@ def test_reach_of_the_week_or_of_the_month(week_reports, demo_serving):
     week_dir, _ = week_reports
     text = _text((week_dir / "academie-14-rennes.html").read_text(encoding="utf-8"))
     with _open(demo_serving) as srv:
-        week = _serving(srv, """SELECT service, reach FROM reach_cells WHERE period_type = 'week'
+        week = _serving(srv, """SELECT service, reach, reach_margin FROM reach_cells WHERE period_type = 'week'
             AND period = '2025-W46' AND profile = 'parent' AND geo_code = '14' AND level = 'all'
             AND breakdown = 'all'""")
-        month = dict(_serving(srv, """SELECT service, reach FROM reach_cells WHERE period_type = 'month'
-            AND period = '2025-11' AND profile = 'parent' AND geo_code = '14' AND level = 'all'
-            AND breakdown = 'all' AND NOT suppressed"""))
-    weekly = bool(week) and all(reach is not None for _, reach in week)
+        month = {s: (r, m) for s, r, m in _serving(srv, """SELECT service, reach, reach_margin FROM reach_cells
+            WHERE period_type = 'month' AND period = '2025-11' AND profile = 'parent' AND geo_code = '14'
+              AND level = 'all' AND breakdown = 'all' AND NOT suppressed""")}
+    weekly = bool(week) and all(reach is not None for _, reach, _ in week)
     if weekly:
         assert "Période : semaine 46" in text
-        notes = dict(week)["notes"]
+        notes, margin = {s: (r, m) for s, r, m in week}["notes"]
     else:
         assert "Période : mois de novembre 2025 , car l'usage des services de la semaine n'est pas publié" in text
-        notes = month["notes"]
-    assert f"Notes {fr.percent(notes)} {fr.percent(1 - notes)}" in text
+        notes, margin = month["notes"]
+    # the reach, its rounded 95 % interval (or « — » under 10 schools), the share that ignored it
+    interval = "—" if margin is None else fr.brackets(*fr.margin_bounds(notes, margin))
+    assert f"Notes {fr.percent(notes)} {interval} {fr.percent(1 - notes)}" in text
+
+
+def test_gap_trend_words_need_a_significant_change():
+    """« se creuse » / « se resserre » only when the 95 % interval of the change (the two weeks' gaps as
+    independent estimates) leaves out 0, else « évolution non significative »; no standard error, no claim."""
+    from pipelines.defs.reports.content import NOT_SIGNIFICANT_CHANGE, Gap
+
+    def gap(value, previous, se, previous_se):
+        return Gap("g", "a", "b", value=value, previous=previous, se=se, previous_se=previous_se)
+
+    assert gap(0.10, 0.04, 0.01, 0.01).trend == "se creuse"        # +6 pt, se of the change 1.4 pt
+    assert gap(-0.10, -0.04, 0.01, 0.01).trend == "se creuse"      # |gap| grows on the negative side
+    assert gap(0.04, 0.10, 0.01, 0.01).trend == "se resserre"
+    assert gap(0.10, 0.04, 0.03, 0.03).trend == NOT_SIGNIFICANT_CHANGE   # same change, se 4.2 pt
+    assert gap(0.10, 0.04, None, 0.01).trend == NOT_SIGNIFICANT_CHANGE   # no interval: no claim
+    assert gap(0.10, 0.04, 0.01, 0.01).change_se == pytest.approx(0.02 ** 0.5 / 10)
+    assert gap(0.10, None, 0.01, None).trend == ""
+
+
+def test_reports_never_say_a_gap_moves_without_its_significance(fake, week_reports):
+    """Every « se creuse » / « se resserre » of a gaps table says « évolution significative », the variation
+    carries its interval, and the note says what the words mean; the reach table has its interval column and
+    the teachers' active rate its margin."""
+    week_dir, _ = week_reports
+    pages = [*sorted(fake.w03.glob("*.html")), *sorted(week_dir.glob("*.html"))[:8]]
+    rows_seen = 0
+    for path in pages:
+        page = path.read_text(encoding="utf-8")
+        gaps = page[page.index('<section id="ecarts">'):]
+        gaps = gaps[:gaps.index("</section>")]
+        for cell in re.findall(r'<td class="(?:widen|narrow|flat)">(.*?)</td>', gaps):
+            rows_seen += 1
+            if cell.startswith(("se creuse", "se resserre", "stable")):
+                assert "évolution significative" in cell, (path.name, cell)
+            else:
+                assert cell in ("évolution non significative", "—"), (path.name, cell)
+        assert "seulement si cette variation est significative" in _text(gaps)
+        text = _text(page)
+        assert "IC 95 % (arrondi)" in text or "Aucune donnée d'usage des services" in text
+    assert rows_seen > 0
+    paris = _text((fake.w03 / "academie-01-paris.html").read_text(encoding="utf-8"))
+    assert re.search(r"Enseignants [\d,]+\s% ±\d+,0\spt", paris)  # a class: a whole number of points
 
 
 def test_quintile_sii_is_the_slope_over_the_quintile_ridits():

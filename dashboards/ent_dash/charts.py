@@ -140,6 +140,14 @@ def _error(frame: pd.DataFrame, value: str, low: str, high: str) -> dict:
                 arrayminus=100 * (frame[value] - frame[low]).astype(float), color="#555", thickness=1, width=3)
 
 
+def interval_bars(frame: pd.DataFrame, value: str, low: str, high: str) -> dict:
+    """Asymmetric 95 % error bars (percent scale) of horizontal bars; rows without bounds get none."""
+    def part(a, b):
+        return [None if pd.isna(x) or pd.isna(y) else 100 * (float(x) - float(y)) for x, y in zip(a, b)]
+    return dict(type="data", symmetric=False, array=part(frame[high], frame[value]),
+                arrayminus=part(frame[value], frame[low]), color="#333", thickness=1.2, width=4)
+
+
 def heat_scatter(frame: pd.DataFrame, title: str) -> go.Figure:
     """HEAT-style scatter: mean adoption (y) against SII (x), one bubble per académie, with the SII's 95 %
     interval (horizontal bars) and the rate's (vertical bars); a hollow bubble: SII not significant."""
@@ -295,26 +303,32 @@ def weekly(series: pd.DataFrame, holidays: pd.DataFrame, gaps: pd.DataFrame, tit
 
 
 def reach_heatmap(frame: pd.DataFrame, title: str) -> go.Figure:
-    """Share of active accounts that never used each service (1 − reach), service × IPS quintile."""
+    """Share of active accounts that never used each service (1 − reach), service × IPS quintile; the hover
+    gives its 95 % interval (``reach_margin``, a rounded-up class) when published."""
     services = list(dict.fromkeys(frame["service_label"]))
     quintiles = list(dict.fromkeys(frame["quintile_label"]))
-    z, text = [], []
+    z, text, hover = [], [], []
     for s in services:
-        row, trow = [], []
+        row, trow, hrow = [], [], []
         for qn in quintiles:
             cell = frame[(frame["service_label"] == s) & (frame["quintile_label"] == qn)]
             if len(cell) and not bool(cell["suppressed"].iloc[0]) and pd.notna(cell["reach"].iloc[0]):
-                row.append(100 * (1 - float(cell["reach"].iloc[0])))
-                trow.append(fmt.percent(1 - float(cell["reach"].iloc[0])))
+                ignored = 1 - float(cell["reach"].iloc[0])
+                margin = cell["reach_margin"].iloc[0] if "reach_margin" in cell else None
+                row.append(100 * ignored)
+                trow.append(fmt.percent(ignored))
+                hrow.append(fmt.rate_with_class_margin(ignored, None if pd.isna(margin) else margin))
             else:
                 row.append(None)
                 trow.append(fmt.SECRET if len(cell) and bool(cell["suppressed"].iloc[0]) else fmt.NOT_AVAILABLE)
+                hrow.append(trow[-1])
         z.append(row)
         text.append(trow)
+        hover.append(hrow)
     fig = go.Figure(go.Heatmap(z=z, x=quintiles, y=services, text=text, texttemplate="%{text}", colorscale="OrRd",
                                colorbar=dict(title="ignoré", ticksuffix=" %"), hoverinfo="text",
-                               hovertext=[[f"{s} — {qn} : {t}" for qn, t in zip(quintiles, tr)]
-                                          for s, tr in zip(services, text)]))
+                               hovertext=[[f"{s} — {qn} : {t}" for qn, t in zip(quintiles, hr)]
+                                          for s, hr in zip(services, hover)]))
     fig.update_yaxes(autorange="reversed")
     return layout(fig, title, 60 + 34 * max(len(services), 3))
 

@@ -174,26 +174,42 @@ def cells(v: str, scope: Scope, period_type: str, period: str, profile: str, geo
     return q(sql + " ORDER BY geo_code, breakdown_value", params)
 
 
+def effective_counts(cells_: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Active accounts and denominator of published cells, scaled to the cell's effective size where it has a
+    standard error with the school as the unit: ``n_eff = p (1 - p) / se^2`` (the accounts divided by the
+    design effect), ``k_eff = p n_eff``; the published counts where it has none."""
+    p = cells_["active_rate"].to_numpy(dtype=float)
+    k = cells_["active"].to_numpy(dtype=float)
+    n = np.rint(k / p)
+    se = cells_["active_rate_se"].to_numpy(dtype=float) if "active_rate_se" in cells_ else np.full(len(p), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.where(np.isfinite(se) & (se > 0), np.minimum(n, p * (1 - p) / se ** 2), n)
+    n_eff = np.maximum(np.rint(n_eff), 1)
+    return np.clip(np.rint(p * n_eff), 0, n_eff).astype(int), n_eff.astype(int)
+
+
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def shrunk_active_rates(v: str, scope: Scope, period_type: str, period: str, profile: str, geo_level: str,
-                        level: str = "all", secteur: str = "all") -> dict[str, float]:
-    """Empirical-Bayes (beta-binomial) shrunk active rate of each published cell of a geographic level.
+                        level: str = "all", secteur: str = "all") -> dict[str, tuple[float, float, float]]:
+    """Empirical-Bayes (beta-binomial) shrunk active rate of each published cell of a geographic level, with
+    its 95 % posterior interval (the prior's uncertainty included): code → (rate, low, high).
 
-    Computed from published counts only (active accounts and their denominator ``active / active_rate``), so
-    it reveals nothing that the suppression hides; small académies are pulled towards the common rate
-    instead of standing out by chance. Empty when fewer than two cells are published.
+    Computed from published figures only (``effective_counts``: the cell's counts scaled to its effective
+    size, school as the unit), so it reveals nothing that the suppression hides; académies whose rate is
+    imprecise are pulled towards the common rate instead of standing out by chance. Empty when fewer than
+    two cells are published.
     """
     cells_ = cells(v, scope, period_type, period, profile, geo_level, level=level, secteur=secteur)
     pub = cells_[~cells_["suppressed"] & (cells_["active"] > 0) & (cells_["active_rate"] > 0)]
     if len(pub) < 2:
         return {}
-    k = pub["active"].to_numpy(dtype=float)
-    n = np.rint(k / pub["active_rate"].to_numpy(dtype=float))
+    k, n = effective_counts(pub)
     try:
-        fit = eb_shrink(np.rint(k).astype(int), n.astype(int))
+        fit = eb_shrink(k, n, interval="adjusted")
     except ValueError:
         return {}
-    return dict(zip(pub["geo_code"], (float(x) for x in fit.shrunk_rate)))
+    return {code: (float(r), float(lo), float(hi))
+            for code, r, lo, hi in zip(pub["geo_code"], fit.shrunk_rate, fit.lower, fit.upper)}
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -329,9 +345,9 @@ def equity(v: str, scope: Scope, period_type: str, period: str, profile: str, le
 def reach(v: str, scope: Scope, period_type: str, period: str, profile: str, academie: str | None,
           level: str) -> pd.DataFrame:
     """Feature reach per service (at the level chosen) and by IPS quintile (all levels together), for France
-    and (optionally) one académie."""
+    and (optionally) one académie, with its rounded 95 % margin (``reach_margin``, NULL below 10 schools)."""
     return q(f"""SELECT geo_level, geo_code, academie_code, service, breakdown, breakdown_value, schools, suppressed,
-            reach FROM reach_cells
+            reach, reach_margin FROM reach_cells
         WHERE period_type = ? AND period = ? AND profile = ? AND secteur = 'all'
           AND ((breakdown = 'all' AND level = ?) OR (breakdown <> 'all' AND level = 'all'))
           AND (geo_level = 'nation' OR academie_code = ?) AND {scoped(nation_ok=True)}

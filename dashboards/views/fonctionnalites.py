@@ -8,6 +8,12 @@ import streamlit as st
 from ent_dash import charts, data, ui
 from pipelines import fr_format as fmt
 
+REACH_INTERVAL_NOTE = (
+    "Barres noires : intervalle de confiance à 95 %, l'établissement comme unité, arrondi vers le haut à une "
+    "classe (±1, 2, 3, 5, 7, 10, 15, 20, 30 ou 50 points) pour ne pas laisser retrouver le nombre de comptes "
+    "actifs, qui n'est pas publié ; pas d'intervalle sous 10 établissements. Deux portées dont les intervalles "
+    "se chevauchent ne sont pas nettement différentes.")
+
 ctx = ui.current()
 f, v, scope = ctx.filters, ctx.version, ctx.scope
 st.title("Fonctionnalités")
@@ -34,13 +40,19 @@ fr_overall = france[france["breakdown"] == "all"].set_index("service")
 overall["ignored"] = [None if s or pd.isna(r) else 1 - r for r, s in zip(overall["reach"], overall["suppressed"])]
 overall = overall.sort_values("reach", na_position="last")
 overall["text"] = [ui.rate_text(r, s) for r, s in zip(overall["reach"], overall["suppressed"])]
+bounds = [fmt.margin_bounds(r, m) if not s else (None, None)
+          for r, m, s in zip(overall["reach"], overall["reach_margin"], overall["suppressed"])]
+overall["low"], overall["high"] = [b[0] for b in bounds], [b[1] for b in bounds]
+overall["interval"] = [fmt.rate_with_class_margin(r, m, s) for r, m, s in
+                       zip(overall["reach"], overall["reach_margin"], overall["suppressed"])]
 
 st.subheader("Ce que les comptes actifs utilisent — et ignorent")
 fig = go.Figure()
 fig.add_trace(go.Bar(y=overall["service_label"], x=100 * overall["reach"].astype(float), orientation="h",
-                     name="utilisé", marker_color=charts.ACCENT, text=overall["text"], textposition="auto",
+                     name="utilisé", marker_color=charts.ACCENT, text=overall["text"], textposition="inside",
+                     insidetextanchor="start", error_x=charts.interval_bars(overall, "reach", "low", "high"),
                      hoverinfo="text",
-                     hovertext=[f"{s} : {t}" for s, t in zip(overall["service_label"], overall["text"])]))
+                     hovertext=[f"{s} : {t}" for s, t in zip(overall["service_label"], overall["interval"])]))
 if academie is not None and len(fr_overall):
     fr = [fr_overall["reach"].get(s) if not fr_overall["suppressed"].get(s, True) else None for s in overall["service"]]
     fig.add_trace(go.Scatter(y=overall["service_label"], x=[None if x is None else 100 * x for x in fr],
@@ -49,6 +61,7 @@ if academie is not None and len(fr_overall):
 fig.update_xaxes(ticksuffix=" %", range=[0, 100], title="Part des comptes actifs ayant utilisé le service")
 ui.chart(charts.layout(fig, None, 60 + 32 * max(len(overall), 3),
                         legend=dict(orientation="h", y=-0.2)), key="reach_bars")
+st.caption(REACH_INTERVAL_NOTE)
 
 st.subheader("Selon le milieu social de l'établissement")
 by_q = here[here["breakdown"] == "ips_quintile"].copy()
@@ -70,6 +83,9 @@ table = pd.DataFrame({
     "Catégorie": [("Tous" if b == "all" else fmt.QUINTILES.get(x, x)) for b, x in
                   zip(shown["breakdown"], shown["breakdown_value"])],
     "Portée (comptes actifs l'ayant utilisé)": [ui.rate_text(r, s) for r, s in zip(shown["reach"], shown["suppressed"])],
+    "IC 95 % (arrondi)": [fmt.SECRET if s else ("intervalle non publié (moins de 10 établissements)" if pd.isna(m)
+                                                 else fmt.rate_with_class_margin(r, m)) for r, m, s in
+                          zip(shown["reach"], shown["reach_margin"], shown["suppressed"])],
     "Ignoré": [fmt.SECRET if s else fmt.percent(None if pd.isna(r) else 1 - r) for r, s in
                zip(shown["reach"], shown["suppressed"])],
     "Établissements": [fmt.number(x) for x in shown["schools"]],

@@ -66,8 +66,17 @@ milliers de comptes mais sur peu d'établissements reste donc incertain.
 
 - **Taux d'un territoire ou d'un groupe** : ± 1,96 erreur type, l'erreur type binomiale étant élargie par l'effet
   de grappe (comptes d'un même établissement qui se ressemblent ; corrélation estimée sur les établissements
-  publiés de la période, du profil et du niveau ; une semaine reprend celle de son trimestre). Sans
-  établissement publié pour le profil (personnels), aucun intervalle n'est publié.
+  publiés de la période, du profil et du niveau ; une semaine reprend celle de son trimestre).
+- **Taux des enseignants et personnels, usage des services** (leurs chiffres par établissement ne sont jamais
+  publiés) : variance de l'établissement comme unité, calculée par l'Observatoire sur les établissements de la
+  case (écarts de chaque établissement au taux de la case), quantile de Student, puis **arrondie vers le haut** à
+  une classe : ±1, 2, 3, 5, 7, 10, 15, 20, 30, 50 ou 100 points. L'intervalle affiché est donc au moins aussi
+  large que l'intervalle à 95 %. L'arrondi, et le fait que cette marge ne dépende que des taux et des tailles
+  relatives des établissements, empêchent de retrouver le nombre de comptes actifs derrière l'usage d'un
+  service, qui n'est pas publié. Pas d'intervalle sous 10 établissements.
+- **Taux lissé d'une académie** (carte de la Vue nationale) : modèle bêta-binomial sur les effectifs publiés
+  ramenés à leur taille efficace (comptes divisés par l'effet de grappe), intervalle a posteriori à 95 %
+  affiché « 12,5 % [10,1 ; 14,9] ».
 - **SII et RII** : intervalles de Wald du modèle logistique quasi-binomial pondéré par les comptes.
   Ils ne sont publiés que sur **au moins 10 établissements, dont 4 de chaque côté de l'IPS médian**, quand les
   taux ne sont pas (presque) parfaitement séparés le long de l'échelle sociale et quand l'intervalle reste
@@ -79,6 +88,12 @@ milliers de comptes mais sur peu d'établissements reste donc incertain.
 
 Quand l'intervalle d'un écart ou d'un SII contient 0 (1 pour un RII), le tableau de bord et les rapports
 indiquent « **écart non significatif** » : les données ne permettent pas de dire dans quel sens va l'écart.
+
+Un écart « **se creuse** » ou « **se resserre** » d'une semaine à l'autre (rapports hebdomadaires) seulement si
+sa variation est **significative** : l'intervalle à 95 % de la variation, les deux semaines traitées comme deux
+estimations indépendantes (erreur type √(e₁² + e₂²)), ne contient pas 0 ; sinon le rapport écrit « **évolution
+non significative** ». L'écart et son évolution sont jugés séparément : un écart non significatif peut avoir
+une évolution significative, et l'inverse.
 """)
 
 st.header("Secret statistique")

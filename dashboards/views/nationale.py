@@ -58,11 +58,12 @@ sii = equity[equity["measure"] == "sii"].set_index("scope_code")
 left, right = st.columns([3, 2])
 with left:
     shapes = data.shapes(v, scope, "academie")
-    values = data.shrunk_active_rates(v, scope, f.period_type, f.period, f.profile, "academie", level=f.level,
+    shrunk = data.shrunk_active_rates(v, scope, f.period_type, f.period, f.profile, "academie", level=f.level,
                                       secteur=f.secteur)
+    values = {code: rate for code, (rate, _, _) in shrunk.items()}
     observed = {r.geo_code: r for r in aca.itertuples()}
     labels = {code: f"<b>{names.get(code, code)}</b><br>taux d'usage actif lissé : "
-                    + (fmt.percent(values[code]) if code in values else fmt.NOT_AVAILABLE)
+                    + (fmt.rate_interval(*shrunk[code]) if code in shrunk else fmt.NOT_AVAILABLE)
                     + "<br>taux observé : "
                     + (fmt.rate_with_margin(r.active_rate, r.active_rate_se, r.suppressed) if (r := observed.get(code))
                        else fmt.NOT_AVAILABLE)
@@ -71,8 +72,10 @@ with left:
     ui.chart(charts.choropleth(shapes, values, labels, suppressed,
                                f"Taux d'usage actif lissé par académie — {fmt.PROFILES[f.profile].lower()}"),
              key="map_academies")
-    st.caption("Taux lissé (bayésien empirique, loi bêta-binomiale) : une académie dont peu de comptes sont "
-               "observés est rapprochée du taux commun, pour ne pas ressortir par hasard. Gris : secret "
+    st.caption("Taux lissé (bayésien empirique, loi bêta-binomiale) : une académie dont le taux est imprécis "
+               "(peu d'établissements ou des établissements très différents) est rapprochée du taux commun, pour "
+               "ne pas ressortir par hasard ; au survol, son intervalle à 95 % [borne basse ; borne haute], "
+               "l'établissement comme unité. Gris : secret "
                "statistique. Les académies d'outre-mer sont représentées en médaillon, à gauche.")
 with right:
     if sii.empty:
@@ -104,6 +107,9 @@ display["Évolution (pts)"] = [
     for r in aca.itertuples()]
 display["Taux d'usage actif"] = [fmt.rate_with_margin(r, e, s) for r, e, s in
                                  zip(aca["active_rate"], aca["active_rate_se"], aca["suppressed"])]
+display["Taux lissé (IC 95 %)"] = [fmt.rate_interval(*shrunk[c]) if c in shrunk else
+                                   (fmt.SECRET if s else fmt.NOT_AVAILABLE)
+                                   for c, s in zip(aca["geo_code"], aca["suppressed"])]
 display["SII (IC 95 %)"] = [
     fmt.gap_interval(sii.loc[c, "value"], sii.loc[c, "ci_low"], sii.loc[c, "ci_high"])
     if c in sii.index and not sii.loc[c, "suppressed"] else (fmt.SECRET if c in sii.index else fmt.NOT_AVAILABLE)

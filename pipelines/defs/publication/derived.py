@@ -9,10 +9,13 @@ The warehouse keeps the all-school versions (``equity_summary``, ``school_flags`
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from pipelines.defs.equity.school_flag_measures import flag_rows
 from pipelines.defs.equity.summary_measures import summary_rows
+from pipelines.disclosure.cell_suppression import CELL_KEY, Family, cells_sql
 
 # What the dashboard and the reports show of the equity summary.
 PUBLISHED_MEASURES = frozenset({"mean_rate", "sii", "rii", "q5_q1_gap", "theil_total", "theil_between",
@@ -104,3 +107,88 @@ def write_cell_rate_se(con, units: str, cells: str) -> None:
         WHERE r.period_type = c.period_type AND r.period = c.period AND r.profile = c.profile AND r.level = c.level
           AND NOT c.suppressed AND c.active_rate IS NOT NULL AND {n} > 0
     """)
+
+
+# Half-widths (rate scale) a cluster margin is rounded up to: docs/equity_fit_guards.md, section 2.
+MARGIN_LADDER = (0.01, 0.02, 0.03, 0.05, 0.07, 0.10, 0.15, 0.20, 0.30, 0.50, 1.00)
+
+
+def ladder_margin(margin: float) -> float:
+    """The smallest value of MARGIN_LADDER at or above ``margin`` (a half-width on the rate scale)."""
+    for step in MARGIN_LADDER:
+        if margin <= step + 1e-12:
+            return step
+    return MARGIN_LADDER[-1]
+
+
+def school_cluster_margin(k, n) -> float | None:
+    """The rounded 95 % half-width of ``sum k / sum n`` over schools (``cluster_margins``, one cell)."""
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    k, n = k[n > 0], n[n > 0]
+    if len(n) < MIN_ICC_SCHOOLS:
+        return None
+    p = k.sum() / n.sum()
+    var = len(n) / (len(n) - 1) * ((k - p * n) ** 2).sum() / n.sum() ** 2
+    return ladder_margin(float(stats.t.ppf(0.975, len(n) - 1) * np.sqrt(var)))
+
+
+def cluster_margins(con, family: Family, measure: int) -> pd.DataFrame:
+    """The 95 % half-width of the rate ``m<measure>_k / m<measure>_n`` of every published cell of ``family``,
+    with the school as the unit, for cells whose school figures are never published (feature reach, staff):
+
+        var = S / (S - 1) * sum_i (k_i - p n_i)^2 / (sum_i n_i)^2     (linearised ratio estimator)
+        margin = t(0.975, S - 1) * sqrt(var), rounded up to MARGIN_LADDER
+
+    over the cell's S schools with n_i > 0; none below MIN_ICC_SCHOOLS schools. The margin depends on the
+    schools' rates and relative sizes only (multiplying every count of the cell by the same factor leaves
+    it unchanged): it carries no equation on the cell's denominator, and the rounding leaves a class, not
+    a number (docs/equity_fit_guards.md, section 2; docs/disclosure_control.md).
+
+    Returns the cell key (group columns and CELL_KEY) and ``margin`` (NULL when not computable).
+    """
+    keys = [*family.group_cols, *CELL_KEY]
+    n, k = f"m{measure}_n::DOUBLE", f"m{measure}_k::DOUBLE"
+    # Per-cell sums over the cell's schools, aggregated like the cells themselves (no membership table).
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW _cluster_units AS
+        SELECT *, ({n} > 0)::INTEGER AS _s, {k} AS _k, {n} AS _n, {k} * {k} AS _kk, {k} * {n} AS _kn,
+               {n} * {n} AS _nn
+        FROM {family.units}
+    """)
+    sums = cells_sql(family, "_cluster_units", ["_s", "_k", "_n", "_kk", "_kn", "_nn"], count_as="_units")
+    join = " AND ".join(f"c.{key} IS NOT DISTINCT FROM x.{key}" for key in keys)
+    frame = con.sql(f"""
+        SELECT {", ".join(f"c.{key}" for key in keys)}, x._s AS s, x._k AS sk, x._n AS sn, x._kk AS skk,
+               x._kn AS skn, x._nn AS snn
+        FROM {family.cells} c JOIN ({sums}) x ON {join}
+        WHERE c.published AND x._n > 0
+    """).df()
+    if frame.empty:
+        return frame.assign(margin=pd.Series(dtype=float))[keys + ["margin"]]
+    s = frame["s"].to_numpy(float)
+    p = frame["sk"].to_numpy(float) / frame["sn"].to_numpy(float)
+    ss = np.maximum(frame["skk"] - 2 * p * frame["skn"] + p * p * frame["snn"], 0.0).to_numpy(float)
+    enough = s >= MIN_ICC_SCHOOLS
+    df = np.where(enough, s - 1, 1)
+    raw = stats.t.ppf(0.975, df) * np.sqrt(np.where(enough, s / df, 0) * ss) / frame["sn"].to_numpy(float)
+    frame["margin"] = [ladder_margin(m) if ok else None for m, ok in zip(raw, enough)]
+    return frame[keys + ["margin"]]
+
+
+def write_cluster_margins(con, family: Family, measure: int, target: str, column: str,
+                          scale: float = 1.0, where: str = "true") -> None:
+    """Set ``column`` of the published cells of ``target`` (a serving table keyed like ``family``'s cells) to
+    ``cluster_margins(...) / scale`` where ``where`` holds (``scale`` = Z95 stores a standard error whose
+    95 % margin is the rounded one)."""
+    margins = cluster_margins(con, family, measure)
+    margins = margins[margins["margin"].notna()]
+    if margins.empty:
+        return
+    keys = [c for c in (*family.group_cols, *CELL_KEY) if c not in ("period_start", "period_end")]
+    con.register("_cluster_margins", margins)
+    join = " AND ".join(f"t.{c} = m.{c}" for c in keys)
+    con.execute(f"""
+        UPDATE {target} t SET {column} = m.margin / {scale}
+        FROM _cluster_margins m WHERE {join} AND NOT t.suppressed AND ({where})
+    """)
+    con.unregister("_cluster_margins")

@@ -8,7 +8,9 @@ from pipelines.paths import serving_dir
 
 SERVING_FILENAME = "observatoire_serving.duckdb"
 # Bumped when the published tables change shape; the dashboard refuses a file of another version.
-SCHEMA_VERSION = "3"  # 3: levers_* and school_ips_quintiles tables, active_rate_se, funnel_p / funnel_q
+# 3: levers_* and school_ips_quintiles tables, active_rate_se, funnel_p / funnel_q
+# 4: reach_cells.reach_margin; active_rate_se of staff cells (rounded cluster margin)
+SCHEMA_VERSION = "4"
 
 
 def serving_path() -> Path:

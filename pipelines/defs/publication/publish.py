@@ -17,14 +17,15 @@ Published tables (all figures of a suppressed unit or cell are NULL, ``suppresse
 ``adoption_cells`` France / académie / département × level × secteur, and académie × level × one
                    breakdown (EP, rural/urban, IPS quintile), × period × profile: loaded, activated,
                    active, rates, visits, breadth, mobile share, and the standard error of the active
-                   rate with the school as the unit (``active_rate_se``, ``derived.py``). Staff
-                   profiles: no breakdown.
+                   rate with the school as the unit (``active_rate_se``, ``derived.py``; staff
+                   profiles: the rounded-up cluster margin / 1.96). Staff profiles: no breakdown.
                    Weeks: France and académies × level × secteur, and × one breakdown (all levels).
 ``school_adoption`` one school × month / trimester / school year × profile (parents, élèves): the
                    same figures, plus the shrunk rate, expected rate and funnel limits fitted on the
                    published schools (``derived.py``)
 ``reach_cells``    feature reach per service: France / académie × level, and × IPS quintile (all
-                   levels), without its denominator
+                   levels), without its denominator; ``reach_margin``, the 95 % half-width with the
+                   school as the unit rounded up to a class (``derived.cluster_margins``)
 ``equity``         SII, RII, Q5 − Q1, Theil (France / académie × level) of the published schools
 ``ips_fit``        weighted least-squares line of the active rate on IPS over the published schools
 ``data_gaps``      probable data-gap school-weeks counted per académie and week
@@ -55,7 +56,9 @@ from pipelines.defs.publication.derived import (
     published_flags,
     published_school_rates,
     write_cell_rate_se,
+    write_cluster_margins,
 )
+from pipelines.fr_format import Z95
 from pipelines.defs.publication.geo import boundary_rows
 from pipelines.defs.publication.holidays import academie_zones, school_holidays
 from pipelines.defs.publication.levers import publish_levers
@@ -400,22 +403,29 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = EXACT_AU
                          breakdown, breakdown_value
             """)
             write_cell_rate_se(con, ADOPTION.units, "srv.adoption_cells")
+            # Staff cells (no published school figures): the cluster margin rounded up (derived.py)
+            staff = ", ".join(f"'{p}'" for p in SCHOOL_LEVEL_PROFILES)
+            for family in (ADOPTION_STAFF, ADOPTION_WEEK_OTHER):
+                write_cluster_margins(con, family, 1, "srv.adoption_cells", "active_rate_se", scale=Z95,
+                                      where=f"t.active_rate_se IS NULL AND t.profile NOT IN ({staff})")
             rates = published_school_rates(con, ADOPTION.units, quintiles)
             _write_school_adoption(con, published_flags(rates))
             con.execute("CREATE TABLE srv.reach_cells (period_type VARCHAR, period VARCHAR, profile VARCHAR, "
                         "service VARCHAR, geo_level VARCHAR, geo_code VARCHAR, academie_code VARCHAR, level VARCHAR, "
                         "secteur VARCHAR, breakdown VARCHAR, breakdown_value VARCHAR, schools BIGINT, "
-                        "suppressed BOOLEAN, reach DOUBLE)")
+                        "suppressed BOOLEAN, reach DOUBLE, reach_margin DOUBLE)")
             if has_reach:
                 con.execute(f"""
                     INSERT INTO srv.reach_cells
                     SELECT period_type, period, profile, service, geo_level, geo_code, academie_code, level, secteur,
                         breakdown, breakdown_value, schools, NOT published,
-                        CASE WHEN published AND m0_n > 0 THEN m0_k / m0_n END
+                        CASE WHEN published AND m0_n > 0 THEN m0_k / m0_n END, NULL
                     FROM {REACH.cells}
                     ORDER BY period_type, period, profile, geo_level, academie_code, geo_code, level, secteur,
                              breakdown, breakdown_value, service
                 """)
+                # An interval class that does not reveal the denominator (derived.cluster_margins)
+                write_cluster_margins(con, REACH, 0, "srv.reach_cells", "reach_margin")
             _write_equity(con, published_equity(rates))
             _write_ips_fit(con)
             publish_levers(con, rates, present)

@@ -10,6 +10,8 @@ or an index is printed only when every figure it is computed from is published.
 - Gaps (privé − public, REP+ / REP − hors EP, rural − urbain, Q5 − Q1): differences of two published
   week cells of the same territory, with a 95 % interval from the two cells' published standard errors
   (independent groups: ``se = sqrt(se_high² + se_low²)``), « écart non significatif » when it holds 0.
+  Its change since the previous week « se creuse » / « se resserre » only when the interval of the change
+  (the two weeks as independent estimates) leaves out 0; else « évolution non significative ».
 - SII of the week: grouped-data SII over the five published IPS-quintile week cells of the territory (the
   quintiles as units, weighted by their loaded accounts); weekly school rows are never published.
 - Schools flagged by the funnel: published parent rows of the trimester that holds the week, newly
@@ -32,8 +34,10 @@ from pipelines.defs.reports.published_week import NATION, PROFILES, Cell, Publis
 from pipelines.defs.reports.weeks import PARIS, Weeks, iso_period
 from pipelines.equity import sii_rii
 
-# A gap "se creuse" / "se resserre" when its absolute value moves by at least this (rate scale).
+# A gap "se creuse" / "se resserre" when its absolute value moves by at least this (rate scale) and the
+# change is significant (``Gap.trend``).
 GAP_CHANGE_THRESHOLD = 0.005
+NOT_SIGNIFICANT_CHANGE = "évolution non significative"
 IGNORED_SERVICES = ("connexion", "autre")  # not features a family chooses to use or ignore
 QUINTILES = ("1", "2", "3", "4", "5")
 METRICS = ("active_rate", "activation_rate", "visits_per_active", "mobile_share")
@@ -76,6 +80,7 @@ class Gap:
     suppressed: bool = False
     missing: str | None = None  # why there is no figure (groups absent, unknown status, not published)
     se: float | None = None     # standard error of ``value`` (None when a group has no published one)
+    previous_se: float | None = None  # standard error of ``previous``
 
     @property
     def ci_low(self) -> float | None:
@@ -92,11 +97,31 @@ class Gap:
         return abs(self.value) - abs(self.previous)
 
     @property
+    def change_se(self) -> float | None:
+        """Standard error of ``value - previous``: the two weeks' gaps as independent estimates,
+        ``sqrt(se² + previous_se²)`` (docs/equity_fit_guards.md, section 2)."""
+        if self.change is None or self.se is None or self.previous_se is None:
+            return None
+        return (self.se ** 2 + self.previous_se ** 2) ** 0.5
+
+    @property
+    def change_significant(self) -> bool | None:
+        """Whether the 95 % interval of ``value - previous`` leaves out 0 (None: no interval)."""
+        se = self.change_se
+        if se is None:
+            return None
+        return abs(self.value - self.previous) > fr.Z95 * se
+
+    @property
     def trend(self) -> str:
-        """'se creuse' / 'se resserre' when |gap| moved by at least 0.5 pt (as printed, to 0.1 pt), else 'stable'."""
+        """'se creuse' / 'se resserre' when |gap| moved by at least 0.5 pt (as printed, to 0.1 pt) **and** the
+        change is significant; 'évolution non significative' when its interval holds 0 or cannot be computed;
+        'stable' for a significant change below 0.5 pt."""
         change = self.change
         if change is None:
             return ""
+        if not self.change_significant:
+            return NOT_SIGNIFICANT_CHANGE
         printed = round(change * 1000) / 1000
         if printed >= GAP_CHANGE_THRESHOLD:
             return "se creuse"
@@ -138,6 +163,7 @@ class ServiceReach:
     service: str
     reach: float | None            # share of active parent accounts that used the service
     suppressed: bool
+    margin: float | None = None    # its rounded-up 95 % half-width (None: fewer than 10 schools)
     national: float | None = None  # France, for comparison in académie reports
     national_suppressed: bool = False
     # IPS quintile → reach (None: secret statistique); a quintile without a published row is absent.
@@ -167,6 +193,7 @@ class Report:
     trend: list[tuple[dt.date, float | None, float | None]]       # week, territory rate, France rate
     quintile_trend: dict[str, list[float | None]]                 # national report: Q1 and Q5 lines
     quintiles: dict[str, tuple[float | None, float | None]]       # Q → (territory rate, France rate)
+    quintile_se: dict[str, tuple[float | None, float | None]]     # Q → their standard errors (None: none)
     quintile_states: dict[str, str]                               # Q → 'ok' / 'secret' / 'absent' (territory)
     trend_secret: list[dt.date]                                   # trend weeks whose territory rate is secret
     academies: list[dict]          # national report: one row per académie
@@ -205,6 +232,12 @@ def _rate(data: PublishedWeek, period: str, geo: str, breakdown="all", value="al
     """Parent active rate of a published cell, None if absent or suppressed."""
     cell = _published(data.cell(period, "parent", geo, breakdown, value))
     return cell.active_rate if cell else None
+
+
+def _se(data: PublishedWeek, period: str, geo: str, breakdown="all", value="all") -> float | None:
+    """Published standard error of a parent cell's active rate, None if absent, suppressed or without one."""
+    cell = _published(data.cell(period, "parent", geo, breakdown, value))
+    return cell.active_rate_se if cell else None
 
 
 def _delta(value: float | None, other: float | None) -> float | None:
@@ -262,6 +295,9 @@ def _gap(data: PublishedWeek, geo: str, definition: tuple) -> Gap:
     ses = [data.cell(cur, "parent", geo, breakdown, v).active_rate_se for v in (high, low)]
     gap.se = None if None in ses else (ses[0] ** 2 + ses[1] ** 2) ** 0.5
     gap.previous = _delta(_rate(data, prev, geo, breakdown, high), _rate(data, prev, geo, breakdown, low))
+    if gap.previous is not None:
+        ses = [data.cell(prev, "parent", geo, breakdown, v).active_rate_se for v in (high, low)]
+        gap.previous_se = None if None in ses else (ses[0] ** 2 + ses[1] ** 2) ** 0.5
     return gap
 
 
@@ -345,7 +381,7 @@ def _reach(data: PublishedWeek, geo: str) -> tuple[list[ServiceReach], str, str]
         figure = table[(geo, service, "all")]
         national = table.get((NATION, service, "all")) if geo != NATION else None
         out.append(ServiceReach(
-            service, figure.reach, figure.suppressed,
+            service, figure.reach, figure.suppressed, None if figure.suppressed else figure.margin,
             national=national.reach if national else None,
             national_suppressed=bool(national and national.suppressed),
             by_quintile={q: table[(geo, service, q)].reach for q in QUINTILES if (geo, service, q) in table},
@@ -363,6 +399,7 @@ def _academies(data: PublishedWeek) -> list[dict]:
             continue
         now = _rate(data, cur, code)
         rows.append({"code": code, "name": name, "rate": now, "suppressed": cell.suppressed,
+                     "se": None if cell.suppressed else cell.active_rate_se,
                      "delta": _delta(now, _rate(data, prev, code)), "schools": cell.schools})
     rows.sort(key=lambda a: (a["rate"] is None, -(a["rate"] or 0), a["name"]))
     return rows
@@ -393,6 +430,8 @@ def build_report(data: PublishedWeek, operations: Operations | None, code: str, 
                         for q in ("1", "5")} if national else {},
         quintiles={q: (_rate(data, cur, code, "ips_quintile", q), _rate(data, cur, NATION, "ips_quintile", q))
                    for q in QUINTILES},
+        quintile_se={q: (_se(data, cur, code, "ips_quintile", q), _se(data, cur, NATION, "ips_quintile", q))
+                     for q in QUINTILES},
         quintile_states={q: _state(data, cur, code, "ips_quintile", q) for q in QUINTILES},
         trend_secret=[d for d in weeks.trend if _state(data, iso_period(d), code) == "secret"],
         academies=_academies(data) if national else [],

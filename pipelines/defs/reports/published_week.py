@@ -58,6 +58,7 @@ CellKey = tuple[str, str, str, str, str]
 class Reach:
     suppressed: bool
     reach: float | None
+    margin: float | None = None  # rounded-up 95 % half-width, the school as the unit (reach_margin)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def _cells(con, weeks: Weeks) -> dict[CellKey, Cell]:
 def _reach(con, weeks: Weeks) -> dict[tuple[str, str, str, str], Reach]:
     rows = con.execute(
         """
-        SELECT period_type, geo_code, service, breakdown_value, suppressed, reach
+        SELECT period_type, geo_code, service, breakdown_value, suppressed, reach, reach_margin
         FROM reach_cells
         WHERE profile = 'parent' AND geo_level IN ('nation', 'academie') AND level = 'all' AND secteur = 'all'
           AND breakdown IN ('all', 'ips_quintile')
@@ -143,7 +144,7 @@ def _reach(con, weeks: Weeks) -> dict[tuple[str, str, str, str], Reach]:
         """,
         [iso_period(weeks.current), weeks.month],
     ).fetchall()
-    return {tuple(r[:4]): Reach(bool(r[4]), r[5]) for r in rows}
+    return {tuple(r[:4]): Reach(bool(r[4]), r[5], r[6]) for r in rows}
 
 
 def _trimesters(con, day: dt.date) -> tuple[Period | None, Period | None]:

@@ -8,7 +8,7 @@ import html
 import plotly.io as pio
 
 from pipelines import fr_format as fr
-from pipelines.defs.reports.content import IGNORED_SERVICES, Report
+from pipelines.defs.reports.content import IGNORED_SERVICES, NOT_SIGNIFICANT_CHANGE, Report
 from pipelines.defs.reports.weeks import PARIS
 
 LEVEL_LABELS = {"ecole": "école", "college": "collège", "lycee": "lycée"}
@@ -183,16 +183,31 @@ def trend_chart(report: Report) -> dict:
 def quintile_chart(report: Report) -> dict:
     labels = ["Q1", "Q2", "Q3", "Q4", "Q5"]
     data = []
+
+    def bars(i):  # 95 % error bars (points) from the cells' published standard errors
+        ses = [report.quintile_se[q][i] for q in "12345"]
+        return dict(type="data", color="#1e2430", thickness=1.2, width=4,
+                    array=[None if se is None else round(100 * fr.Z95 * se, 2) for se in ses])
+
     if not report.is_national:
         data.append(dict(type="bar", x=labels, y=_pct_points([report.quintiles[q][0] for q in "12345"]),
-                         name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=_HOVER_Y))
+                         name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=_HOVER_Y,
+                         error_y=bars(0)))
     data.append(dict(type="bar", x=labels, y=_pct_points([report.quintiles[q][1] for q in "12345"]), name="France",
                      marker=dict(color=COLORS["scope"] if report.is_national else COLORS["france"]),
-                     hovertemplate=_HOVER_Y))
+                     hovertemplate=_HOVER_Y, error_y=bars(1)))
     layout = _layout("Taux d'activité des parents par quintile d'IPS (Q1 = moins favorisés)", barmode="group",
                      xaxis=dict(_AXIS, type="category"),
                      yaxis=dict(_AXIS, ticksuffix="\u202f%", rangemode="tozero"))
     return dict(data=data, layout=layout)
+
+
+def _class_error_bars(rows) -> dict:
+    """95 % error bars (points) of reach bars from their rounded margins, clipped to [0, 100]."""
+    bounds = [fr.margin_bounds(r.reach, r.margin) for r in rows]
+    plus = [None if hi is None else round(100 * (hi - r.reach), 2) for r, (_, hi) in zip(rows, bounds)]
+    minus = [None if lo is None else round(100 * (r.reach - lo), 2) for r, (lo, _) in zip(rows, bounds)]
+    return dict(type="data", symmetric=False, array=plus, arrayminus=minus, color="#1e2430", thickness=1.2, width=4)
 
 
 def reach_chart(report: Report) -> dict:
@@ -200,7 +215,8 @@ def reach_chart(report: Report) -> dict:
     names = [fr.label(fr.SERVICES, r.service) for r in rows]
     hover = "%{y} : %{x:.1f} %<extra>%{fullData.name}</extra>"
     data = [dict(type="bar", orientation="h", y=names, x=_pct_points([r.reach for r in rows]),
-                 name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=hover)]
+                 name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=hover,
+                 error_x=_class_error_bars(rows))]
     if not report.is_national:
         data.append(dict(type="bar", orientation="h", y=names, x=_pct_points([r.national for r in rows]),
                          name="France", marker=dict(color=COLORS["france"]), hovertemplate=hover))
@@ -312,11 +328,15 @@ def _profiles_table(report: Report) -> str:
             changes = delta_html(m.previous_delta, m.kind)
             if report.has_year_ago:
                 changes += f" · {delta_html(m.year_delta, m.kind)}"
-            cells.append(f'<td class="num">{metric_value(m.value, m.kind, m.suppressed)}'
+            se = headline.cell.active_rate_se if name == "active_rate" and not m.suppressed else None
+            margin = "" if se is None else f'<br><span class="small">{esc(fr.margin(se))}</span>'
+            cells.append(f'<td class="num">{metric_value(m.value, m.kind, m.suppressed)}{margin}'
                          f'<br><span class="small">{changes}</span></td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     header = "<th>Profil</th>" + "".join(f"<th class=num>{esc(label)}</th>" for label, _ in METRIC_LABELS.values())
-    legend = "Sous chaque valeur : évolution par rapport à la semaine précédente"
+    legend = ("Sous le taux d'activité : demi-largeur de son intervalle de confiance à 95 % (l'établissement comme "
+              "unité ; pour les enseignants, arrondie vers le haut à une classe). Sous chaque valeur : évolution par "
+              "rapport à la semaine précédente")
     if report.has_year_ago:
         legend += f" · évolution depuis la semaine {year.isocalendar().week} de {year.isocalendar().year}"
     return html_table(header, rows) + f'<p class="note">{esc(legend)}.</p>'
@@ -333,20 +353,28 @@ def _gaps_section(report: Report) -> str:
                         f'<td class="num">—</td><td class="num">—</td><td></td></tr>')
             continue
         groups = f"{esc(g.high_label)} : {pct(g.high)}<br>{esc(g.low_label)} : {pct(g.low)}"
-        trend = {"se creuse": "widen", "se resserre": "narrow", "stable": "flat"}.get(g.trend, "flat")
+        trend = {"se creuse": "widen", "se resserre": "narrow"}.get(g.trend, "flat")
+        verdict = ('<br><span class="small">évolution significative</span>'
+                   if g.trend in ("se creuse", "se resserre", "stable") else "")
+        change = esc(fr.points(g.change))
+        if g.change_se is not None:
+            sign = -1.0 if g.value < 0 else 1.0  # the change of |gap| while the gap keeps its sign
+            d = sign * (g.value - g.previous)
+            change += (f'<br><span class="small">{esc(fr.points(d - fr.Z95 * g.change_se))} à '
+                       f'{esc(fr.points(d + fr.Z95 * g.change_se))}</span>')
         interval = ('<br><span class="small">intervalle non publié</span>' if g.se is None else
                     f'<br><span class="small">{esc(fr.points(g.ci_low))} à {esc(fr.points(g.ci_high))}'
                     + ("" if fr.significant(g.ci_low, g.ci_high) else f"<br>{esc(fr.NOT_SIGNIFICANT)}") + "</span>")
         rows.append(
             f"<tr><td>{esc(g.label)}</td><td>{groups}</td><td class=\"num\">{esc(fr.points(g.value))}{interval}</td>"
-            f'<td class="num">{esc(fr.points(g.previous))}</td><td class="num">{esc(fr.points(g.change))}</td>'
-            f'<td class="{trend}">{esc(g.trend or "—")}</td></tr>'
+            f'<td class="num">{esc(fr.points(g.previous))}</td><td class="num">{change}</td>'
+            f'<td class="{trend}">{esc(g.trend or "—")}{verdict}</td></tr>'
         )
     table = ('<table class="gaps"><colgroup><col style="width:30%"><col style="width:22%"><col style="width:11%">'
              '<col style="width:13%"><col style="width:12%"><col style="width:12%"></colgroup>'
              "<thead><tr><th>Écart de taux d'activité des parents</th><th>Groupes cette semaine</th>"
              "<th class=num>Écart (IC 95 %)</th><th class=num>Semaine précédente</th>"
-             "<th class=num>Variation de l'écart</th><th>Tendance</th></tr></thead>"
+             "<th class=num>Variation de l'écart (IC 95 %)</th><th>Tendance</th></tr></thead>"
              f"<tbody>{''.join(rows)}</tbody></table>")
     if report.sii is not None:
         s = report.sii
@@ -362,8 +390,12 @@ def _gaps_section(report: Report) -> str:
         sii = (f'<p class="note">Indice de pente de l\'inégalité (SII) sur les quintiles d\'IPS : '
                f'{esc(report.sii_note)}.</p>')
     note = ('<p class="note">Un écart « se creuse » quand sa valeur absolue augmente d\'au moins 0,5 point en une '
-            "semaine, « se resserre » quand elle diminue d'autant. Les quintiles d'IPS sont nationaux, pondérés "
-            "par les comptes parents (Q1 : 20 % des familles dans les établissements les moins favorisés).</p>")
+            "semaine, « se resserre » quand elle diminue d'autant, et seulement si cette variation est "
+            "significative : son intervalle de confiance à 95 % (les deux semaines traitées comme deux estimations "
+            f"indépendantes) ne contient pas 0 ; sinon « {NOT_SIGNIFICANT_CHANGE} ». Un écart non significatif "
+            "une semaine peut ainsi avoir une évolution significative, et l'inverse. Les quintiles d'IPS sont "
+            "nationaux, pondérés par les comptes parents (Q1 : 20 % des familles dans les établissements les moins "
+            "favorisés).</p>")
     return table + sii + note
 
 
@@ -425,15 +457,19 @@ def _reach_section(report: Report, chart: str) -> str:
     summary = ""
     if lowest:
         items = ", ".join(f"{esc(fr.label(fr.SERVICES, r.service))} (ignoré par "
-                          f"{esc(fr.percent(1 - r.reach))} des parents actifs)" for r in lowest)
+                          f"{esc(fr.rate_with_class_margin(1 - r.reach, r.margin))} des parents actifs)"
+                          for r in lowest)
         summary = f"<p>Les services que les familles ignorent le plus : {items}.</p>"
-    head = ["Service", "Parents actifs l'ayant utilisé", "L'ont ignoré"] + ([] if report.is_national else ["France"])
+    head = (["Service", "Parents actifs l'ayant utilisé", "IC 95 % (arrondi)", "L'ont ignoré"]
+            + ([] if report.is_national else ["France"]))
     rows = []
     for r in report.reach:
         if r.service in IGNORED_SERVICES:
             continue
+        interval = ("—" if r.suppressed or r.margin is None else
+                    esc(fr.brackets(*fr.margin_bounds(r.reach, r.margin))))
         cells = [f"<td>{esc(fr.label(fr.SERVICES, r.service))}</td>",
-                 f'<td class="num">{pct(r.reach, r.suppressed)}</td>',
+                 f'<td class="num">{pct(r.reach, r.suppressed)}</td>', f'<td class="num">{interval}</td>',
                  f'<td class="num">{pct(None if r.reach is None else 1 - r.reach, r.suppressed)}</td>']
         if not report.is_national:
             cells.append(f'<td class="num">{pct(r.national, r.national_suppressed)}</td>')
@@ -451,7 +487,11 @@ def _reach_section(report: Report, chart: str) -> str:
               + html_table("<th>Service</th>" + "".join(f"<th class=num>Q{q}</th>" for q in "12345"), qrows)
               + '<p class="note">Q1 : établissements les moins favorisés, Q5 : les plus favorisés ; « — » : aucun '
               "établissement de ce quintile n'est suivi.</p>")
-    return period + summary + chart + table + qtable
+    note = ('<p class="note">Intervalles de confiance à 95 % de l\'usage des services : l\'établissement comme unité, '
+            "arrondis vers le haut à une classe (±1, 2, 3, 5, 7, 10, 15, 20, 30 ou 50 points) pour ne pas laisser "
+            "retrouver le nombre de parents actifs, qui n'est pas publié ; « — » : moins de dix établissements, pas "
+            "d'intervalle publié.</p>")
+    return period + summary + chart + table + note + qtable
 
 
 def _quality_section(report: Report) -> str:
@@ -592,7 +632,9 @@ def _levers_section(report: Report) -> str:
 def _academies_section(report: Report) -> str:
     rows = "".join(
         f"<tr><td>{esc(a['name'])}</td><td class=num>{esc(fr.number(a['schools']))}</td>"
-        f"<td class=num>{pct(a['rate'], a['suppressed'])}</td><td class=num>{delta_html(a['delta'])}</td></tr>"
+        f"<td class=num>{pct(a['rate'], a['suppressed'])}"
+        + ("" if a["se"] is None else f'<br><span class="small">{esc(fr.margin(a["se"]))}</span>')
+        + f"</td><td class=num>{delta_html(a['delta'])}</td></tr>"
         for a in report.academies)
     return html_table("<th>Académie</th><th class=num>Établissements suivis</th>"
                       "<th class=num>Taux d'activité des parents</th><th class=num>Évolution sur une semaine</th>", rows)
@@ -631,8 +673,11 @@ jamais publiés, et les chiffres hebdomadaires des établissements jamais.</dd>
 taux d'activité de chacun des cinq quintiles d'IPS sur son rang social (ridit), chaque quintile pesant ses
 comptes parents chargés ; intervalle de confiance à 95 %. Intervalles des taux et des écarts : fondés sur un
 modèle, l'établissement comme unité (effet de grappe estimé sur les établissements publiés) ; un écart dont
-l'intervalle contient 0 est dit « écart non significatif ». Entonnoir : Spiegelhalter (2005), limites ajustées
-de la surdispersion, sur les taux trimestriels des établissements publiés ; signalements corrigés des tests
+l'intervalle contient 0 est dit « écart non significatif » ; une évolution d'écart n'est dite « se creuse » ou
+« se resserre » que si l'intervalle de la variation ne contient pas 0. Usage des services et taux des enseignants
+(dont les chiffres par établissement ne sont pas publiés) : variance de l'établissement comme unité, intervalle
+arrondi vers le haut à une classe, sans intervalle sous dix établissements. Entonnoir : Spiegelhalter (2005),
+limites ajustées de la surdispersion, sur les taux trimestriels des établissements publiés ; signalements corrigés des tests
 multiples (Benjamini-Hochberg, 5 %).</dd>
 <dt>Leviers</dt>
 <dd>Estimations refaites à chaque publication sur les seuls établissements dont le taux annuel des parents est
