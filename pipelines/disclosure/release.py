@@ -452,7 +452,7 @@ def _pinned_neighbours(block: Block, exposed: list[dict]) -> pd.DataFrame:
     Accounts only accumulate, so a school published at an earlier and at a later end with the same counts
     has those counts at every end between: hiding it there (a partner) hides nothing. An exposed count that
     shares a published equation with such a school cannot be protected by hiding more cells; the fix is to
-    hide the school's figure at the other ends where its counts are the same (``_unpin``)."""
+    hide the school's figure at the earlier ends where its counts are the same (``_unpin``)."""
     if not exposed or "qid" not in exposed[0]:
         return pd.DataFrame(columns=["qid", "uai"])
     v = block.variables
@@ -471,14 +471,15 @@ def _pinned_neighbours(block: Block, exposed: list[dict]) -> pd.DataFrame:
     value, lb, ub = (v[c].to_numpy(float)[near["var"].to_numpy()] for c in ("value", "lb", "ub"))
     kind = v["kind"].to_numpy()[near["var"].to_numpy()]
     near = near.assign(uai=v["uai"].to_numpy()[near["var"].to_numpy()])
-    pinned = near[np.isin(kind, ["L", "A"]) & ((lb >= value) | (ub <= value))]
+    pinned = near[np.isin(kind, ["L", "A"]) & (lb >= value) & (ub <= value)]
     return pinned[["qid", "uai"]].dropna().drop_duplicates().reset_index(drop=True)
 
 
 def _unpin(con, families: list[Family], key: tuple, schools: pd.DataFrame) -> set:
-    """Hide the schools' figures at the other ends where their loaded or activated accounts are those of
-    block ``key`` = (profile, period_end): the bounds that pinned them there are gone. Returns the schools
-    hidden somewhere new."""
+    """Hide the schools' figures at the earlier ends where their loaded or activated accounts are those of
+    block ``key`` = (profile, period_end): the lower bounds that pinned them there are gone (one side is
+    enough; the later ends — the school year above all — stay published). Returns the schools hidden
+    somewhere new."""
     school_level = [f for f in families if f.units_published]
     if schools.empty or not school_level:
         return set()
@@ -493,7 +494,7 @@ def _unpin(con, families: list[Family], key: tuple, schools: pd.DataFrame) -> se
     for f in school_level:
         changed |= {u for (u,) in con.execute(f"""
             UPDATE {f.units} u SET published = false FROM _pinned_counts p
-            WHERE u.published AND u.from_events AND u.profile = ? AND u.period_end <> ?::DATE AND u.uai = p.uai
+            WHERE u.published AND u.from_events AND u.profile = ? AND u.period_end < ?::DATE AND u.uai = p.uai
               AND (u.size = p.size OR u.m0_k = p.m0_k)
             RETURNING u.uai
         """, [profile, end]).fetchall()}
