@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -173,11 +174,13 @@ def test_non_visit_events_open_no_session_and_activation_dates_an_account(landed
     import duckdb
 
     from pipelines.defs.indicators.queries import indicator_sql
+    from pipelines.lake.dimensions import export_dimensions
     from tests.lake.dbt_run import run_dbt
 
     con, _, _ = landed
     warehouse = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
     con.close()  # the dbt model `sessions` (pipelines_dbt/) writes it into the warehouse, over the lake
+    export_dimensions(Path(warehouse), tmp_path / "lake", ("schools",))  # sessions read each school's zone
     run_dbt(["build", "--select", "+sessions"], "duckdb", tmp_path / "dbt", tmp_path / "lake",
             {"first_week": "2025-11-03", "last_week": "2025-11-10"}, duckdb_path=warehouse)
     con = duckdb.connect(warehouse)

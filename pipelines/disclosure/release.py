@@ -54,7 +54,7 @@ class AuditSummary:
     quantities: int = 0  # sensitive hidden counts examined, over all rounds
     solved: int = 0  # of which the exchange certificate could not clear (sent to HiGHS)
     exposed_found: int = 0
-    unpinned: int = 0  # schools hidden at other ends because their counts were pinned (``_unpin``)
+    unpinned: int = 0  # schools hidden at earlier ends because their counts were pinned (``_unpin``)
     rounds: int = 0
     seconds: float = 0.0
 
