@@ -109,6 +109,6 @@ def test_retention_purges_old_raw_events(landed, ent_data_dir):
     # The test events are from September 2025, more than 12 months before any run of this test.
     with duckdb.connect(str(warehouse_path()), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM lake_files").fetchall() == [(0,)]
-        assert not list((ent_data_dir / "lake").rglob("*.parquet"))
+        assert not list((ent_data_dir / "lake" / "events").rglob("*.parquet"))  # dimensions/ is not events
         assert con.execute("SELECT count(*) FROM events").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM landing_manifest").fetchall() == [(2,)]
