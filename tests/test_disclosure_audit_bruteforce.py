@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -151,10 +152,42 @@ def test_audit_intervals_match_brute_force(release):
             for e in audit_block(territorial)[0]} == exposed_brute
     for dep in ("D1", "D2"):
         sub = restrict(territorial, territorial.variables["departement_code"].to_numpy() == dep)
-        for qid, lo, hi in protection_intervals(sub).itertuples(index=False):
+        for qid, lo, hi in protection_intervals(sub)[["qid", "lo", "hi"]].itertuples(index=False):
             assert intervals.loc[qid, "lo"] <= lo <= hi <= intervals.loc[qid, "hi"], (dep, qid, lo, hi)
     # Every hidden school count and hidden cell count that fails the rule was examined.
     examined = {(i["scope"], i.get("uai", i.get("cell_id")), i["family"], i["quantity"])
                 for i in block.qinfo.values()}
     for i in hidden:
         assert ("unit", f"s{i}", "month", "loaded") in examined
+
+
+def test_the_audit_names_the_published_equations_that_pin_a_count():
+    """A count pinned by a subtraction (a cell minus a nested one leaves the school alone) comes back with
+    the two equations as ``binding`` (numbered in the unrestricted block after ``restrict``), and without
+    either of them its range is wide: the release hides one of those cells (``release._fixes``)."""
+    from pipelines.disclosure.protection_audit import Block
+
+    variables = pd.DataFrame({"var": range(5), "kind": "L", "value": [40.0, 3.0, 20.0, 30.0, 9.0],
+                              "lb": 0.0, "ub": float("inf"), "academie_code": ["A2", "A1", "A1", "A1", "A1"]})
+    rows = [[0], [1, 2, 3], [2, 3], [1, 4]]  # row 0 only holds the school of another académie
+    terms = pd.DataFrame([(r, v, 1.0) for r, vs in enumerate(rows) for v in vs], columns=["row", "var", "coef"])
+    rhs = np.array([variables["value"].to_numpy()[vs].sum() for vs in rows])
+    block = Block(("parent", "2025-11-30"), variables, terms, rhs, pd.DataFrame(columns=["small", "big"]),
+                  pd.DataFrame({"qid": [0], "var": [1], "coef": [1.0]}),
+                  {0: {"scope": "unit", "value": 3.0, "offset": 0.0}})
+    whole = protection_intervals(block).iloc[0]
+    assert (whole.lo, whole.hi) == (3.0, 3.0) and set(whole.binding) == {1, 2}
+    sub = restrict(block, (variables["academie_code"] == "A1").to_numpy())
+    assert list(sub.row_origin) == [1, 2, 3]
+    part = protection_intervals(sub).iloc[0]
+    assert (part.lo, part.hi) == (3.0, 3.0) and set(part.binding) == {1, 2}
+    exposed, _ = audit_block(block)
+    assert [set(e["binding"]) for e in exposed] == [{1, 2}]
+    for dropped in (1, 2):
+        keep = terms["row"] != dropped
+        rest = [r for r in range(len(rows)) if r != dropped]
+        renumber = {r: i for i, r in enumerate(rest)}
+        loose = Block(block.key, variables, terms[keep].assign(row=terms.loc[keep, "row"].map(renumber)),
+                      rhs[rest], block.leq, block.quantities, block.qinfo)
+        wide = protection_intervals(loose).iloc[0]
+        assert wide.hi - wide.lo >= protection_width(3.0), (dropped, wide)

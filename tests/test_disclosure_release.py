@@ -68,7 +68,7 @@ def test_week_and_month_ending_the_same_day_share_their_unknowns():
     units, cells, members = _frames(con, [MONTH, WEEK])
     for block in build_blocks(units, cells, members):
         lo_hi = protection_intervals(block)
-        for qid, lo, hi in lo_hi.itertuples(index=False):
+        for qid, lo, hi in lo_hi[["qid", "lo", "hi"]].itertuples(index=False):
             info = block.qinfo[qid]
             if info.get("uai") == "a" and info["quantity"] == "loaded":
                 assert hi - lo >= 3

@@ -282,8 +282,8 @@ def _twin_rule(con, family: Family) -> int:
     """).fetchall()[0][0]
 
 
-def _build_members(con, family: Family) -> None:
-    """``<name>_members(unit_id, cell_id)``: every cell each unit belongs to (school-level families)."""
+def _member_patterns(family: Family) -> list[tuple[str, bool, bool, str]]:
+    """(geo level, by level, by secteur, breakdown) of every kind of cell of the family."""
     patterns = []
     for geo in family.geo_levels:
         breakdowns = ["all", *family.breakdowns] if geo != "departement" and geo in family.breakdown_geos else ["all"]
@@ -293,22 +293,27 @@ def _build_members(con, family: Family) -> None:
                     if b != "all" and ((by_secteur and not family.secteur_breakdowns)
                                        or (by_level and not family.breakdown_levels)):
                         continue
-                    patterns.append(f"('{geo}', {by_level}, {by_secteur}, '{b}')")
+                    patterns.append((geo, by_level, by_secteur, b))
+    return patterns
+
+
+def _build_members(con, family: Family) -> None:
+    """``<name>_members(unit_id, cell_id)``: every cell each unit belongs to (school-level families).
+
+    One plain equi-join per kind of cell (the cell's key columns against the unit's): a single join over
+    a pattern × unit cross product with computed keys took 25 times longer at 43 k schools (same rows)."""
     g = " AND ".join(f"c.{c} = u.{c}" for c in family.group_cols)
-    value = " ".join(f"WHEN '{b}' THEN u.{b}" for b in family.breakdowns)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {family.name}_members AS
-        SELECT u.unit_id, c.cell_id
-        FROM {family.units} u
-        CROSS JOIN (VALUES {', '.join(patterns)}) p(geo_level, by_level, by_secteur, breakdown)
-        JOIN {family.cells} c ON {g} AND c.geo_level = p.geo_level
-            AND c.geo_code = CASE p.geo_level WHEN 'nation' THEN 'FR' WHEN 'academie' THEN u.academie_code
-                                              ELSE u.departement_code END
-            AND c.level = CASE WHEN p.by_level THEN u.level ELSE 'all' END
-            AND c.secteur = CASE WHEN p.by_secteur THEN u.secteur ELSE 'all' END
-            AND c.breakdown = p.breakdown
-            AND c.breakdown_value = CASE p.breakdown WHEN 'all' THEN 'all' {value} END
-    """)
+    geo_of = {"nation": "'FR'", "academie": "u.academie_code", "departement": "u.departement_code"}
+    parts = []
+    for geo, by_level, by_secteur, b in _member_patterns(family):
+        level = "c.level = u.level" if by_level else "c.level = 'all'"
+        secteur = "c.secteur = u.secteur" if by_secteur else "c.secteur = 'all'"
+        value = f"c.breakdown_value = u.{b}" if b != "all" else "c.breakdown_value = 'all'"
+        parts.append(f"""
+            SELECT u.unit_id, c.cell_id FROM {family.units} u JOIN {family.cells} c
+            ON {g} AND c.geo_code = {geo_of[geo]} AND {level} AND {secteur} AND {value}
+            WHERE c.geo_level = '{geo}' AND c.breakdown = '{b}'""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {family.name}_members AS {' UNION ALL '.join(parts)}")
 
 
 def _unit_rule(con, family: Family) -> int:

@@ -103,13 +103,14 @@ def _frames(con, families: list[Family], previous: tuple | None = None):
 
     With ``previous`` (the frames of an earlier round), only the ``published`` flags are read again: the
     rounds only ever hide more, everything else (counts, memberships, importance) is fixed."""
-    if previous is not None:
+    if previous is not None:  # rows are in (family, id) order: the flags line up
         units, cells, members = previous
         for frame, table, key in ((units, "units", "unit_id"), (cells, "cells", "cell_id")):
-            flags = pd.concat([con.sql(f"SELECT '{f.name}' AS family, {key}, published FROM {getattr(f, table)}").df()
-                               for f in families], ignore_index=True)
-            frame["published"] = frame[["family", key]].merge(flags, on=["family", key], how="left")[
-                "published"].to_numpy(bool)
+            flags = np.concatenate([con.sql(f"SELECT published FROM {getattr(f, table)} ORDER BY {key}")
+                                    .fetchnumpy()["published"] for f in families]).astype(bool)
+            if len(flags) != len(frame):
+                raise RuntimeError("release: a family's table changed size between rounds")
+            frame["published"] = flags
         return units, cells, members
     units, cells, members = [], [], []
     for f in families:
@@ -117,13 +118,13 @@ def _frames(con, families: list[Family], previous: tuple | None = None):
             SELECT '{f.name}' AS family, unit_id, period_type, period, period_start::VARCHAR AS period_start,
                    period_end::VARCHAR AS period_end, profile, uai,
                    size, m0_n, m0_k, m1_n, m1_k, published, primary_pass, from_events
-            FROM {f.units}""").df())
+            FROM {f.units} ORDER BY unit_id""").df())
         cells.append(con.sql(f"""
             SELECT '{f.name}' AS family, cell_id, period_type, period, period_start::VARCHAR AS period_start,
                    period_end::VARCHAR AS period_end, profile,
                    {', '.join(CELL_KEY)}, schools, size, m0_n, m0_k, m1_n, m1_k, published, primary_pass,
                    cls_importance
-            FROM {f.cells}""").df())
+            FROM {f.cells} ORDER BY cell_id""").df())
         members.append(con.sql(f"SELECT '{f.name}' AS family, unit_id, cell_id FROM {f.name}_members").df())
     return _with_blocks(pd.concat(units, ignore_index=True), pd.concat(cells, ignore_index=True),
                         pd.concat(members, ignore_index=True))
@@ -297,9 +298,9 @@ def _block(key, bu: pd.DataFrame, bc: pd.DataFrame | None, bm: pd.DataFrame | No
     leq = leq[value[leq.small.to_numpy()] <= value[leq.big.to_numpy()]].drop_duplicates().reset_index(drop=True)
     variables.insert(0, "var", range(len(variables)))
     t = _unit_terms(bu, bm)
-    terms, rhs = _equations(bc, t)
+    terms, rhs, row_cells = _equations(bc, t)
     quantities, qinfo = _sensitive(bu, bc, t, value, shared_only)
-    return Block(key, variables, terms, rhs, leq, quantities, qinfo)
+    return Block(key, variables, terms, rhs, leq, quantities, qinfo, row_cells=row_cells)
 
 
 def _unit_terms(bu: pd.DataFrame, bm: pd.DataFrame | None) -> pd.DataFrame:
@@ -317,8 +318,12 @@ MEASURES = (("size", "lv", None), ("m0_n", "lv", "has0"), ("m0_k", "av", None), 
 
 def _equations(bc, t: pd.DataFrame):
     """Rows of the published equalities: per published cell and measure, the sum of its unknowns equals
-    the cell total minus its published members (= the true sum of the unknowns). Identical rows once."""
-    empty = pd.DataFrame(columns=["row", "var", "coef"]), np.zeros(0)
+    the cell total minus its published members (= the true sum of the unknowns). Identical rows once.
+
+    Returns the terms (row, var, coef), the right-hand sides and the cells of each row (row, family,
+    cell_id: every published cell whose equation it is)."""
+    empty = (pd.DataFrame(columns=["row", "var", "coef"]), np.zeros(0),
+             pd.DataFrame(columns=["row", "family", "cell_id"]))
     if bc is None or t.empty:
         return empty
     pub = bc.loc[bc.published, ["family", "cell_id"]]
@@ -342,12 +347,19 @@ def _equations(bc, t: pd.DataFrame):
     row_hash = np.zeros(len(rhs0), dtype=np.uint64)
     np.add.at(row_hash, terms["row0"].to_numpy(), h)
     count = np.bincount(terms["row0"].to_numpy(), minlength=len(rhs0))
-    first = pd.DataFrame({"h": row_hash, "c": count, "r": np.round(rhs0, 6)}).drop_duplicates().index.to_numpy()
+    signature = pd.DataFrame({"h": row_hash, "c": count, "r": np.round(rhs0, 6)})
+    first = signature.drop_duplicates().index.to_numpy()
     keep = np.full(len(rhs0), -1)
     keep[first] = np.arange(len(first))
+    # Every row of a duplicate group maps to its first one (groups numbered in order of first appearance,
+    # as ``drop_duplicates`` keeps them): the cells behind one equation.
+    row_of = signature.groupby(["h", "c", "r"], sort=False).ngroup().to_numpy()
+    heads = terms.drop_duplicates("row0")[["row0", "family", "cell_id"]]
+    row_cells = pd.DataFrame({"row": row_of[heads["row0"].to_numpy()], "family": heads["family"].to_numpy(),
+                              "cell_id": heads["cell_id"].to_numpy()}).drop_duplicates()
     terms["row"] = keep[terms["row0"].to_numpy()]
     terms = terms[terms["row"] >= 0]
-    return terms[["row", "var"]].assign(coef=1.0).reset_index(drop=True), rhs0[first]
+    return terms[["row", "var"]].assign(coef=1.0).reset_index(drop=True), rhs0[first], row_cells
 
 
 def _failing(size, n, k):
@@ -501,28 +513,78 @@ def _unpin(con, families: list[Family], key: tuple, schools: pd.DataFrame) -> se
     return changed
 
 
-def _fixes(exposed: list[dict], cells: pd.DataFrame, members: pd.DataFrame) -> dict[str, list[dict]]:
-    """One fix per exposed count, in the format of ``cell_suppression._fix``, grouped by family: the least
-    important published cell holding the exposed school (or sharing a school with the exposed cell)."""
-    pub = cells.loc[cells.published, ["family", "cell_id", "cls_importance", "size", "schools", "breakdown"]]
+def _with_binding_cells(block: Block, found: list[dict]) -> list[dict]:
+    """The exposures with ``binding_cells``: (family, cell_id) of the published cells behind the equalities
+    that bind their range (``protection_audit``: rows with a non-zero dual)."""
+    rc = block.row_cells
+    if rc is None or rc.empty:
+        return found
+    by_row = rc.groupby("row")[["family", "cell_id"]].apply(lambda g: list(zip(g["family"], g["cell_id"])))
+    out = []
+    for e in found:
+        cells = [c for r in e.get("binding", ()) for c in by_row.get(r, [])]
+        out.append({**e, "binding_cells": cells})
+    return out
+
+
+def _fixes(con, exposed: list[dict], families: list[Family]) -> dict[str, list[dict]]:
+    """One fix per exposed count, in the format of ``cell_suppression._fix``, grouped by family.
+
+    Where the audit says which published cells pin the count (``binding_cells``: the equalities with a
+    non-zero dual at an end of its range), the least important of them is hidden: that breaks the
+    subtraction the attacker uses (a cell minus a nested one leaving the school alone), where hiding a
+    cell that merely holds the school often does not. Otherwise: the least important published cell
+    holding the exposed school (or sharing a school with the exposed cell), or a partner school
+    (``_fix``). Set-based over the families' membership tables (tens of millions of rows nationally)."""
     e = pd.DataFrame(exposed).reset_index(names="eid")
-    if "unit_id" not in e:
-        e["unit_id"] = np.nan
-    if "cell_id" not in e:
-        e["cell_id"] = np.nan
-    units_of = pd.concat([
-        e[e.scope == "unit"][["eid", "family", "unit_id"]],
-        e[e.scope == "cell"][["eid", "family", "cell_id"]].merge(members, on=["family", "cell_id"])[
-            ["eid", "family", "unit_id"]],
-    ])
-    cand = (units_of.merge(members, on=["family", "unit_id"]).merge(pub, on=["family", "cell_id"])
-            .sort_values(["eid", "cls_importance", "size", "cell_id"]).drop_duplicates("eid"))
+    for col in ("unit_id", "cell_id"):
+        e[col] = (e[col] if col in e else pd.Series(np.nan, index=e.index)).astype("Int64")
+    pins = [(eid, fam, int(cell)) for eid, d in enumerate(exposed) for fam, cell in d.get("binding_cells", ())]
+    pinned = pd.DataFrame(pins, columns=["eid", "family", "cell_id"])
+    con.register("_exposed", e[["eid", "family", "scope", "unit_id", "cell_id"]])
+    con.register("_pinning", pinned)
     out: dict[str, list[dict]] = {}
-    for r in cand.merge(e[["eid", "scope", "group", "uai"]], on="eid").itertuples(index=False):
-        uai = r.uai if r.scope == "unit" else None
-        small = r.breakdown != "all" or r.schools <= SMALL_CELL_SCHOOLS or uai is None
-        out.setdefault(r.family, []).append({"group": r.group, "uai": uai, "fix_cell_id": int(r.cell_id),
-                                             "fix_small_cell": small})
+    done: set[int] = set()  # exposures fixed through a pinning cell
+
+    def add(family, eid, cell_id, schools, breakdown, pinning):
+        d = exposed[eid]
+        uai = d.get("uai") if d["scope"] == "unit" else None
+        small = pinning or breakdown != "all" or schools <= SMALL_CELL_SCHOOLS or uai is None
+        out.setdefault(family, []).append({"group": d["group"], "uai": uai, "fix_cell_id": int(cell_id),
+                                           "fix_small_cell": small})
+    try:
+        if len(pinned):
+            every = " UNION ALL ".join(f"SELECT '{f.name}' AS family, cell_id, cls_importance, size, schools, "
+                                       f"breakdown FROM {f.cells} WHERE published" for f in families)
+            for eid, fam, cell_id, schools, breakdown in con.execute(f"""
+                SELECT p.eid, c.family, c.cell_id, c.schools, c.breakdown
+                FROM _pinning p JOIN ({every}) c ON c.family = p.family AND c.cell_id = p.cell_id
+                QUALIFY row_number() OVER (PARTITION BY p.eid ORDER BY c.cls_importance, c.size, c.family,
+                                           c.cell_id) = 1
+                ORDER BY p.eid
+            """).fetchall():
+                add(fam, eid, cell_id, schools, breakdown, True)
+                done.add(eid)
+        for f in families:
+            if not ((e["family"] == f.name) & ~e["eid"].isin(done)).any():
+                continue
+            picks = con.execute(f"""
+                WITH e AS (SELECT eid, scope, unit_id, cell_id FROM _exposed
+                           WHERE family = ? AND eid NOT IN (SELECT unnest(?::BIGINT[]))),
+                u AS (SELECT eid, unit_id FROM e WHERE scope = 'unit'
+                      UNION SELECT e.eid, m.unit_id FROM e JOIN {f.name}_members m ON m.cell_id = e.cell_id
+                      WHERE e.scope = 'cell')
+                SELECT u.eid, c.cell_id, c.schools, c.breakdown
+                FROM u JOIN {f.name}_members m ON m.unit_id = u.unit_id
+                JOIN {f.cells} c ON c.cell_id = m.cell_id AND c.published
+                QUALIFY row_number() OVER (PARTITION BY u.eid ORDER BY c.cls_importance, c.size, c.cell_id) = 1
+                ORDER BY u.eid
+            """, [f.name, sorted(done)]).fetchall()
+            for eid, cell_id, schools, breakdown in picks:
+                add(f.name, eid, cell_id, schools, breakdown, False)
+    finally:
+        con.unregister("_exposed")
+        con.unregister("_pinning")
     return out
 
 
@@ -609,13 +671,13 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
                 summary.exposed_found += len(deferred)
                 exposed.append(None)
                 found = [e for e in found if e["qid"] not in deferred]
-            exposed += found
+            exposed += _with_binding_cells(block, found)
         summary.rounds = round_
         if not exposed:
             break
         exposed = [e for e in exposed if e is not None]
         summary.exposed_found += len(exposed)
-        for fam, fixes in (_fixes(exposed, cells, members) if exposed else {}).items():
+        for fam, fixes in (_fixes(con, exposed, families) if exposed else {}).items():
             for d in fixes:
                 if d["uai"] is not None:
                     key = (d["group"], d["uai"])
