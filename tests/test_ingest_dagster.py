@@ -49,6 +49,9 @@ def test_rerunning_a_week_does_not_double_count(landed):
     from pipelines.paths import warehouse_path
     from pipelines.runner import run_pipeline
 
+    # The parents' accounts, so that the period tables have rows (user-0 and user-1 active, user-3 not).
+    write_text(landed / "accounts.csv", ["user_id;uai;profile;created_at;activated_at"] + [
+        f"user-{i};{UAI_A};parent;2025-08-25;2025-09-01" for i in (0, 1, 3)])
     with dg.DagsterInstance.ephemeral() as instance:
         assert run_pipeline(instance).success
         with duckdb.connect(str(warehouse_path()), read_only=True) as con:
