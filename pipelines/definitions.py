@@ -7,7 +7,7 @@ from pipelines.defs.equity.checks import equity_checks
 from pipelines.defs.event_models.assets import dbt_resource, event_model_assets
 from pipelines.defs.indicators.assets import period_indicator_assets
 from pipelines.defs.indicators.checks import indicator_checks
-from pipelines.defs.ingest.assets import data_gaps, events, landed_files
+from pipelines.defs.ingest.assets import events, landed_files
 from pipelines.defs.ingest.checks import ingest_checks
 from pipelines.defs.ingest.retention import expired_events_purge, retention_job, retention_schedule
 from pipelines.defs.ingest.sensors import (
@@ -26,7 +26,7 @@ from pipelines.resources import warehouse_resource
 def build_defs() -> dg.Definitions:
     """Definitions bound to the current ``ENT_DATA_DIR`` (tests call this after pointing it at tmp_path)."""
     return dg.Definitions(
-        assets=[*reference_assets, landed_files, events, data_gaps, *event_model_assets,
+        assets=[*reference_assets, landed_files, events, *event_model_assets,
                 *period_indicator_assets, *equity_assets, *lever_assets, *serving_assets, expired_events_purge, weekly_report],
         asset_checks=[*schools_checks, *ingest_checks, *indicator_checks, *equity_checks, *lever_checks],
         jobs=[ingest_job, weekly_job, indicators_job, serving_job, retention_job, weekly_report_job],

@@ -3,22 +3,23 @@
 import dagster as dg
 
 from pipelines.defs.equity.assets import equity_assets
-from pipelines.defs.event_models.assets import event_model_assets
+from pipelines.defs.event_models.assets import period_model_assets, weekly_model_assets
 from pipelines.defs.indicators.assets import period_indicator_assets
-from pipelines.defs.ingest.assets import data_gaps, events, landed_files
+from pipelines.defs.ingest.assets import events, landed_files
 from pipelines.defs.levers.assets import lever_assets
 from pipelines.defs.reference.assets import reference_assets
 from pipelines.defs.publication.assets import serving_assets
 
 # Unpartitioned: reference data, then every new landing file.
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*reference_assets, landed_files))
-# Weekly partitions (single-run backfills: one run can cover a range of weeks).
-weekly_job = dg.define_asset_job(
-    "weekly_job", selection=dg.AssetSelection.assets(events, data_gaps, *event_model_assets)
-)
-# Unpartitioned indicators over every period (weeks, months, trimesters, school years), then equity and levers.
+# Weekly partitions (single-run backfills: one run can cover a range of weeks): the lake's weeks, then
+# the weekly dbt models (sessions, usage_weekly, data_gaps).
+weekly_job = dg.define_asset_job("weekly_job", selection=dg.AssetSelection.assets(events, *weekly_model_assets))
+# Unpartitioned indicators over every period (weeks, months, trimesters, school years): the calendar, the
+# period dbt models (adoption_school, feature_reach_school), the rollups, then equity and levers.
 indicators_job = dg.define_asset_job(
-    "indicators_job", selection=dg.AssetSelection.assets(*period_indicator_assets, *equity_assets, *lever_assets)
+    "indicators_job",
+    selection=dg.AssetSelection.assets(*period_indicator_assets, *period_model_assets, *equity_assets, *lever_assets),
 )
 # The suppressed, read-only serving copy the dashboard reads (after every indicators run).
 serving_job = dg.define_asset_job("serving_job", selection=dg.AssetSelection.assets(*serving_assets))

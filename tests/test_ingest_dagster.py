@@ -8,6 +8,8 @@ import pytest
 
 from tests.ingest_helpers import UAI_A, entcore_line, write_text
 
+PERIOD_TABLES = ("adoption_school", "feature_reach_school", "data_gaps")
+
 
 @pytest.fixture
 def landed(ent_data_dir, monkeypatch):
@@ -47,20 +49,33 @@ def test_rerunning_a_week_does_not_double_count(landed):
     from pipelines.paths import warehouse_path
     from pipelines.runner import run_pipeline
 
+    # The parents' accounts, so that the period tables have rows (user-0 and user-1 active, user-3 not).
+    write_text(landed / "accounts.csv", ["user_id;uai;profile;created_at;activated_at"] + [
+        f"user-{i};{UAI_A};parent;2025-08-25;2025-09-01" for i in (0, 1, 3)])
     with dg.DagsterInstance.ephemeral() as instance:
         assert run_pipeline(instance).success
         with duckdb.connect(str(warehouse_path()), read_only=True) as con:
             sessions = con.execute("SELECT count(*), sum(events) FROM sessions").fetchall()
             usage = con.execute("SELECT count(*), sum(events) FROM usage_weekly").fetchall()
-        job = build_defs().resolve_job_def("weekly_job")
+            periods = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in PERIOD_TABLES}
+        defs = build_defs()
+        job = defs.resolve_job_def("weekly_job")
         for _ in range(2):
             assert job.execute_in_process(instance=instance, partition_key="2025-09-08").success
+            assert defs.resolve_implicit_global_asset_job_def().execute_in_process(
+                instance=instance, asset_selection=[dg.AssetKey("adoption_school"), dg.AssetKey("feature_reach_school")]
+            ).success
+        adoption = instance.get_latest_materialization_event(dg.AssetKey("adoption_school")).asset_materialization
+        assert adoption.metadata["recomputed_from"].value == "2025-09-01"
+        assert adoption.metadata["table_rows"].value == len(periods["adoption_school"])
     with duckdb.connect(str(warehouse_path()), read_only=True) as con:
         assert con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchall() == [(10, 10)]
-        # The dbt models replace the weeks they rebuild (incremental delete+insert on week_start).
+        # The dbt models replace the weeks they rebuild (incremental delete+insert on week_start), and
+        # the periods (or, for data_gaps, the weeks) they recompute.
         assert con.execute("SELECT count(*), sum(events) FROM sessions").fetchall() == sessions
         assert con.execute("SELECT count(*), sum(events) FROM usage_weekly").fetchall() == usage
-        assert sessions[0][0] > 0
+        assert {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in PERIOD_TABLES} == periods
+        assert sessions[0][0] > 0 and periods["adoption_school"] and periods["feature_reach_school"]
 
 
 def test_missing_key_fails_the_ingest_run_with_a_clear_error(landed, monkeypatch):

@@ -173,6 +173,7 @@ def test_login_and_access_counts_per_school_and_profile_by_hand(landed):
 def test_non_visit_events_open_no_session_and_activation_dates_an_account(landed, tmp_path):
     import duckdb
 
+    from pipelines.defs.event_models.assets import PERIOD_DIMENSIONS
     from pipelines.defs.indicators.queries import indicator_sql
     from pipelines.lake.dimensions import export_dimensions
     from tests.lake.dbt_run import run_dbt
@@ -192,10 +193,15 @@ def test_non_visit_events_open_no_session_and_activation_dates_an_account(landed
     # u-parent-2 (app LOGIN + Pronote); u-parent-3 has only an ACTIVATION. Others: student, guest, teacher (2).
     assert sessions == [(False, 4), (True, 2)]
     con.execute(indicator_sql("periods"), {"first_day": "2025-09-01"})
+    con.close()  # the dbt model adoption_school reads the dimensions exported from it, and writes it
+    export_dimensions(Path(warehouse), tmp_path / "lake", PERIOD_DIMENSIONS)
+    run_dbt(["build", "--select", "adoption_school"], "duckdb", tmp_path / "dbt", tmp_path / "lake",
+            {"first_week": "2025-11-03", "last_week": "2025-11-10"}, duckdb_path=warehouse)
+    con = duckdb.connect(warehouse)
     activated = dict(con.execute(
-        f"SELECT period, activated FROM ({indicator_sql('adoption_school')}) "
-        f"WHERE uai = '{UAI_A}' AND profile = 'parent' AND period_type = 'week' AND period IN ('2025-W45', '2025-W46')",
-        {"from_day": "2025-09-01"}).fetchall())
+        f"SELECT period, activated FROM adoption_school "
+        f"WHERE uai = '{UAI_A}' AND profile = 'parent' AND period_type = 'week' AND period IN ('2025-W45', '2025-W46')"
+        ).fetchall())
     assert activated == {"2025-W45": 2, "2025-W46": 3}
 
 

@@ -32,7 +32,7 @@ from pipelines.synth.calendar import TIME_ZONE_OF_ACADEMIE
 
 PARIS = ZoneInfo("Europe/Paris")
 RENNES_SCHOOL = "0350001A"
-REUNION_SCHOOL = "9740001K"  # académie de La Réunion (UTC+4): its times are read in Europe/Paris too
+REUNION_SCHOOL = "9740001K"  # académie de La Réunion (UTC+4): Europe/Paris weeks, local hour profiles
 SERVICES = ("notes", "vie_scolaire", "cahier_de_textes", "messagerie", "blog", "documents",
             "carnet_de_liaison", "actualites", "agenda", "autre")
 GUADELOUPE_SCHOOL = "9710001A"  # académie de la Guadeloupe (UTC−4): the same traffic every week

@@ -37,8 +37,9 @@ def _profile(hour: int, weekday: int, n: int) -> tuple[list[int], list[int]]:
 def test_adoption_of_a_school_with_the_same_week_every_week(adoption):
     # 2025-W43: 11 loaded (gp-steady-new is created in March), all activated (gp-steady-late by its
     # ACTIVATION event on 14 October), 10 active with one session each, on Tuesday 19:00 Guadeloupe =
-    # Wednesday 01:00 Paris (CEST); odd accounts on the mobile app; notes and messagerie each.
-    hours, weekdays = _profile(hour=1, weekday=3, n=10)
+    # Wednesday 01:00 Paris (CEST), profiled in the school's local time; odd accounts on the mobile app;
+    # notes and messagerie each.
+    hours, weekdays = _profile(hour=19, weekday=2, n=10)
     assert adoption[(GUADELOUPE_SCHOOL, "parent", "2025-W43")] == {
         "period_type": "week", "period": "2025-W43", "uai": GUADELOUPE_SCHOOL, "profile": "parent",
         "source": "events", "loaded": 11, "activated": 11, "active": 10, "sessions": 10, "mobile_sessions": 5,

@@ -17,9 +17,3 @@ def test_period_models_default_to_the_first_weekly_partition():
     project = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())
     assert project["vars"]["from_day"] == FIRST_WEEK
 
-
-def test_data_gaps_threshold_is_the_assets():
-    from pipelines.defs.ingest.assets import MIN_MEDIAN_EVENTS_FOR_GAPS
-
-    project = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())
-    assert project["vars"]["data_gaps_min_median"] == MIN_MEDIAN_EVENTS_FOR_GAPS

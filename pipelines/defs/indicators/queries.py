@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-from pipelines.formats.entcore import VISIT_EVENT_TYPES
-
 SQL_DIR = Path(__file__).parent / "sql"
 
 GEOGRAPHIES = ("", "academie_code", "departement_code, academie_code")
@@ -28,10 +26,7 @@ def indicator_sql(name: str) -> str:
     """The SQL of ``sql/<name>.sql`` with its generated placeholders filled in."""
     text = (SQL_DIR / f"{name}.sql").read_text()
     return (
-        text.replace("{hour_counts}", ", ".join(f"count(*) FILTER (WHERE hour_paris = {h})" for h in range(24)))
-        .replace("{weekday_counts}", ", ".join(f"count(*) FILTER (WHERE weekday_paris = {d})" for d in range(1, 8)))
-        .replace("{hour_sums}", ", ".join(f"sum(sessions_by_hour[{h}])" for h in range(1, 25)))
+        text.replace("{hour_sums}", ", ".join(f"sum(sessions_by_hour[{h}])" for h in range(1, 25)))
         .replace("{weekday_sums}", ", ".join(f"sum(sessions_by_weekday[{d}])" for d in range(1, 8)))
         .replace("{grouping_sets}", _grouping_sets(*ROLLUP_KEYS.get(name, ("", ()))))
-        .replace("{visit_event_types}", ", ".join(f"'{t}'" for t in VISIT_EVENT_TYPES))
     )

@@ -1,7 +1,7 @@
-"""Ingestion assets: landed files into the warehouse and the event lake, then the lake's ISO weeks."""
+"""Ingestion assets: landed files into the warehouse and the event lake, then the lake's ISO weeks (the
+weekly dbt models, data_gaps among them, read them: pipelines/defs/event_models/)."""
 
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -97,41 +97,4 @@ def events(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mate
     return dg.MaterializeResult(
         metadata={"rows": rows, "files": files, "orphans_removed": len(orphans), "schools": schools, "weeks": len(context.partition_keys),
                   "iso_weeks": f"{weeks[0]:%G-W%V} → {weeks[-1]:%G-W%V}"}
-    )
-
-
-MIN_MEDIAN_EVENTS_FOR_GAPS = 20
-DATA_GAPS_SQL = (Path(__file__).parent / "sql" / "data_gaps.sql").read_text()
-
-
-@dg.asset(
-    partitions_def=weekly_partitions,
-    deps=["events"],
-    group_name="ingest",
-    kinds={"duckdb"},
-    backfill_policy=dg.BackfillPolicy.single_run(),
-)
-def data_gaps(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """School-weeks whose volume dropped > 80 % below the school's median: probable data gaps."""
-    first, last = context.partition_keys[0], context.partition_keys[-1]
-    with duckdb.get_connection() as con:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM data_gaps WHERE week_start BETWEEN ? AND ?", [first, last])
-        con.execute(
-            f"INSERT INTO data_gaps {DATA_GAPS_SQL}",
-            {"first_week": first, "last_week": last, "min_median": MIN_MEDIAN_EVENTS_FOR_GAPS},
-        )
-        flagged = con.execute(
-            "SELECT uai, week_start::VARCHAR, events, median_events FROM data_gaps WHERE week_start BETWEEN ? AND ? "
-            "ORDER BY week_start, uai",
-            [first, last],
-        ).fetchall()
-        con.execute("COMMIT")
-    return dg.MaterializeResult(
-        metadata={
-            "flagged_school_weeks": len(flagged),
-            "flagged": dg.MetadataValue.json(
-                [{"uai": u, "week": w, "events": n, "median": m} for u, w, n, m in flagged[:200]]
-            ),
-        }
     )

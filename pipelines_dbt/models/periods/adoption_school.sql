@@ -3,15 +3,16 @@
     only those periods). Event-based figures count only loaded accounts (an account of the school's
     snapshot); sessions of users missing from every snapshot are counted apart (active_without_account),
     as a data-quality figure. Schools known only through ODE statistics exports get rows of their own
-    (source = 'ode_statistics'), with what those aggregates can say. Port of the warehouse's
-    pipelines/defs/indicators/sql/adoption_school.sql (docs/scale/dbt_engines.md, section 3). -#}
-{{ config(tags=['periods']) }}
+    (source = 'ode_statistics'), with what those aggregates can say. The hour and weekday profiles
+    count in the school's local time (hour_local / weekday_local of sessions); periods stay Europe/Paris
+    days (docs/equity_fit_guards.md, section 6; docs/scale/dbt_engines.md, section 3). -#}
+{{ config(tags=['periods'], pre_hook="{{ delete_run_periods() }}") }}
 {%- set from_day = var('from_day') -%}
-{#- The session counts per Paris hour 0..23 and per ISO weekday 1..7, as list items. -#}
+{#- The session counts per local hour 0..23 and per local ISO weekday 1..7, as list items. -#}
 {%- set hour_counts = [] -%}
-{%- for h in range(24) -%}{%- do hour_counts.append('count(*) filter (where hour_paris = ' ~ h ~ ')') -%}{%- endfor -%}
+{%- for h in range(24) -%}{%- do hour_counts.append('count(*) filter (where hour_local = ' ~ h ~ ')') -%}{%- endfor -%}
 {%- set weekday_counts = [] -%}
-{%- for d in range(1, 8) -%}{%- do weekday_counts.append('count(*) filter (where weekday_paris = ' ~ d ~ ')') -%}{%- endfor %}
+{%- for d in range(1, 8) -%}{%- do weekday_counts.append('count(*) filter (where weekday_local = ' ~ d ~ ')') -%}{%- endfor %}
 
 with recent_periods as (
     select period_type, period, period_start, period_end
@@ -20,7 +21,7 @@ with recent_periods as (
 ),
 
 session_days as (
-    select uai, user_pseudo, profile, channel, services_mask, hour_paris, weekday_paris,
+    select uai, user_pseudo, profile, channel, services_mask, hour_local, weekday_local,
            cast({{ paris_local_time('started_at') }} as date) as day
     from {{ ref('sessions') }}
     where {{ paris_local_time('started_at') }} >= {{ local_timestamp(from_day ~ ' 00:00:00') }}
@@ -28,7 +29,7 @@ session_days as (
 
 session_periods as (
     select p.period_type, p.period, s.uai, s.user_pseudo, s.profile, s.channel, s.services_mask,
-           s.hour_paris, s.weekday_paris
+           s.hour_local, s.weekday_local
     from session_days s
     join recent_periods p on s.day between p.period_start and p.period_end
 ),
@@ -55,7 +56,7 @@ activity as (
     group by u.period_type, u.period, u.uai, u.profile
 ),
 
--- Sessions of loaded accounts by Paris hour (0-23) and ISO weekday (Monday first).
+-- Sessions of loaded accounts by local hour (0-23) and local ISO weekday (Monday first).
 timing as (
     select period_type, period, uai, profile,
            {{ make_list(hour_counts) }} as sessions_by_hour,

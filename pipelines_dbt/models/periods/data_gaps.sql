@@ -4,10 +4,9 @@
     and summer, which empty every school of the académie at once, lower the expectation instead of
     raising flags. Only weeks where at least the var data_gaps_min_median events were expected are
     judged: below that, a quiet week is noise. Every event counts (all event types), over the lake's
-    whole history (the medians need it). Port of pipelines/defs/ingest/sql/data_gaps.sql
-    (docs/scale/dbt_engines.md, section 3); one difference: an académie whose median week is empty
-    sets no expectation (the warehouse's SQL divides by zero there). -#}
-{{ config(tags=['weekly']) }}
+    whole history (the medians need it). An académie whose median week is empty sets no expectation
+    (the warehouse's former SQL divided by zero there: docs/scale/dbt_engines.md, section 3). -#}
+{{ config(tags=['weekly'], pre_hook="{{ delete_run_weeks() }}") }}
 
 with weekly as (
     select uai, week_start, count(*) as n

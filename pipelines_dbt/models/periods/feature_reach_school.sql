@@ -1,9 +1,8 @@
 {#- Feature reach per school × period × profile × service, for the periods that start on or after the
     var from_day: the share of active (loaded) accounts that used the service at least once in the
     period; 1 − reach is what families ignore. Services and their bits come from the services seed
-    (connexion aside). Port of pipelines/defs/indicators/sql/feature_reach_school.sql
-    (docs/scale/dbt_engines.md, section 3). -#}
-{{ config(tags=['periods']) }}
+    (connexion aside). Docs: docs/scale/dbt_engines.md, section 3. -#}
+{{ config(tags=['periods'], pre_hook="{{ delete_run_periods() }}") }}
 
 with recent_periods as (
     select period_type, period, period_start, period_end

@@ -104,7 +104,9 @@ CREATE TABLE IF NOT EXISTS warehouse_settings (
     value VARCHAR NOT NULL
 );
 
--- Probable data gaps (see data_gaps.sql): a bad period is marked, not read as non-adoption.
+-- Probable data gaps: a bad period is marked, not read as non-adoption. Filled by the dbt model
+-- pipelines_dbt/models/periods/data_gaps.sql (weekly, incremental); created here so that it exists,
+-- empty, before any week is built (the levers and publication read it).
 CREATE TABLE IF NOT EXISTS data_gaps (
     uai VARCHAR NOT NULL,
     week_start DATE NOT NULL,
