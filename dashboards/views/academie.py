@@ -28,14 +28,20 @@ if own.empty:
 row = own.iloc[0]
 sup = bool(row["suppressed"])
 c1, c2, c3, c4 = st.columns(4)
-vs_france = (fmt.points(row["active_rate"] - fr_rate, ascii_minus=True)
-             if not sup and fr_rate is not None and pd.notna(row["active_rate"]) else None)
-c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["active_rate_se"], sup), vs_france,
+gap = float(row["active_rate"] - fr_rate) if not sup and fr_rate is not None and pd.notna(row["active_rate"]) else None
+# The gap to France with its 95 % interval, the two rates as independent estimates: the académie is part of France,
+# so this overstates the variance of the gap (conservative).
+gap_se = None if gap is None else fmt.independent_se(row["active_rate_se"], france["active_rate_se"].iloc[0])
+c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["active_rate_se"], sup),
+          None if gap is None else fmt.points(gap, ascii_minus=True),
+          delta_color="off" if fmt.change_significant(gap, gap_se) is False else "normal",
           help="± : demi-largeur de l'intervalle à 95 % (l'établissement comme unité). Écart à la France en points "
-               "(flèche).")
+               "(flèche, grise quand l'écart n'est pas significatif).")
 c2.metric("Taux d'activation", ui.rate_text(row["activation_rate"], sup))
-c3.metric("France", fmt.percent(fr_rate))
+c3.metric("France", fmt.rate_with_margin(fr_rate, None if fr_rate is None else france["active_rate_se"].iloc[0]))
 c4.metric("Établissements", fmt.number(row["schools"]))
+if gap is not None:
+    st.caption(f"Écart à la France : {fmt.gap_interval(gap, *fmt.wald_bounds(gap, gap_se))}.")
 
 # --- départements -------------------------------------------------------------------------------------
 st.subheader("Départements")

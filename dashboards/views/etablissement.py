@@ -3,6 +3,7 @@
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from statsmodels.stats.proportion import proportion_confint
 
 from ent_dash import charts, data, ui
 from pipelines import fr_format as fmt
@@ -53,19 +54,35 @@ if me.empty:
     st.stop()
 r = me.iloc[0]
 sup = bool(r["suppressed"])
+# The observed rate's 95 % interval: Wilson, on the school's published loaded and active accounts (within one
+# school the accounts are the units).
+observed_low, observed_high = ((None, None) if sup or pd.isna(r["active"]) or pd.isna(r["loaded"]) or not r["loaded"]
+                               else proportion_confint(int(r["active"]), int(r["loaded"]), method="wilson"))
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Taux d'usage actif observé", ui.rate_text(r["active_rate"], sup))
+c1.metric("Taux d'usage actif observé", fmt.rate_interval(r["active_rate"], observed_low, observed_high, sup),
+          help="Entre crochets : intervalle de confiance à 95 % (Wilson, sur les comptes de l'établissement).")
 c2.metric("Attendu à IPS comparable", fmt.percent(r["expected_rate"]))
-c3.metric("Taux lissé (bayésien)", fmt.SECRET if sup else fmt.percent(r["shrunk_rate"]),
-          help="Estimation empirique-bayésienne qui tient compte de la taille de l'établissement.")
+c3.metric("Taux lissé (bayésien)", fmt.SECRET if sup else fmt.rate_interval(r["shrunk_rate"], r["shrunk_low"],
+                                                                           r["shrunk_high"]),
+          help="Estimation empirique-bayésienne qui tient compte de la taille de l'établissement ; entre crochets, "
+               "son intervalle a posteriori à 95 %.")
 c4.metric("Observé − attendu", fmt.SECRET if sup else fmt.points(r["observed_minus_expected"]))
 if sup:
     st.warning("**Secret statistique** : moins de 11 comptes, ou moins de 3 comptes actifs ou non actifs, "
                "ou masqué pour qu'aucun chiffre masqué ne puisse être retrouvé par soustraction.")
-elif pd.notna(r["shrunk_low"]):
-    st.caption(f"Intervalle du taux lissé : {fmt.percent(r['shrunk_low'])} – {fmt.percent(r['shrunk_high'])} ; "
-               + (f"funnel plot : {fmt.FUNNEL_FLAGS[r['funnel_flag']]}." if isinstance(r["funnel_flag"], str)
-                  else "dans les limites du funnel plot."))
+else:
+    # Observed − expected with the observed rate's interval (the expected rate, fitted on every published school
+    # of the académie, taken as known).
+    gap = r["observed_minus_expected"]
+    st.caption(f"Observé − attendu à IPS comparable : "
+               + (fmt.NOT_AVAILABLE if pd.isna(gap) else fmt.gap_interval(
+                   gap, *((None, None) if observed_low is None else
+                          (observed_low - r["expected_rate"], observed_high - r["expected_rate"]))))
+               + " ; "
+               + (f"funnel plot : {fmt.FUNNEL_FLAGS[r['funnel_flag']]} (après correction des tests multiples)."
+                  if isinstance(r["funnel_flag"], str) else
+                  "dans les limites du funnel plot." if pd.notna(r["funnel_low95"]) else
+                  "pas de funnel plot publié pour ce type de période."))
 
 similar = data.similar_schools(v, scope, uai, f.period_type, f.period, f.profile)
 aca = data.cells(v, scope, f.period_type, f.period, f.profile, "academie", academie=academie, level=school["level"])
@@ -78,7 +95,15 @@ bars = pd.DataFrame({
 })
 bars["rate"] = bars["rate"].astype(float)
 bars["text"] = [fmt.SECRET if (i == 0 and sup) else fmt.percent(x) for i, x in enumerate(bars["rate"])]
-ui.chart(charts.bars(bars, "category", "rate", "text", "Comparaison", height=260), key="school_bars")
+# 95 % intervals where there is one: the school's (Wilson) and the académie's (its published standard error).
+aca_se = None if aca.empty or aca["suppressed"].iloc[0] else aca["active_rate_se"].iloc[0]
+aca_bounds = fmt.wald_bounds(bars["rate"].iloc[3], aca_se)
+bars["low"] = [observed_low, None, None, aca_bounds[0]]
+bars["high"] = [observed_high, None, None, aca_bounds[1]]
+ui.chart(charts.bars(bars, "category", "rate", "text", "Comparaison", height=260, bounds=("low", "high")),
+         key="school_bars")
+st.caption("Barres noires : intervalles à 95 % (établissement : Wilson sur ses comptes ; académie : l'établissement "
+           "comme unité). Le taux attendu et la médiane des établissements semblables n'en ont pas.")
 
 history = data.school_history(v, scope, uai, f.profile, "month")
 if len(history):
