@@ -123,7 +123,10 @@ def test_national_user_sees_every_page(env, page):
     elif page == "views/methodologie.py":
         for needle in ("Licence Ouverte 2.0", "data.education.gouv.fr", "IGN", "INSEE", "secret statistique",
                        "synthétiques", "Tendances parallèles", "Oaxaca–Blinder", "À contexte comparable",
-                       "le même effet partout"):
+                       "le même effet partout",
+                       # what the intervals mean: model-based, the school as the unit, and the words they carry
+                       "Intervalles et significativité", "fondés sur un modèle", "l'établissement comme",
+                       "écart non significatif", "évolution non significative", "Série hebdomadaire"):
             assert needle in body, needle
     elif page == "views/leviers.py":
         assert [t.value for t in at.title] == ["Leviers"]
