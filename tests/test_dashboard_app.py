@@ -125,7 +125,7 @@ def test_national_user_sees_every_page(env, page):
                        "synthétiques", "Tendances parallèles", "Oaxaca–Blinder", "À contexte comparable",
                        "le même effet partout",
                        # what the intervals mean: model-based, the school as the unit, and the words they carry
-                       "Intervalles et significativité", "fondés sur un modèle", "l'établissement comme",
+                       "fondés sur un modèle", "l'établissement comme",
                        "écart non significatif", "évolution non significative", "Série hebdomadaire"):
             assert needle in body, needle
     elif page == "views/leviers.py":
