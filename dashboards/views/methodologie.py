@@ -94,6 +94,8 @@ milliers de comptes mais sur peu d'établissements reste donc incertain.
   précédente) et **écart d'une académie à la France** : erreur type √(e₁² + e₂²), les deux taux traités comme
   deux estimations indépendantes. Deux périodes des mêmes établissements se ressemblent, et une académie fait
   partie de la France : cette erreur type est donc plus grande que la vraie, l'intervalle prudent.
+- **Pas encore d'intervalle** : le taux d'activation, la part mobile et les visites par compte actif (et leurs
+  évolutions) sont affichés sans intervalle ; seul le taux d'usage actif a une erreur type publiée.
 
 Quand l'intervalle d'un écart ou d'un SII contient 0 (1 pour un RII), le tableau de bord et les rapports
 indiquent « **écart non significatif** » : les données ne permettent pas de dire dans quel sens va l'écart.
