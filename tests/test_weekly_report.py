@@ -388,6 +388,13 @@ def test_no_report_module_suppresses_or_reads_warehouse_figures():
         defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         assert not defined & {"protect", "publishable", "passes", "_protect_with_schools", "_funnel_flags",
                               "_sii_of"}, path
+        # One funnel: the reports list the serving copy's flags (fitted by the publisher with the assets'
+        # ``flag_rows``); they fit no funnel, FDR or shrinkage of their own.
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert not names & {"funnel_limits", "funnel_flag", "fdr_flags", "eb_shrink", "expected_rate_glm",
+                            "flag_rows"}, path
+        assert not {m for m in imported if m and m.startswith(("pipelines.defs.equity", "pipelines.equity.funnel",
+                                                               "pipelines.equity.false_discovery"))}, path
         assert not [t for t in warehouse_tables if re.search(rf"\b{t}\b", source)], path
 
 
@@ -639,18 +646,18 @@ def test_reports_say_whether_a_rate_change_is_significant(fake):
             WHERE period_type = 'week' AND period IN (?, ?) AND profile = 'parent' AND level = 'all'
               AND secteur = 'all' AND breakdown = 'all' AND NOT suppressed""", [cur, prev])}
 
-    def expected(geo):
+    def expected(geo, then=""):
         (r1, e1), (r0, e0) = cells[(geo, cur)], cells[(geo, prev)]
         d, half = r1 - r0, fr.Z95 * (e1 ** 2 + e0 ** 2) ** 0.5
         words = "" if abs(d) > half else " ; évolution non significative"
-        return f"{fr.points(d)} (IC 95 % : {fr.points(d - half)} à {fr.points(d + half)}{words})"
+        return f"{fr.points(d)}{then} (IC 95 % : {fr.points(d - half)} à {fr.points(d + half)}{words})"
 
     both = [g for g in ("FR", "01", "14", "24") if (g, cur) in cells and (g, prev) in cells]
     assert "FR" in both and len(both) >= 2, both
     for geo in both:
         path = next(fake.w03.glob("national.html" if geo == "FR" else f"academie-{geo}-*.html"))
         cards = _section(path.read_text(encoding="utf-8"), "chiffres-cles")
-        assert f"{expected(geo)} par rapport à la semaine précédente" in cards, (geo, cards[:600])
+        assert expected(geo, " par rapport à la semaine précédente") in cards, (geo, cards[:600])
     table = _section((fake.w03 / "national.html").read_text(encoding="utf-8"), "academies")
     for geo in both[1:]:
         assert expected(geo) in table, geo

@@ -88,16 +88,17 @@ def signed(value, decimals: int = 1) -> str:
     return f"{sign}{fr.number(abs(value), decimals)}"
 
 
-def delta_html(value, kind: str = "rate", se: float | None = None) -> str:
-    """A change, coloured by its sign; with ``se`` (its standard error) its 95 % interval follows, and a change
-    whose interval holds 0 is grey and says « évolution non significative »."""
+def delta_html(value, kind: str = "rate", se: float | None = None, then: str = "") -> str:
+    """A change, coloured by its sign, followed by ``then`` (« par rapport à … »); with ``se`` (its standard
+    error) its 95 % interval comes last, and a change whose interval holds 0 is grey and says « évolution non
+    significative »."""
     if value is None:
-        return fr.NOT_AVAILABLE
+        return fr.NOT_AVAILABLE + then
     text = fr.points(value) if kind == "rate" else signed(value)
     significant = fr.change_significant(value, se)
     css = ("flat" if significant is False else
            "up" if value > 0.0005 else ("down" if value < -0.0005 else "flat"))
-    out = f'<span class="{css}">{esc(text)}</span>'
+    out = f'<span class="{css}">{esc(text)}</span>{then}'
     if significant is None:
         return out
     low, high = fr.wald_bounds(value, se)
@@ -293,6 +294,9 @@ def charts_html(report: Report) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------------------- sections
+PREVIOUS_WEEK = " par rapport à la semaine précédente"
+
+
 def _cards(report: Report) -> str:
     parent = report.parent
     if not parent.metrics:
@@ -301,11 +305,10 @@ def _cards(report: Report) -> str:
     cards = []
     for name, (label, hint) in METRIC_LABELS.items():
         m = parent.metrics[name]
-        lines = [f'<p class="delta">{delta_html(m.previous_delta, m.kind, m.previous_se)} par rapport à la semaine '
-                 "précédente</p>"]
+        lines = [f'<p class="delta">{delta_html(m.previous_delta, m.kind, m.previous_se, PREVIOUS_WEEK)}</p>']
         if report.has_year_ago:
-            lines.append(f'<p class="delta">{delta_html(m.year_delta, m.kind, m.year_se)} par rapport à la semaine '
-                         f'{year.isocalendar().week} de {year.isocalendar().year}</p>')
+            then = f" par rapport à la semaine {year.isocalendar().week} de {year.isocalendar().year}"
+            lines.append(f'<p class="delta">{delta_html(m.year_delta, m.kind, m.year_se, then)}</p>')
         se = parent.cell.active_rate_se if name == "active_rate" and not m.suppressed else None
         margin = "" if se is None else f'<p class="delta">{esc(fr.margin(se))} (intervalle de confiance à 95 %)</p>'
         cards.append(
