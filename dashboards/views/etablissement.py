@@ -3,7 +3,6 @@
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from statsmodels.stats.proportion import proportion_confint
 
 from ent_dash import charts, data, ui
 from pipelines import fr_format as fmt
@@ -54,17 +53,7 @@ if me.empty:
     st.stop()
 r = me.iloc[0]
 sup = bool(r["suppressed"])
-
-
-def wilson(active, loaded, suppressed=False) -> tuple[float | None, float | None]:
-    """95 % Wilson interval of a school's rate from its published loaded and active accounts (within one school
-    the accounts are the units); None, None when they are not published."""
-    if suppressed or pd.isna(active) or pd.isna(loaded) or not loaded:
-        return None, None
-    return tuple(float(x) for x in proportion_confint(int(active), int(loaded), method="wilson"))
-
-
-observed_low, observed_high = wilson(r["active"], r["loaded"], sup)
+observed_low, observed_high = ui.wilson(r["active"], r["loaded"], sup)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Taux d'usage actif observé", ui.rate_text(r["active_rate"], sup),
           help="Son intervalle de confiance à 95 % (Wilson, sur les comptes de l'établissement) est donné "
@@ -120,7 +109,7 @@ st.caption("Barres noires : intervalles à 95 % (établissement : Wilson sur ses
 history = data.school_history(v, scope, uai, f.profile, "month")
 if len(history):
     months = [fmt.period_label("month", p) for p in history["period"]]
-    bounds = [wilson(k, n, s) for k, n, s in zip(history["active"], history["loaded"], history["suppressed"])]
+    bounds = [ui.wilson(k, n, s) for k, n, s in zip(history["active"], history["loaded"], history["suppressed"])]
     history["low"], history["high"] = [b[0] for b in bounds], [b[1] for b in bounds]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=history["period_start"], y=100 * history["active_rate"].astype(float),

@@ -123,8 +123,6 @@ display["Évolution (IC 95 %)"] = [
     if (p := prev_rates.get(r.geo_code)) is not None and not r.suppressed and pd.notna(r.active_rate)
     else fmt.NOT_AVAILABLE
     for r in aca.itertuples()]
-display["Taux d'usage actif"] = [fmt.rate_with_margin(r, e, s) for r, e, s in
-                                 zip(aca["active_rate"], aca["active_rate_se"], aca["suppressed"])]
 display["Taux lissé (IC 95 %)"] = [fmt.rate_interval(*shrunk[c]) if c in shrunk else
                                    (fmt.SECRET if s else fmt.NOT_AVAILABLE)
                                    for c, s in zip(aca["geo_code"], aca["suppressed"])]
