@@ -464,3 +464,24 @@ def test_a_rate_change_and_a_gap_to_france_say_whether_they_are_significant(env)
         assert ("observé − attendu à IPS comparable : —" in caption) == bool(pd.isna(school["expected_rate"]))
     else:
         assert observed.value == fmt.SECRET
+
+
+def test_weekly_chart_band_is_each_weeks_95_interval():
+    """Tendances: the shaded band of each line is rate ± 1.96 × the week cell's published standard error, week by
+    week; a week without a standard error has no band."""
+    import pandas as pd
+
+    from ent_dash import charts
+    from pipelines import fr_format as fmt
+
+    weeks = pd.to_datetime(["2025-11-03", "2025-11-10", "2025-11-17"])
+    series = pd.DataFrame({"geo_level": ["nation"] * 3 + ["academie"] * 3, "name": ["France"] * 3 + ["Rennes"] * 3,
+                           "week_start": list(weeks) * 2, "active_rate": [0.30, 0.32, 0.31, 0.25, 0.27, 0.26],
+                           "active_rate_se": [0.004, 0.005, 0.004, 0.02, None, 0.03], "suppressed": False})
+    fig = charts.weekly(series, pd.DataFrame(columns=["zone", "first_day", "last_day"]), pd.DataFrame(), "t")
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert [b.name for b in bands] == ["intervalle à 95 % — France", "intervalle à 95 % — Rennes"]
+    for band, (rates, ses) in zip(bands, (([0.30, 0.32, 0.31], [0.004, 0.005, 0.004]), ([0.25, 0.26], [0.02, 0.03]))):
+        upper, lower = list(band.y[:len(rates)]), list(band.y[len(rates):])[::-1]
+        assert upper == pytest.approx([100 * (r + fmt.Z95 * e) for r, e in zip(rates, ses)])
+        assert lower == pytest.approx([100 * (r - fmt.Z95 * e) for r, e in zip(rates, ses)])
