@@ -508,7 +508,8 @@ def test_levers_section_prints_the_serving_lever_figures(fake, demo_serving, wee
 
 def test_reach_of_the_week_or_of_the_month(week_reports, demo_serving):
     """The demo reports show the week's feature reach when every service of the territory is published that
-    week, else the month's, and say why; the figures are the serving copy's."""
+    week, else the month's, and say why; the figures are the serving copy's, each with its rounded interval, by
+    IPS quintile too."""
     week_dir, _ = week_reports
     text = _text((week_dir / "academie-14-rennes.html").read_text(encoding="utf-8"))
     with _open(demo_serving) as srv:
@@ -528,6 +529,19 @@ def test_reach_of_the_week_or_of_the_month(week_reports, demo_serving):
     # the reach, its rounded 95 % interval (or « — » under 10 schools), the share that ignored it
     interval = "—" if margin is None else fr.brackets(*fr.margin_bounds(notes, margin))
     assert f"Notes {fr.percent(notes)} {interval} {fr.percent(1 - notes)}" in text
+    # by IPS quintile (France): each published reach with its rounded interval under it (none under 10 schools)
+    text = _text((week_dir / "national.html").read_text(encoding="utf-8"))
+    weekly = "Période : semaine 46" in text
+    with _open(demo_serving) as srv:
+        quintiles = _serving(srv, f"""SELECT breakdown_value, reach, reach_margin, suppressed FROM reach_cells
+            WHERE period_type = '{"week" if weekly else "month"}' AND period = '{"2025-W46" if weekly else "2025-11"}'
+              AND profile = 'parent' AND geo_code = 'FR' AND level = 'all' AND breakdown = 'ips_quintile'
+              AND service = 'notes' AND breakdown_value <> 'inconnu' ORDER BY breakdown_value""")
+    row = {q: (fr.SECRET if sup else fr.percent(r) + ("" if m is None else " " + fr.brackets(*fr.margin_bounds(r, m))))
+           for q, r, m, sup in quintiles}
+    assert quintiles and any(m is not None for _, _, m, _ in quintiles)
+    line = "Notes " + " ".join(row.get(q, "—") for q in "12345")
+    assert line in text.split("Usage des services par quintile d'IPS")[1], line
 
 
 def test_gap_trend_words_need_a_significant_change():

@@ -172,6 +172,7 @@ class ServiceReach:
     national_suppressed: bool = False
     # IPS quintile → reach (None: secret statistique); a quintile without a published row is absent.
     by_quintile: dict[str, float | None] = field(default_factory=dict)
+    quintile_margins: dict[str, float | None] = field(default_factory=dict)  # their rounded-up 95 % half-widths
 
 
 @dataclass
@@ -401,6 +402,8 @@ def _reach(data: PublishedWeek, geo: str) -> tuple[list[ServiceReach], str, str]
             national=national.reach if national else None,
             national_suppressed=bool(national and national.suppressed),
             by_quintile={q: table[(geo, service, q)].reach for q in QUINTILES if (geo, service, q) in table},
+            quintile_margins={q: table[(geo, service, q)].margin for q in QUINTILES if (geo, service, q) in table
+                              and not table[(geo, service, q)].suppressed},
         ))
     out.sort(key=lambda s: (s.reach is None, s.reach if s.reach is not None else 0, s.service))
     return out, period_type, note

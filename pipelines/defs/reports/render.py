@@ -470,6 +470,13 @@ def _flagged_section(report: Report) -> str:
     return intro + html_table("".join(f"<th>{esc(h)}</th>" for h in head), rows) + extra + note
 
 
+def _class_interval(reach, margin) -> str:
+    """The rounded 95 % interval of a reach under it, '[39,0 ; 45,0]' (nothing without a published margin)."""
+    if reach is None or margin is None:
+        return ""
+    return f'<br><span class="small">{esc(fr.brackets(*fr.margin_bounds(reach, margin)))}</span>'
+
+
 def _reach_section(report: Report, chart: str) -> str:
     if not report.reach:
         return "<p>Aucune donnée d'usage des services pour cette période.</p>"
@@ -506,12 +513,14 @@ def _reach_section(report: Report, chart: str) -> str:
     for r in report.reach:
         if r.service in IGNORED_SERVICES:
             continue
-        cells = "".join(f'<td class="num">{pct(r.by_quintile[q], r.by_quintile[q] is None)}</td>'
+        cells = "".join(f'<td class="num">{pct(r.by_quintile[q], r.by_quintile[q] is None)}'
+                        f'{_class_interval(r.by_quintile[q], r.quintile_margins.get(q))}</td>'
                         if q in r.by_quintile else '<td class="num">—</td>' for q in "12345")
         qrows.append(f"<tr><td>{esc(fr.label(fr.SERVICES, r.service))}</td>{cells}</tr>")
     qtable = ("<h3>Usage des services par quintile d'IPS de l'établissement</h3>"
               + html_table("<th>Service</th>" + "".join(f"<th class=num>Q{q}</th>" for q in "12345"), qrows)
-              + '<p class="note">Q1 : établissements les moins favorisés, Q5 : les plus favorisés ; « — » : aucun '
+              + '<p class="note">Q1 : établissements les moins favorisés, Q5 : les plus favorisés ; sous chaque usage, '
+              "son intervalle de confiance à 95 % arrondi (pas d'intervalle sous dix établissements) ; « — » : aucun "
               "établissement de ce quintile n'est suivi.</p>")
     note = ('<p class="note">Intervalles de confiance à 95 % de l\'usage des services : l\'établissement comme unité, '
             "arrondis vers le haut à une classe (±1, 2, 3, 5, 7, 10, 15, 20, 30 ou 50 points) pour ne pas laisser "
