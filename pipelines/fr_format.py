@@ -67,6 +67,16 @@ def points(delta, decimals: int = 1, ascii_minus: bool = False) -> str:
 # Intervals: 95 % two-sided, normal quantile (the intervals of the serving copy are Wald intervals).
 Z95 = 1.959963984540054
 NOT_SIGNIFICANT = "écart non significatif"
+NOT_SIGNIFICANT_CHANGE = "évolution non significative"
+
+
+def independent_se(*ses) -> float | None:
+    """Standard error of a difference (or sum) of independent estimates, ``sqrt(Σ se²)``; None when one is
+    missing. Two periods of the same schools are positively correlated, so for a change between periods this
+    overstates the variance (conservative: docs/equity_fit_guards.md, section 2)."""
+    if any(_missing(se) for se in ses):
+        return None
+    return math.sqrt(sum(float(se) ** 2 for se in ses))
 
 
 def margin(se, decimals: int = 1) -> str:
@@ -115,16 +125,37 @@ def significant(low, high, null: float = 0.0) -> bool:
     return not (low <= null <= high)
 
 
-def gap_interval(value, low, high, decimals: int = 1, null: float = 0.0, ratio: bool = False) -> str:
-    """'+12,3 pt (IC 95 % : +4,1 pt à +20,5 pt)', with « écart non significatif » when the interval holds
-    ``null``; a ratio (RII) prints as '1,35 (IC 95 % : 1,10 à 1,66)'. The value alone without interval."""
+def gap_interval(value, low, high, decimals: int = 1, null: float = 0.0, ratio: bool = False,
+                 verdict: str = NOT_SIGNIFICANT) -> str:
+    """'+12,3 pt (IC 95 % : +4,1 pt à +20,5 pt)', with ``verdict`` (« écart non significatif ») when the
+    interval holds ``null``; a ratio (RII) prints as '1,35 (IC 95 % : 1,10 à 1,66)'. The value alone without
+    interval."""
     show = (lambda x: number(x, 2)) if ratio else (lambda x: points(x, decimals))
     if _missing(value):
         return NOT_AVAILABLE
     if _missing(low) or _missing(high):
         return f"{show(value)} (intervalle non disponible)"
-    verdict = "" if significant(low, high, null) else f", {NOT_SIGNIFICANT}"
-    return f"{show(value)} (IC 95 % : {show(low)} à {show(high)}{verdict})"
+    said = "" if significant(low, high, null) else f", {verdict}"
+    return f"{show(value)} (IC 95 % : {show(low)} à {show(high)}{said})"
+
+
+def wald_bounds(value, se) -> tuple[float | None, float | None]:
+    """The 95 % Wald interval ``value ± 1.96 se`` of a rate, a gap or a change (None, None without either)."""
+    if _missing(value) or _missing(se):
+        return None, None
+    return value - Z95 * se, value + Z95 * se
+
+
+def change_significant(delta, se) -> bool | None:
+    """Whether the 95 % interval of a change leaves out 0 (None: no interval)."""
+    low, high = wald_bounds(delta, se)
+    return None if low is None else significant(low, high)
+
+
+def change_interval(delta, se, decimals: int = 1) -> str:
+    """A change of a rate in points with its 95 % interval, « évolution non significative » when it holds 0:
+    (0.012, 0.009) → '+1,2 pt (IC 95 % : −0,6 pt à +3,0 pt, évolution non significative)'."""
+    return gap_interval(delta, *wald_bounds(delta, se), decimals, verdict=NOT_SIGNIFICANT_CHANGE)
 
 
 def long_date(day: dt.date | dt.datetime | str | None) -> str:

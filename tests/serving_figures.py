@@ -3,7 +3,8 @@ a report's HTML actually prints.
 
 A report of the week prints figures of the serving copy (rates, counts, reach, trimester school rows, data
 gaps, the 95 % margin of a rate from its published standard error), changes of a figure between two weeks,
-gaps between two groups of the same territory with their interval, the change of a gap with its interval,
+the change of an active rate with its interval, gaps between two groups of the same territory with their
+interval, the change of a gap with its interval,
 the SII of the five IPS-quintile cells, and feature reach with its rounded margin ("[39,0 ; 45,0]"). ``allowed_figures`` lists all of them, as printed
 ("12,5 %", "+1,2 pt", "1 234", "2,4", "−0,1"), for the territory of one report (an académie report reads
 its académie and France; the national report every académie).
@@ -103,6 +104,11 @@ def allowed_figures(serving_file: Path, week_start: dt.date, code: str) -> Allow
             for rate in RATES:
                 if now[rate] is not None and before[rate] is not None:
                     out.points.add(fr.points(now[rate] - before[rate]))
+            # the active rate's change with its 95 % interval (the two weeks as independent estimates)
+            if now["se"] is not None and before["se"] is not None:
+                d = now["active_rate"] - before["active_rate"]
+                half = fr.Z95 * (now["se"] ** 2 + before["se"] ** 2) ** 0.5
+                out.points |= {fr.points(d - half), fr.points(d + half)}
             if now["visits_per_active"] is not None and before["visits_per_active"] is not None:
                 out.signed.add(signed(now["visits_per_active"] - before["visits_per_active"]))
     # Gaps between two groups of a territory, their change, and the SII of the five quintiles.

@@ -123,7 +123,10 @@ def test_national_user_sees_every_page(env, page):
     elif page == "views/methodologie.py":
         for needle in ("Licence Ouverte 2.0", "data.education.gouv.fr", "IGN", "INSEE", "secret statistique",
                        "synthétiques", "Tendances parallèles", "Oaxaca–Blinder", "À contexte comparable",
-                       "le même effet partout"):
+                       "le même effet partout",
+                       # what the intervals mean: model-based, the school as the unit, and the words they carry
+                       "fondés sur un modèle", "l'établissement comme",
+                       "écart non significatif", "évolution non significative", "Série hebdomadaire"):
             assert needle in body, needle
     elif page == "views/leviers.py":
         assert [t.value for t in at.title] == ["Leviers"]
@@ -399,3 +402,86 @@ def test_pages_for_other_profiles_and_periods(env, profile, period_type):
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
+
+
+def test_a_rate_change_and_a_gap_to_france_say_whether_they_are_significant(env):
+    """Vue nationale (months): France's active-rate change since the previous month carries its 95 % interval
+    from the two cells' published standard errors (the two periods as independent estimates) and says
+    « évolution non significative » when it holds 0 (the metric's arrow is then grey); each académie's change in
+    the table too. Académie page: the gap to France with its interval. Établissement: the observed rate with its
+    Wilson interval on the school's published counts."""
+    import pandas as pd
+    from statsmodels.stats.proportion import proportion_confint
+
+    from ent_dash import data
+    from pipelines import fr_format as fmt
+
+    v, national = data.version(), data.Scope("national", None)
+    months = data.periods(v)
+    months = months[months["period_type"] == "month"]["period"].tolist()
+    cur, prev = months[-1], months[-2]
+    at = app()
+    at.session_state["f_period_type"] = "month"
+    at = login("nat", at=at)
+    assert not at.exception, [e.value for e in at.exception]
+    now, before = (data.cells(v, national, "month", p, "parent", "nation").iloc[0] for p in (cur, prev))
+    d = float(now["active_rate"] - before["active_rate"])
+    se = fmt.independent_se(now["active_rate_se"], before["active_rate_se"])
+    assert se is not None and se > 0
+    assert f"Taux d'usage actif : {fmt.change_interval(d, se)}" in texts(at)
+    rate = next(m for m in at.metric if m.label == "Taux d'usage actif")
+    assert (rate.proto.color == 2) == (abs(d) <= fmt.Z95 * se)  # 2: MetricColor.GRAY, delta_color="off"
+    table = next(df.value for df in at.dataframe if "Évolution (IC 95 %)" in df.value)
+    aca_now, aca_before = (data.cells(v, national, "month", p, "parent", "academie").set_index("geo_code")
+                           for p in (cur, prev))
+    names = dict(zip(data.academies(v, national)["academie_code"], data.academies(v, national)["academie_name"]))
+    checked = 0
+    for code, row in aca_now[~aca_now["suppressed"]].iterrows():
+        if code not in aca_before.index or aca_before.loc[code, "suppressed"]:
+            continue
+        d = row["active_rate"] - aca_before.loc[code, "active_rate"]
+        text = fmt.change_interval(d, fmt.independent_se(row["active_rate_se"], aca_before.loc[code, "active_rate_se"]))
+        assert table.loc[table["Académie"] == names[code], "Évolution (IC 95 %)"].tolist() == [text]
+        checked += 1
+    assert checked >= 2
+
+    at.switch_page("views/academie.py").run()
+    own = data.cells(v, national, "month", cur, "parent", "academie", academie=at.session_state["f_academie"]).iloc[0]
+    gap = float(own["active_rate"] - now["active_rate"])
+    gap_se = fmt.independent_se(own["active_rate_se"], now["active_rate_se"])
+    assert f"Écart à la France : {fmt.gap_interval(gap, *fmt.wald_bounds(gap, gap_se))}." in texts(at)
+
+    at.switch_page("views/etablissement.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    school = data.schools(v, national, "month", cur, "parent", at.session_state["f_academie"])
+    school = school[school["uai"] == at.session_state["school_uai"]].iloc[0]
+    observed = next(m for m in at.metric if m.label == "Taux d'usage actif observé")
+    if not school["suppressed"]:
+        low, high = proportion_confint(int(school["active"]), int(school["loaded"]), method="wilson")
+        caption = next(c.value for c in at.caption if c.value.startswith("Taux observé : "))
+        assert caption.startswith(f"Taux observé : {fmt.rate_interval(school['active_rate'], low, high)} (IC 95 %")
+        # expected rates are published for school years and trimesters only (months: « — »)
+        assert ("observé − attendu à IPS comparable : —" in caption) == bool(pd.isna(school["expected_rate"]))
+    else:
+        assert observed.value == fmt.SECRET
+
+
+def test_weekly_chart_band_is_each_weeks_95_interval():
+    """Tendances: the shaded band of each line is rate ± 1.96 × the week cell's published standard error, week by
+    week; a week without a standard error has no band."""
+    import pandas as pd
+
+    from ent_dash import charts
+    from pipelines import fr_format as fmt
+
+    weeks = pd.to_datetime(["2025-11-03", "2025-11-10", "2025-11-17"])
+    series = pd.DataFrame({"geo_level": ["nation"] * 3 + ["academie"] * 3, "name": ["France"] * 3 + ["Rennes"] * 3,
+                           "week_start": list(weeks) * 2, "active_rate": [0.30, 0.32, 0.31, 0.25, 0.27, 0.26],
+                           "active_rate_se": [0.004, 0.005, 0.004, 0.02, None, 0.03], "suppressed": False})
+    fig = charts.weekly(series, pd.DataFrame(columns=["zone", "first_day", "last_day"]), pd.DataFrame(), "t")
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert [b.name for b in bands] == ["intervalle à 95 % — France", "intervalle à 95 % — Rennes"]
+    for band, (rates, ses) in zip(bands, (([0.30, 0.32, 0.31], [0.004, 0.005, 0.004]), ([0.25, 0.26], [0.02, 0.03]))):
+        upper, lower = list(band.y[:len(rates)]), list(band.y[len(rates):])[::-1]
+        assert upper == pytest.approx([100 * (r + fmt.Z95 * e) for r, e in zip(rates, ses)])
+        assert lower == pytest.approx([100 * (r - fmt.Z95 * e) for r, e in zip(rates, ses)])

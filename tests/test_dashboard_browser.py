@@ -5,7 +5,8 @@ départements map, the funnel plot and the intervals (± on the rate, error bars
 RII / Q5 − Q1 with their IC 95 %; screenshot ``test-artifacts/dashboard_academie.png``), then the Leviers page
 with its charts (``test-artifacts/dashboard_leviers.png``); a national user sees the académies' SII with error
 bars and the map's shrunk rates with their interval (``dashboard_nationale.png``), feature reach with its
-rounded interval (``dashboard_fonctionnalites.png``) and the weekly band (``dashboard_tendances.png``); a CSV
+rounded interval (``dashboard_fonctionnalites.png``), the weekly band (``dashboard_tendances.png``) and one
+school's observed rate with its interval (``dashboard_etablissement.png``); a CSV
 download reaches
 that browser and nobody else."""
 
@@ -128,6 +129,8 @@ def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
             expect(page.get_by_text("IC 95 %").first).to_be_visible(timeout=60_000)
             assert page.locator("[data-testid='stMetricValue']").filter(has_text="±").count() >= 1
             assert page.locator(".js-plotly-plot g.errorbar").count() >= 3
+            # the gap to France with its interval (and its verdict when it holds 0)
+            expect(page.get_by_text("Écart à la France : ", exact=False)).to_be_visible()
             page.wait_for_timeout(1500)  # let the last charts settle before the screenshot
             page.screenshot(path=str(ARTIFACTS / "dashboard_academie.png"), full_page=True)
             content = page.content()
@@ -195,9 +198,19 @@ def test_national_user_sees_sii_intervals_and_weekly_band(server):
             assert page.locator(".js-plotly-plot .scatterlayer path.js-fill").count() >= 1
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / "dashboard_tendances.png"), full_page=True)
+            # one school: its observed rate with its Wilson interval, the comparison bars with error bars
+            page.get_by_role("link", name="Établissement").click()
+            expect(page.get_by_text("Barres noires : intervalles à 95 %", exact=False)).to_be_visible(timeout=60_000)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
+                                   timeout=60_000)
+            expect(page.get_by_text("(IC 95 %, Wilson", exact=False)).to_be_visible()
+            assert page.locator(".js-plotly-plot g.errorbar").count() >= 1
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "dashboard_etablissement.png"), full_page=True)
         finally:
             browser.close()
-    for name in ("dashboard_nationale.png", "dashboard_fonctionnalites.png", "dashboard_tendances.png"):
+    for name in ("dashboard_nationale.png", "dashboard_fonctionnalites.png", "dashboard_tendances.png",
+                 "dashboard_etablissement.png"):
         assert (ARTIFACTS / name).stat().st_size > 30_000
 
 

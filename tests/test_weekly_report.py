@@ -388,6 +388,13 @@ def test_no_report_module_suppresses_or_reads_warehouse_figures():
         defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         assert not defined & {"protect", "publishable", "passes", "_protect_with_schools", "_funnel_flags",
                               "_sii_of"}, path
+        # One funnel: the reports list the serving copy's flags (fitted by the publisher with the assets'
+        # ``flag_rows``); they fit no funnel, FDR or shrinkage of their own.
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert not names & {"funnel_limits", "funnel_flag", "fdr_flags", "eb_shrink", "expected_rate_glm",
+                            "flag_rows"}, path
+        assert not {m for m in imported if m and m.startswith(("pipelines.defs.equity", "pipelines.equity.funnel",
+                                                               "pipelines.equity.false_discovery"))}, path
         assert not [t for t in warehouse_tables if re.search(rf"\b{t}\b", source)], path
 
 
@@ -501,7 +508,8 @@ def test_levers_section_prints_the_serving_lever_figures(fake, demo_serving, wee
 
 def test_reach_of_the_week_or_of_the_month(week_reports, demo_serving):
     """The demo reports show the week's feature reach when every service of the territory is published that
-    week, else the month's, and say why; the figures are the serving copy's."""
+    week, else the month's, and say why; the figures are the serving copy's, each with its rounded interval, by
+    IPS quintile too."""
     week_dir, _ = week_reports
     text = _text((week_dir / "academie-14-rennes.html").read_text(encoding="utf-8"))
     with _open(demo_serving) as srv:
@@ -521,6 +529,19 @@ def test_reach_of_the_week_or_of_the_month(week_reports, demo_serving):
     # the reach, its rounded 95 % interval (or « — » under 10 schools), the share that ignored it
     interval = "—" if margin is None else fr.brackets(*fr.margin_bounds(notes, margin))
     assert f"Notes {fr.percent(notes)} {interval} {fr.percent(1 - notes)}" in text
+    # by IPS quintile (France): each published reach with its rounded interval under it (none under 10 schools)
+    text = _text((week_dir / "national.html").read_text(encoding="utf-8"))
+    weekly = "Période : semaine 46" in text
+    with _open(demo_serving) as srv:
+        quintiles = _serving(srv, f"""SELECT breakdown_value, reach, reach_margin, suppressed FROM reach_cells
+            WHERE period_type = '{"week" if weekly else "month"}' AND period = '{"2025-W46" if weekly else "2025-11"}'
+              AND profile = 'parent' AND geo_code = 'FR' AND level = 'all' AND breakdown = 'ips_quintile'
+              AND service = 'notes' AND breakdown_value <> 'inconnu' ORDER BY breakdown_value""")
+    row = {q: (fr.SECRET if sup else fr.percent(r) + ("" if m is None else " " + fr.brackets(*fr.margin_bounds(r, m))))
+           for q, r, m, sup in quintiles}
+    assert quintiles and any(m is not None for _, _, m, _ in quintiles)
+    line = "Notes " + " ".join(row.get(q, "—") for q in "12345")
+    assert line in text.split("Usage des services par quintile d'IPS")[1], line
 
 
 def test_gap_trend_words_need_a_significant_change():
@@ -563,6 +584,97 @@ def test_reports_never_say_a_gap_moves_without_its_significance(fake, week_repor
     assert rows_seen > 0
     paris = _text((fake.w03 / "academie-01-paris.html").read_text(encoding="utf-8"))
     assert re.search(r"Enseignants [\d,]+\s% ±\d+,0\spt", paris)  # a class: a whole number of points
+
+
+def _plot(html: str, div: str) -> list[dict]:
+    """The traces of one chart of a report (``graphique-trend``, ...)."""
+    call = re.search(r'Plotly\.newPlot\(\s*"' + div + r'",\s*', html)
+    traces, _ = json.JSONDecoder().raw_decode(html, call.end())
+    return traces
+
+
+def test_trend_chart_draws_each_weeks_interval(fake, demo_serving, week_reports):
+    """The 12-week chart: every plotted week of every line has a 95 % error bar of half-width 1.96 × the week
+    cell's published standard error (the school as the unit), and no bar where the serving copy has no rate;
+    the national report's Q1 and Q5 lines too."""
+    from pipelines.defs.reports.weeks import Weeks, iso_period
+
+    week_dir, _ = week_reports
+    checked = 0
+    for serving, week, path, geo in ((fake.serving, FAKE_WEEK, fake.w03 / "academie-01-paris.html", "01"),
+                                     (fake.serving, FAKE_WEEK, fake.w03 / "national.html", "FR"),
+                                     (demo_serving, WEEK, week_dir / "national.html", "FR")):
+        periods = [iso_period(d) for d in Weeks.of(week).trend]
+        with _open(serving) as srv:
+            rows = _serving(srv, """
+                SELECT geo_code, breakdown_value, period, active_rate, active_rate_se FROM adoption_cells
+                WHERE period_type = 'week' AND profile = 'parent' AND level = 'all' AND secteur = 'all'
+                  AND NOT suppressed AND (breakdown = 'all' OR (breakdown = 'ips_quintile' AND geo_code = 'FR'))""")
+        se = {(g, v, period): e for g, v, period, _, e in rows}
+        traces = _plot(path.read_text(encoding="utf-8"), "graphique-trend")
+        keys = ([("FR", "all"), ("FR", "1"), ("FR", "5")] if geo == "FR" else [(geo, "all"), ("FR", "all")])
+        assert len(traces) == len(keys)
+        for trace, (g, v) in zip(traces, keys):
+            bars = trace["error_y"]["array"]
+            assert len(bars) == len(trace["y"]) == len(periods)
+            for y, bar, period in zip(trace["y"], bars, periods):
+                expected = se.get((g, v, period))
+                if y is None or expected is None:
+                    assert bar is None, (path.name, g, v, period)
+                else:
+                    assert bar == round(100 * fr.Z95 * expected, 2) and bar > 0, (path.name, g, v, period)
+                    checked += 1
+    assert checked >= 40
+
+
+def test_a_rate_change_carries_its_interval_and_significance():
+    """A change of a rate with its standard error prints its 95 % interval and, when the interval holds 0,
+    « évolution non significative » in grey (no colour of rise or fall); without a standard error, the change
+    alone. The same words and interval the dashboard prints (fr_format.change_interval)."""
+    from pipelines.defs.reports.render import delta_html
+
+    def text(html):
+        return _text(html).strip()
+
+    significant = delta_html(0.030, "rate", 0.005)   # +3 pt, interval +2,0 to +4,0
+    flat = delta_html(0.012, "rate", 0.009)          # +1,2 pt, interval −0,6 to +3,0
+    assert 'class="up"' in significant and fr.NOT_SIGNIFICANT_CHANGE not in significant
+    assert text(significant) == "+3,0\u202fpt (IC 95 % : +2,0\u202fpt à +4,0\u202fpt)"
+    assert 'class="flat"' in flat and 'class="up"' not in flat
+    assert text(flat) == "+1,2\u202fpt (IC 95 % : −0,6\u202fpt à +3,0\u202fpt ; évolution non significative)"
+    assert text(delta_html(-0.012, "rate")) == "−1,2\u202fpt" and 'class="down"' in delta_html(-0.012, "rate")
+    assert fr.change_interval(0.012, 0.009) == ("+1,2\u202fpt (IC 95 % : −0,6\u202fpt à +3,0\u202fpt, "
+                                                "évolution non significative)")
+    assert fr.change_interval(0.030, 0.005) == "+3,0\u202fpt (IC 95 % : +2,0\u202fpt à +4,0\u202fpt)"
+    assert fr.independent_se(0.003, 0.004) == pytest.approx(0.005) and fr.independent_se(0.003, None) is None
+
+
+def test_reports_say_whether_a_rate_change_is_significant(fake):
+    """In the reports, the parents' active rate change since the previous week carries its interval from the two
+    week cells' published standard errors, and says « évolution non significative » exactly when it holds 0;
+    so does each académie's weekly change in the national table."""
+    cur, prev = "2026-W03", "2026-W02"
+    with _open(fake.serving) as srv:
+        cells = {(g, period): (r, e) for g, period, r, e in _serving(srv, """
+            SELECT geo_code, period, active_rate, active_rate_se FROM adoption_cells
+            WHERE period_type = 'week' AND period IN (?, ?) AND profile = 'parent' AND level = 'all'
+              AND secteur = 'all' AND breakdown = 'all' AND NOT suppressed""", [cur, prev])}
+
+    def expected(geo, then=""):
+        (r1, e1), (r0, e0) = cells[(geo, cur)], cells[(geo, prev)]
+        d, half = r1 - r0, fr.Z95 * (e1 ** 2 + e0 ** 2) ** 0.5
+        words = "" if abs(d) > half else " ; évolution non significative"
+        return f"{fr.points(d)}{then} (IC 95 % : {fr.points(d - half)} à {fr.points(d + half)}{words})"
+
+    both = [g for g in ("FR", "01", "14", "24") if (g, cur) in cells and (g, prev) in cells]
+    assert "FR" in both and len(both) >= 2, both
+    for geo in both:
+        path = next(fake.w03.glob("national.html" if geo == "FR" else f"academie-{geo}-*.html"))
+        cards = _section(path.read_text(encoding="utf-8"), "chiffres-cles")
+        assert expected(geo, " par rapport à la semaine précédente") in cards, (geo, cards[:600])
+    table = _section((fake.w03 / "national.html").read_text(encoding="utf-8"), "academies")
+    for geo in both[1:]:
+        assert expected(geo) in table, geo
 
 
 def test_quintile_sii_is_the_slope_over_the_quintile_ridits():

@@ -168,11 +168,13 @@ def heat_scatter(frame: pd.DataFrame, title: str) -> go.Figure:
 
 
 def bars(frame: pd.DataFrame, category: str, value: str, text: str, title: str, reference: float | None = None,
-         reference_label: str = "France", height: int = 320, color: str = ACCENT, se: str | None = None) -> go.Figure:
+         reference_label: str = "France", height: int = 320, color: str = ACCENT, se: str | None = None,
+         bounds: tuple[str, str] | None = None) -> go.Figure:
     """Horizontal bars of rates (0-1) with their French labels; suppressed bars have no length. ``se``: column
-    of standard errors, drawn as 95 % error bars."""
+    of standard errors, drawn as 95 % error bars; ``bounds``: (low, high) columns of asymmetric intervals."""
     error = (dict(type="data", array=100 * fmt.Z95 * frame[se].astype(float), color="#333", thickness=1.2, width=4)
-             if se is not None and se in frame else None)
+             if se is not None and se in frame else
+             interval_bars(frame, value, *bounds) if bounds is not None else None)
     fig = go.Figure(go.Bar(y=frame[category], x=100 * frame[value].astype(float), orientation="h", error_x=error,
                            text=frame[text], textposition="inside", insidetextanchor="start",
                            marker_color=color, hoverinfo="text",

@@ -295,7 +295,7 @@ def school_info(v: str, scope: Scope, uai: str) -> pd.DataFrame:
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def school_history(v: str, scope: Scope, uai: str, profile: str, period_type: str) -> pd.DataFrame:
     return q(f"""SELECT p.period, p.period_start, a.suppressed, a.active_rate, a.activation_rate, a.expected_rate,
-            a.shrunk_rate, a.shrunk_low, a.shrunk_high, a.loaded
+            a.shrunk_rate, a.shrunk_low, a.shrunk_high, a.loaded, a.active
         FROM school_adoption a JOIN periods p USING (period_type, period)
         WHERE a.uai = ? AND a.profile = ? AND a.period_type = ? AND {scoped('a.academie_code')}
         ORDER BY p.period_start""", [uai, profile, period_type, *scope.params()])

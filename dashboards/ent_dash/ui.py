@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from statsmodels.stats.proportion import proportion_confint
 
 from ent_dash import charts, data, downloads
 from pipelines import fr_format as fmt
@@ -166,15 +167,25 @@ def table(frame: pd.DataFrame, filename: str, key: str, caption: str | None = No
 
 
 def cell_table(cells: pd.DataFrame, name_col: str, names: dict) -> pd.DataFrame:
-    """Display frame of adoption cells: rates as "12,5 %" or "secret statistique"."""
+    """Display frame of adoption cells: rates as "12,5 %" or "secret statistique", the active rate with the
+    half-width of its 95 % interval ("45,2 % ±0,8 pt", the school as the unit) when it has a standard error."""
     return pd.DataFrame({
         name_col: [names.get(c, c) for c in cells["geo_code" if name_col != "Catégorie" else "breakdown_value"]],
         "Établissements": [fmt.number(v) for v in cells["schools"]],
         "Comptes chargés": [fmt.SECRET if s else fmt.number(v) for v, s in zip(cells["loaded"], cells["suppressed"])],
         "Taux d'activation": [rate_text(v, s) for v, s in zip(cells["activation_rate"], cells["suppressed"])],
-        "Taux d'usage actif": [rate_text(v, s) for v, s in zip(cells["active_rate"], cells["suppressed"])],
+        "Taux d'usage actif": [fmt.rate_with_margin(v, e, bool(s)) for v, e, s in
+                               zip(cells["active_rate"], cells["active_rate_se"], cells["suppressed"])],
         "Part mobile": [rate_text(v, s) for v, s in zip(cells["mobile_share"], cells["suppressed"])],
     })
+
+
+def wilson(active, loaded, suppressed=False) -> tuple[float | None, float | None]:
+    """95 % Wilson interval of one school's rate from its published loaded and active accounts (within one
+    school the accounts are the units); None, None when they are not published."""
+    if suppressed or pd.isna(active) or pd.isna(loaded) or not loaded:
+        return None, None
+    return tuple(float(x) for x in proportion_confint(int(active), int(loaded), method="wilson"))
 
 
 def filters_caption(ctx: Context, with_secteur: bool = True) -> str:

@@ -28,14 +28,20 @@ if own.empty:
 row = own.iloc[0]
 sup = bool(row["suppressed"])
 c1, c2, c3, c4 = st.columns(4)
-vs_france = (fmt.points(row["active_rate"] - fr_rate, ascii_minus=True)
-             if not sup and fr_rate is not None and pd.notna(row["active_rate"]) else None)
-c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["active_rate_se"], sup), vs_france,
+gap = float(row["active_rate"] - fr_rate) if not sup and fr_rate is not None and pd.notna(row["active_rate"]) else None
+# The gap to France with its 95 % interval, the two rates as independent estimates: the académie is part of France,
+# so this overstates the variance of the gap (conservative).
+gap_se = None if gap is None else fmt.independent_se(row["active_rate_se"], france["active_rate_se"].iloc[0])
+c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["active_rate_se"], sup),
+          None if gap is None else fmt.points(gap, ascii_minus=True),
+          delta_color="off" if fmt.change_significant(gap, gap_se) is False else "normal",
           help="± : demi-largeur de l'intervalle à 95 % (l'établissement comme unité). Écart à la France en points "
-               "(flèche).")
+               "(flèche, grise quand l'écart n'est pas significatif).")
 c2.metric("Taux d'activation", ui.rate_text(row["activation_rate"], sup))
-c3.metric("France", fmt.percent(fr_rate))
+c3.metric("France", fmt.rate_with_margin(fr_rate, None if fr_rate is None else france["active_rate_se"].iloc[0]))
 c4.metric("Établissements", fmt.number(row["schools"]))
+if gap is not None:
+    st.caption(f"Écart à la France : {fmt.gap_interval(gap, *fmt.wald_bounds(gap, gap_se))}.")
 
 # --- départements -------------------------------------------------------------------------------------
 st.subheader("Départements")
@@ -169,7 +175,9 @@ else:
         "Secteur": [fmt.label(fmt.SECTEURS, x) for x in schools["secteur"]],
         "IPS": [fmt.number(x, 1) for x in schools["ips"]],
         "Comptes (n)": [fmt.SECRET if s else fmt.number(x) for x, s in zip(schools["loaded"], schools["suppressed"])],
-        "Taux d'usage actif": [ui.rate_text(r, s) for r, s in zip(schools["active_rate"], schools["suppressed"])],
+        "Taux d'usage actif (IC 95 %)": [
+            fmt.rate_interval(r, *ui.wilson(k, n, s), suppressed=bool(s))
+            for r, k, n, s in zip(schools["active_rate"], schools["active"], schools["loaded"], schools["suppressed"])],
         "Taux lissé (IC 95 %)": [fmt.SECRET if s else fmt.NOT_AVAILABLE if pd.isna(x) else
                                  f"{fmt.percent(x)} ({fmt.percent(lo)} – {fmt.percent(hi)})"
                                  for x, lo, hi, s in zip(schools["shrunk_rate"], schools["shrunk_low"],

@@ -53,19 +53,36 @@ if me.empty:
     st.stop()
 r = me.iloc[0]
 sup = bool(r["suppressed"])
+observed_low, observed_high = ui.wilson(r["active"], r["loaded"], sup)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Taux d'usage actif observé", ui.rate_text(r["active_rate"], sup))
+c1.metric("Taux d'usage actif observé", ui.rate_text(r["active_rate"], sup),
+          help="Son intervalle de confiance à 95 % (Wilson, sur les comptes de l'établissement) est donné "
+               "sous les chiffres.")
 c2.metric("Attendu à IPS comparable", fmt.percent(r["expected_rate"]))
 c3.metric("Taux lissé (bayésien)", fmt.SECRET if sup else fmt.percent(r["shrunk_rate"]),
-          help="Estimation empirique-bayésienne qui tient compte de la taille de l'établissement.")
+          help="Estimation empirique-bayésienne qui tient compte de la taille de l'établissement ; son intervalle "
+               "a posteriori à 95 % est donné sous les chiffres.")
 c4.metric("Observé − attendu", fmt.SECRET if sup else fmt.points(r["observed_minus_expected"]))
 if sup:
     st.warning("**Secret statistique** : moins de 11 comptes, ou moins de 3 comptes actifs ou non actifs, "
                "ou masqué pour qu'aucun chiffre masqué ne puisse être retrouvé par soustraction.")
-elif pd.notna(r["shrunk_low"]):
-    st.caption(f"Intervalle du taux lissé : {fmt.percent(r['shrunk_low'])} – {fmt.percent(r['shrunk_high'])} ; "
-               + (f"funnel plot : {fmt.FUNNEL_FLAGS[r['funnel_flag']]}." if isinstance(r["funnel_flag"], str)
-                  else "dans les limites du funnel plot."))
+else:
+    # Observed − expected with the observed rate's interval (the expected rate, fitted on every published school
+    # of the académie, taken as known).
+    gap = r["observed_minus_expected"]
+    st.caption(
+        f"Taux observé : {fmt.rate_interval(r['active_rate'], observed_low, observed_high)} (IC 95 %, Wilson, "
+        "les comptes de l'établissement comme unités) · taux lissé : "
+        f"{fmt.rate_interval(r['shrunk_rate'], r['shrunk_low'], r['shrunk_high'])} (intervalle a posteriori à "
+        "95 %) · observé − attendu à IPS comparable : "
+        + (fmt.NOT_AVAILABLE if pd.isna(gap) else fmt.gap_interval(
+            gap, *((None, None) if observed_low is None else
+                   (observed_low - r["expected_rate"], observed_high - r["expected_rate"]))))
+        + " (incertitude des comptes seulement) ; face aux établissements comparables, surdispersion comprise : "
+        + (f"{fmt.FUNNEL_FLAGS[r['funnel_flag']]} du funnel plot (après correction des tests multiples)."
+           if isinstance(r["funnel_flag"], str) else
+           "dans les limites du funnel plot." if pd.notna(r["funnel_low95"]) else
+           "pas de funnel plot publié pour ce type de période."))
 
 similar = data.similar_schools(v, scope, uai, f.period_type, f.period, f.profile)
 aca = data.cells(v, scope, f.period_type, f.period, f.profile, "academie", academie=academie, level=school["level"])
@@ -78,15 +95,28 @@ bars = pd.DataFrame({
 })
 bars["rate"] = bars["rate"].astype(float)
 bars["text"] = [fmt.SECRET if (i == 0 and sup) else fmt.percent(x) for i, x in enumerate(bars["rate"])]
-ui.chart(charts.bars(bars, "category", "rate", "text", "Comparaison", height=260), key="school_bars")
+# 95 % intervals where there is one: the school's (Wilson) and the académie's (its published standard error).
+aca_se = None if aca.empty or aca["suppressed"].iloc[0] else aca["active_rate_se"].iloc[0]
+aca_bounds = fmt.wald_bounds(bars["rate"].iloc[3], aca_se)
+bars["low"] = [observed_low, None, None, aca_bounds[0]]
+bars["high"] = [observed_high, None, None, aca_bounds[1]]
+ui.chart(charts.bars(bars, "category", "rate", "text", "Comparaison", height=260, bounds=("low", "high")),
+         key="school_bars")
+st.caption("Barres noires : intervalles à 95 % (établissement : Wilson sur ses comptes ; académie : l'établissement "
+           "comme unité, quand son erreur type est publiée). Le taux attendu et la médiane des établissements "
+           "semblables n'en ont pas.")
 
 history = data.school_history(v, scope, uai, f.profile, "month")
 if len(history):
     months = [fmt.period_label("month", p) for p in history["period"]]
+    bounds = [ui.wilson(k, n, s) for k, n, s in zip(history["active"], history["loaded"], history["suppressed"])]
+    history["low"], history["high"] = [b[0] for b in bounds], [b[1] for b in bounds]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=history["period_start"], y=100 * history["active_rate"].astype(float),
-                             mode="lines+markers", name="observé", line=dict(color=charts.ACCENT),
-                             hovertext=[f"{m} : {fmt.percent(x)}" for m, x in zip(months, history["active_rate"])],
+                             mode="lines+markers", name="observé (IC 95 %)", line=dict(color=charts.ACCENT),
+                             error_y=charts.interval_bars(history, "active_rate", "low", "high"),
+                             hovertext=[f"{m} : {fmt.rate_interval(x, lo, hi)}" for m, x, lo, hi in
+                                        zip(months, history["active_rate"], history["low"], history["high"])],
                              hoverinfo="text"))
     if history["expected_rate"].notna().any():
         fig.add_trace(go.Scatter(x=history["period_start"], y=100 * history["expected_rate"].astype(float),
@@ -94,8 +124,8 @@ if len(history):
                                  hovertext=[f"{m} : attendu {fmt.percent(x)}"
                                             for m, x in zip(months, history["expected_rate"])], hoverinfo="text"))
     fig.update_yaxes(ticksuffix=" %", title="Taux d'usage actif mensuel")
-    ui.chart(charts.layout(fig, "Mois par mois (les mois sous secret statistique sont absents)", 320),
-             key="school_history")
+    ui.chart(charts.layout(fig, "Mois par mois, avec l'intervalle à 95 % de chaque mois (les mois sous secret "
+                                "statistique sont absents)", 320), key="school_history")
 
 st.subheader("Établissements semblables")
 st.caption("Même académie, même niveau, IPS le plus proche ; seuls les établissements publiés figurent.")

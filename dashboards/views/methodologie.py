@@ -85,9 +85,23 @@ milliers de comptes mais sur peu d'établissements reste donc incertain.
 - **Écart Q5 − Q1** : variance de chacune des deux moyennes de quintile, les établissements comme unités.
 - **Taux lissé d'un établissement** : intervalle a posteriori qui tient compte aussi de l'incertitude du
   modèle lui-même (dispersion entre établissements, taux des établissements comparables).
+- **Taux observé d'un établissement** : intervalle de Wilson sur ses comptes chargés et actifs publiés (ici les
+  comptes sont les unités : il n'y a qu'un établissement).
+- **Série hebdomadaire** (page *Tendances*, graphique des 12 semaines des rapports) : chaque semaine porte
+  l'intervalle à 95 % de son taux (bande ombrée, barres d'erreur), calculé comme celui de tout taux de
+  territoire, l'établissement comme unité.
+- **Évolution d'un taux** (par rapport à la période précédente, à la semaine précédente ou à l'année
+  précédente) et **écart d'une académie à la France** : erreur type √(e₁² + e₂²), les deux taux traités comme
+  deux estimations indépendantes. Deux périodes des mêmes établissements se ressemblent, et une académie fait
+  partie de la France : cette erreur type est donc plus grande que la vraie, l'intervalle prudent.
+- **Pas encore d'intervalle** : le taux d'activation, la part mobile et les visites par compte actif (et leurs
+  évolutions) sont affichés sans intervalle ; seul le taux d'usage actif a une erreur type publiée.
 
 Quand l'intervalle d'un écart ou d'un SII contient 0 (1 pour un RII), le tableau de bord et les rapports
 indiquent « **écart non significatif** » : les données ne permettent pas de dire dans quel sens va l'écart.
+
+Quand l'intervalle de l'évolution d'un taux contient 0, le tableau de bord (flèche grise) et les rapports
+indiquent « **évolution non significative** » : la hausse ou la baisse affichée peut tenir au hasard.
 
 Un écart « **se creuse** » ou « **se resserre** » d'une semaine à l'autre (rapports hebdomadaires) seulement si
 sa variation est **significative** : l'intervalle à 95 % de la variation, les deux semaines traitées comme deux

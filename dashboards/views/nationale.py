@@ -22,11 +22,24 @@ before = (data.cells(v, scope, f.period_type, f.previous, f.profile, "nation", l
           if f.previous else pd.DataFrame())
 
 
-def delta(col):
+def change(col):
+    """Change of a France figure since the previous period (None when either is not published)."""
     if nation.empty or before.empty or bool(nation["suppressed"].iloc[0]) or bool(before["suppressed"].iloc[0]):
         return None
     now, then = nation[col].iloc[0], before[col].iloc[0]
-    return None if pd.isna(now) or pd.isna(then) else fmt.points(now - then, ascii_minus=True)
+    return None if pd.isna(now) or pd.isna(then) else float(now - then)
+
+
+def delta(col):
+    d = change(col)
+    return None if d is None else fmt.points(d, ascii_minus=True)
+
+
+# The active rate's change carries its 95 % interval (the two periods as independent estimates): a change whose
+# interval holds 0 is drawn grey and said « évolution non significative ».
+rate_change = change("active_rate")
+rate_change_se = (None if rate_change is None else
+                  fmt.independent_se(nation["active_rate_se"].iloc[0], before["active_rate_se"].iloc[0]))
 
 
 if nation.empty:
@@ -37,6 +50,7 @@ else:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["active_rate_se"], sup),
               delta("active_rate"),
+              delta_color="off" if fmt.change_significant(rate_change, rate_change_se) is False else "normal",
               help="Comptes ayant ouvert au moins une session sur la période / comptes chargés ; ± : demi-largeur "
                    "de l'intervalle à 95 % (l'établissement comme unité).")
     c2.metric("Taux d'activation", ui.rate_text(row["activation_rate"], sup), delta("activation_rate"))
@@ -46,7 +60,11 @@ else:
               help=f"{fmt.SECRET if sup else fmt.number(row['loaded'])} comptes chargés")
     if f.previous:
         st.caption(f"Évolution par rapport à la période précédente ({fmt.period_label(f.period_type, f.previous)}), "
-                   "en points de pourcentage.")
+                   "en points de pourcentage."
+                   + ("" if rate_change is None else
+                      f" Taux d'usage actif : {fmt.change_interval(rate_change, rate_change_se)} ; les deux périodes "
+                      "traitées comme deux estimations indépendantes (prudent), flèche grise quand l'évolution "
+                      "n'est pas significative."))
 
 aca = data.cells(v, scope, f.period_type, f.period, f.profile, "academie", level=f.level, secteur=f.secteur)
 aca_before = (data.cells(v, scope, f.period_type, f.previous, f.profile, "academie", level=f.level,
@@ -98,15 +116,13 @@ with right:
                    + (" Calculé tous secteurs confondus." if f.secteur != "all" else ""))
 
 st.subheader("Tableau des académies")
-prev_rates = dict(zip(aca_before["geo_code"], zip(aca_before["active_rate"], aca_before["suppressed"])))
+prev_rates = {r.geo_code: r for r in aca_before.itertuples() if not r.suppressed and pd.notna(r.active_rate)}
 display = ui.cell_table(aca, "Académie", names)
-display["Évolution (pts)"] = [
-    fmt.points(r.active_rate - prev_rates[r.geo_code][0])
-    if r.geo_code in prev_rates and not r.suppressed and not prev_rates[r.geo_code][1]
-    and pd.notna(r.active_rate) and pd.notna(prev_rates[r.geo_code][0]) else fmt.NOT_AVAILABLE
+display["Évolution (IC 95 %)"] = [
+    fmt.change_interval(r.active_rate - p.active_rate, fmt.independent_se(r.active_rate_se, p.active_rate_se))
+    if (p := prev_rates.get(r.geo_code)) is not None and not r.suppressed and pd.notna(r.active_rate)
+    else fmt.NOT_AVAILABLE
     for r in aca.itertuples()]
-display["Taux d'usage actif"] = [fmt.rate_with_margin(r, e, s) for r, e, s in
-                                 zip(aca["active_rate"], aca["active_rate_se"], aca["suppressed"])]
 display["Taux lissé (IC 95 %)"] = [fmt.rate_interval(*shrunk[c]) if c in shrunk else
                                    (fmt.SECRET if s else fmt.NOT_AVAILABLE)
                                    for c, s in zip(aca["geo_code"], aca["suppressed"])]

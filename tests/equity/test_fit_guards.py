@@ -105,3 +105,47 @@ def test_check_rules_block_the_rii_of_566():
     found = violations(con, "equity_summary", SUMMARY_RULES)
     assert found["rii_out_of_range"] == 1 and found["sii_without_interval"] == 1
     assert found["sii_on_fewer_than_min_ranked_schools"] == 1
+
+
+def _summary(path, rows) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE equity_summary (measure VARCHAR, value DOUBLE, ci_low DOUBLE, ci_high DOUBLE, "
+                    "n_schools INTEGER, weight_total BIGINT)")
+        con.executemany("INSERT INTO equity_summary VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def test_the_blocking_asset_check_fails_on_an_out_of_range_rii(tmp_path):
+    """The Dagster check on ``equity_summary`` is blocking (downstream assets, the serving copy among them, are
+    not materialised after it fails) and fails on the issue's RII of 566 [9; 35 448]; it passes a healthy table."""
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.defs.equity.checks import equity_summary_values_valid
+
+    assert [spec.blocking for spec in equity_summary_values_valid.check_specs] == [True]
+    _summary(tmp_path / "good.duckdb", [("rii", 1.4, 1.1, 1.8, 40, 4000), ("sii", 0.1, -0.02, 0.2, 40, 4000)])
+    _summary(tmp_path / "bad.duckdb", [("rii", 1.4, 1.1, 1.8, 40, 4000), ("rii", 566, 9, 35448, 12, 300)])
+    good = equity_summary_values_valid(duckdb=DuckDBResource(database=str(tmp_path / "good.duckdb")))
+    bad = equity_summary_values_valid(duckdb=DuckDBResource(database=str(tmp_path / "bad.duckdb")))
+    assert good.passed and not bad.passed
+    assert bad.metadata["rii_out_of_range"].value == 1
+
+
+def test_the_publisher_refuses_an_out_of_range_published_sii():
+    """The serving copy's equity figures (refitted on the published schools) go through the same rules before
+    anything is written: an SII of 1 with a zero-width interval stops the publish; a healthy row is written."""
+    from pipelines.defs.publication.publish import _write_equity
+
+    row = dict(period_type="school_year", period="2025-2026", profile="parent", scope="academie", scope_code="14",
+               level="all", n_schools=40, weight_total=4000)
+    for measure, value, low, high, ok in (("sii", 0.1, -0.02, 0.2, True), ("sii", 1.0, 1.0, 1.0, False),
+                                          ("rii", 566.0, 9.0, 35448.0, False)):
+        con = duckdb.connect()
+        con.execute("ATTACH ':memory:' AS srv")
+        frame = pd.DataFrame([{**row, "measure": measure, "value": value, "ci_low": low, "ci_high": high}])
+        if ok:
+            _write_equity(con, frame)
+            assert con.execute("SELECT value FROM srv.equity").fetchall() == [(value,)]
+        else:
+            with pytest.raises(RuntimeError, match="cannot publish: equity figures out of range"):
+                _write_equity(con, frame)
+            assert con.execute("SELECT count(*) FROM srv.equity").fetchall() == [(0,)]

@@ -6,7 +6,10 @@ and nothing here decides what may be shown. A suppressed cell reads "secret stat
 or an index is printed only when every figure it is computed from is published.
 
 - Headlines (parents, élèves, enseignants), the 12-week trend and the national table of académies: week
-  cells; changes against the previous week and the same ISO week a year earlier.
+  cells; changes against the previous week and the same ISO week a year earlier. An active rate carries its
+  95 % interval (published standard error, the school as the unit), and so does its change (the two weeks
+  as independent estimates, ``fr.independent_se``), « évolution non significative » when that holds 0; the
+  trend chart draws each week's interval as error bars.
 - Gaps (privé − public, REP+ / REP − hors EP, rural − urbain, Q5 − Q1): differences of two published
   week cells of the same territory, with a 95 % interval from the two cells' published standard errors
   (independent groups: ``se = sqrt(se_high² + se_low²)``), « écart non significatif » when it holds 0.
@@ -37,7 +40,7 @@ from pipelines.equity import sii_rii
 # A gap "se creuse" / "se resserre" when its absolute value moves by at least this (rate scale) and the
 # change is significant (``Gap.trend``).
 GAP_CHANGE_THRESHOLD = 0.005
-NOT_SIGNIFICANT_CHANGE = "évolution non significative"
+NOT_SIGNIFICANT_CHANGE = fr.NOT_SIGNIFICANT_CHANGE
 IGNORED_SERVICES = ("connexion", "autre")  # not features a family chooses to use or ignore
 QUINTILES = ("1", "2", "3", "4", "5")
 METRICS = ("active_rate", "activation_rate", "visits_per_active", "mobile_share")
@@ -46,13 +49,16 @@ METRICS = ("active_rate", "activation_rate", "visits_per_active", "mobile_share"
 # ------------------------------------------------------------------------------------------ figures
 @dataclass
 class Metric:
-    """One figure of the headline table: value, change vs previous week and vs a year earlier."""
+    """One figure of the headline table: value, change vs previous week and vs a year earlier, and the
+    standard errors of those changes (active rate only: the one figure with a published standard error)."""
 
     value: float | None
     suppressed: bool
     previous_delta: float | None = None
     year_delta: float | None = None
     kind: str = "rate"  # 'rate' (shown as %, changes in points) or 'number'
+    previous_se: float | None = None
+    year_se: float | None = None
 
 
 @dataclass
@@ -100,17 +106,15 @@ class Gap:
     def change_se(self) -> float | None:
         """Standard error of ``value - previous``: the two weeks' gaps as independent estimates,
         ``sqrt(se² + previous_se²)`` (docs/equity_fit_guards.md, section 2)."""
-        if self.change is None or self.se is None or self.previous_se is None:
+        if self.change is None:
             return None
-        return (self.se ** 2 + self.previous_se ** 2) ** 0.5
+        return fr.independent_se(self.se, self.previous_se)
 
     @property
     def change_significant(self) -> bool | None:
         """Whether the 95 % interval of ``value - previous`` leaves out 0 (None: no interval)."""
         se = self.change_se
-        if se is None:
-            return None
-        return abs(self.value - self.previous) > fr.Z95 * se
+        return None if se is None else fr.change_significant(self.value - self.previous, se)
 
     @property
     def trend(self) -> str:
@@ -168,6 +172,7 @@ class ServiceReach:
     national_suppressed: bool = False
     # IPS quintile → reach (None: secret statistique); a quintile without a published row is absent.
     by_quintile: dict[str, float | None] = field(default_factory=dict)
+    quintile_margins: dict[str, float | None] = field(default_factory=dict)  # their rounded-up 95 % half-widths
 
 
 @dataclass
@@ -191,7 +196,9 @@ class Report:
     reach_period: str              # 'week' or 'month'
     reach_note: str                # why the month is used (empty for the week)
     trend: list[tuple[dt.date, float | None, float | None]]       # week, territory rate, France rate
+    trend_se: list[tuple[float | None, float | None]]             # their standard errors (None: none)
     quintile_trend: dict[str, list[float | None]]                 # national report: Q1 and Q5 lines
+    quintile_trend_se: dict[str, list[float | None]]              # their standard errors
     quintiles: dict[str, tuple[float | None, float | None]]       # Q → (territory rate, France rate)
     quintile_se: dict[str, tuple[float | None, float | None]]     # Q → their standard errors (None: none)
     quintile_states: dict[str, str]                               # Q → 'ok' / 'secret' / 'absent' (territory)
@@ -258,7 +265,19 @@ def _headline(data: PublishedWeek, profile: str, geo: str) -> Headline:
                                _delta(value, getattr(before, name) if before else None),
                                _delta(value, getattr(year, name) if year else None),
                                "number" if name == "visits_per_active" else "rate")
+    rate = metrics["active_rate"]
+    if not cell.suppressed:
+        rate.previous_se = _change_se(cell, before, rate.previous_delta)
+        rate.year_se = _change_se(cell, year, rate.year_delta)
     return Headline(profile, cell, metrics)
+
+
+def _change_se(cell: Cell, other: Cell | None, delta: float | None) -> float | None:
+    """Standard error of the change of a published cell's active rate since ``other`` (the two weeks as
+    independent estimates), None without a change or a standard error."""
+    if delta is None or other is None:
+        return None
+    return fr.independent_se(cell.active_rate_se, other.active_rate_se)
 
 
 _GAP_DEFINITIONS = (
@@ -292,12 +311,10 @@ def _gap(data: PublishedWeek, geo: str, definition: tuple) -> Gap:
         gap.suppressed, gap.high, gap.low = True, None, None
         return gap
     gap.value = gap.high - gap.low
-    ses = [data.cell(cur, "parent", geo, breakdown, v).active_rate_se for v in (high, low)]
-    gap.se = None if None in ses else (ses[0] ** 2 + ses[1] ** 2) ** 0.5
+    gap.se = fr.independent_se(*(_se(data, cur, geo, breakdown, v) for v in (high, low)))
     gap.previous = _delta(_rate(data, prev, geo, breakdown, high), _rate(data, prev, geo, breakdown, low))
     if gap.previous is not None:
-        ses = [data.cell(prev, "parent", geo, breakdown, v).active_rate_se for v in (high, low)]
-        gap.previous_se = None if None in ses else (ses[0] ** 2 + ses[1] ** 2) ** 0.5
+        gap.previous_se = fr.independent_se(*(_se(data, prev, geo, breakdown, v) for v in (high, low)))
     return gap
 
 
@@ -385,6 +402,8 @@ def _reach(data: PublishedWeek, geo: str) -> tuple[list[ServiceReach], str, str]
             national=national.reach if national else None,
             national_suppressed=bool(national and national.suppressed),
             by_quintile={q: table[(geo, service, q)].reach for q in QUINTILES if (geo, service, q) in table},
+            quintile_margins={q: table[(geo, service, q)].margin for q in QUINTILES if (geo, service, q) in table
+                              and not table[(geo, service, q)].suppressed},
         ))
     out.sort(key=lambda s: (s.reach is None, s.reach if s.reach is not None else 0, s.service))
     return out, period_type, note
@@ -398,9 +417,12 @@ def _academies(data: PublishedWeek) -> list[dict]:
         if cell is None:
             continue
         now = _rate(data, cur, code)
+        delta = _delta(now, _rate(data, prev, code))
         rows.append({"code": code, "name": name, "rate": now, "suppressed": cell.suppressed,
-                     "se": None if cell.suppressed else cell.active_rate_se,
-                     "delta": _delta(now, _rate(data, prev, code)), "schools": cell.schools})
+                     "se": None if cell.suppressed else cell.active_rate_se, "delta": delta,
+                     "delta_se": None if delta is None else fr.independent_se(_se(data, cur, code),
+                                                                              _se(data, prev, code)),
+                     "schools": cell.schools})
     rows.sort(key=lambda a: (a["rate"] is None, -(a["rate"] or 0), a["name"]))
     return rows
 
@@ -426,8 +448,11 @@ def build_report(data: PublishedWeek, operations: Operations | None, code: str, 
         previous_trimester=data.previous_trimester.period if data.previous_trimester else None,
         funnel_note=funnel_note, reach=reach, reach_period=reach_period, reach_note=reach_note,
         trend=[(d, _rate(data, iso_period(d), code), _rate(data, iso_period(d), NATION)) for d in weeks.trend],
+        trend_se=[(_se(data, iso_period(d), code), _se(data, iso_period(d), NATION)) for d in weeks.trend],
         quintile_trend={q: [_rate(data, iso_period(d), NATION, "ips_quintile", q) for d in weeks.trend]
                         for q in ("1", "5")} if national else {},
+        quintile_trend_se={q: [_se(data, iso_period(d), NATION, "ips_quintile", q) for d in weeks.trend]
+                           for q in ("1", "5")} if national else {},
         quintiles={q: (_rate(data, cur, code, "ips_quintile", q), _rate(data, cur, NATION, "ips_quintile", q))
                    for q in QUINTILES},
         quintile_se={q: (_se(data, cur, code, "ips_quintile", q), _se(data, cur, NATION, "ips_quintile", q))

@@ -88,12 +88,23 @@ def signed(value, decimals: int = 1) -> str:
     return f"{sign}{fr.number(abs(value), decimals)}"
 
 
-def delta_html(value, kind: str = "rate") -> str:
+def delta_html(value, kind: str = "rate", se: float | None = None, then: str = "") -> str:
+    """A change, coloured by its sign, followed by ``then`` (« par rapport à … »); with ``se`` (its standard
+    error) its 95 % interval comes last, and a change whose interval holds 0 is grey and says « évolution non
+    significative »."""
     if value is None:
-        return fr.NOT_AVAILABLE
+        return fr.NOT_AVAILABLE + then
     text = fr.points(value) if kind == "rate" else signed(value)
-    css = "up" if value > 0.0005 else ("down" if value < -0.0005 else "flat")
-    return f'<span class="{css}">{esc(text)}</span>'
+    significant = fr.change_significant(value, se)
+    css = ("flat" if significant is False else
+           "up" if value > 0.0005 else ("down" if value < -0.0005 else "flat"))
+    out = f'<span class="{css}">{esc(text)}</span>{then}'
+    if significant is None:
+        return out
+    low, high = fr.wald_bounds(value, se)
+    verdict = "" if significant else f" ; {fr.NOT_SIGNIFICANT_CHANGE}"
+    return out + (f' <span class="small">(IC 95 % : {esc(fr.points(low))} à {esc(fr.points(high))}'
+                  f"{esc(verdict)})</span>")
 
 
 def metric_value(value, kind: str, suppressed: bool) -> str:
@@ -157,23 +168,37 @@ def _pct_points(values) -> list[float | None]:
     return [None if v is None else round(100 * v, 2) for v in values]
 
 
-def _line(x, y, name, color, dash="solid", width=2) -> dict:
-    return dict(type="scatter", mode="lines+markers", x=x, y=_pct_points(y), name=name,
+def _line(x, y, name, color, dash="solid", width=2, se=None) -> dict:
+    """A line of rates; ``se``: their standard errors, drawn as 95 % error bars in the line's colour."""
+    line = dict(type="scatter", mode="lines+markers", x=x, y=_pct_points(y), name=name,
                 line=dict(color=color, dash=dash, width=width), hovertemplate=_HOVER_Y)
+    if se is not None:
+        line["error_y"] = _se_error_bars(se, color)
+    return line
+
+
+def _se_error_bars(ses, color: str = "#1e2430") -> dict:
+    """Symmetric 95 % error bars (points) from published standard errors; none where a point has none."""
+    return dict(type="data", color=color, thickness=1.2, width=4,
+                array=[None if se is None else round(100 * fr.Z95 * se, 2) for se in ses])
 
 
 def trend_chart(report: Report) -> dict:
+    """The 12 weeks' parent active rates, each week with its 95 % interval (error bars from the week cell's
+    published standard error, the school as the unit)."""
     weeks = [week_short(d) for d, _, _ in report.trend]
     france = [f for _, _, f in report.trend]
+    france_se = [f for _, f in report.trend_se]
     if report.is_national:
-        data = [_line(weeks, france, "France", COLORS["scope"], width=3),
+        data = [_line(weeks, france, "France", COLORS["scope"], width=3, se=france_se),
                 _line(weeks, report.quintile_trend.get("1", []), "1er quintile d'IPS (moins favorisés)",
-                      COLORS["q1"], "dot"),
+                      COLORS["q1"], "dot", se=report.quintile_trend_se.get("1", [])),
                 _line(weeks, report.quintile_trend.get("5", []), "5e quintile d'IPS (plus favorisés)",
-                      COLORS["q5"], "dot")]
+                      COLORS["q5"], "dot", se=report.quintile_trend_se.get("5", []))]
     else:
-        data = [_line(weeks, [s for _, s, _ in report.trend], report_title(report), COLORS["scope"], width=3),
-                _line(weeks, france, "France", COLORS["france"], "dot")]
+        data = [_line(weeks, [s for _, s, _ in report.trend], report_title(report), COLORS["scope"], width=3,
+                      se=[s for s, _ in report.trend_se]),
+                _line(weeks, france, "France", COLORS["france"], "dot", se=france_se)]
     layout = _layout("Taux d'activité des parents, 12 dernières semaines",
                      xaxis=dict(_AXIS, type="category"),
                      yaxis=dict(_AXIS, ticksuffix="\u202f%", rangemode="tozero"))
@@ -185,9 +210,7 @@ def quintile_chart(report: Report) -> dict:
     data = []
 
     def bars(i):  # 95 % error bars (points) from the cells' published standard errors
-        ses = [report.quintile_se[q][i] for q in "12345"]
-        return dict(type="data", color="#1e2430", thickness=1.2, width=4,
-                    array=[None if se is None else round(100 * fr.Z95 * se, 2) for se in ses])
+        return _se_error_bars([report.quintile_se[q][i] for q in "12345"])
 
     if not report.is_national:
         data.append(dict(type="bar", x=labels, y=_pct_points([report.quintiles[q][0] for q in "12345"]),
@@ -271,6 +294,9 @@ def charts_html(report: Report) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------------------- sections
+PREVIOUS_WEEK = " par rapport à la semaine précédente"
+
+
 def _cards(report: Report) -> str:
     parent = report.parent
     if not parent.metrics:
@@ -279,10 +305,10 @@ def _cards(report: Report) -> str:
     cards = []
     for name, (label, hint) in METRIC_LABELS.items():
         m = parent.metrics[name]
-        lines = [f'<p class="delta">{delta_html(m.previous_delta, m.kind)} par rapport à la semaine précédente</p>']
+        lines = [f'<p class="delta">{delta_html(m.previous_delta, m.kind, m.previous_se, PREVIOUS_WEEK)}</p>']
         if report.has_year_ago:
-            lines.append(f'<p class="delta">{delta_html(m.year_delta, m.kind)} par rapport à la semaine '
-                         f'{year.isocalendar().week} de {year.isocalendar().year}</p>')
+            then = f" par rapport à la semaine {year.isocalendar().week} de {year.isocalendar().year}"
+            lines.append(f'<p class="delta">{delta_html(m.year_delta, m.kind, m.year_se, then)}</p>')
         se = parent.cell.active_rate_se if name == "active_rate" and not m.suppressed else None
         margin = "" if se is None else f'<p class="delta">{esc(fr.margin(se))} (intervalle de confiance à 95 %)</p>'
         cards.append(
@@ -325,9 +351,9 @@ def _profiles_table(report: Report) -> str:
         cells = [f"<td>{esc(label)}</td>"]
         for name in METRIC_LABELS:
             m = headline.metrics[name]
-            changes = delta_html(m.previous_delta, m.kind)
+            changes = delta_html(m.previous_delta, m.kind, m.previous_se)
             if report.has_year_ago:
-                changes += f" · {delta_html(m.year_delta, m.kind)}"
+                changes += f" · {delta_html(m.year_delta, m.kind, m.year_se)}"
             se = headline.cell.active_rate_se if name == "active_rate" and not m.suppressed else None
             margin = "" if se is None else f'<br><span class="small">{esc(fr.margin(se))}</span>'
             cells.append(f'<td class="num">{metric_value(m.value, m.kind, m.suppressed)}{margin}'
@@ -335,8 +361,8 @@ def _profiles_table(report: Report) -> str:
         rows.append(f"<tr>{''.join(cells)}</tr>")
     header = "<th>Profil</th>" + "".join(f"<th class=num>{esc(label)}</th>" for label, _ in METRIC_LABELS.values())
     legend = ("Sous le taux d'activité : demi-largeur de son intervalle de confiance à 95 % (l'établissement comme "
-              "unité ; pour les enseignants, arrondie vers le haut à une classe). Sous chaque valeur : évolution par "
-              "rapport à la semaine précédente")
+              "unité ; pour les enseignants, arrondie vers le haut à une classe), et celui de son évolution. Sous "
+              "chaque valeur : évolution par rapport à la semaine précédente")
     if report.has_year_ago:
         legend += f" · évolution depuis la semaine {year.isocalendar().week} de {year.isocalendar().year}"
     return html_table(header, rows) + f'<p class="note">{esc(legend)}.</p>'
@@ -444,6 +470,13 @@ def _flagged_section(report: Report) -> str:
     return intro + html_table("".join(f"<th>{esc(h)}</th>" for h in head), rows) + extra + note
 
 
+def _class_interval(reach, margin) -> str:
+    """The rounded 95 % interval of a reach under it, '[39,0 ; 45,0]' (nothing without a published margin)."""
+    if reach is None or margin is None:
+        return ""
+    return f'<br><span class="small">{esc(fr.brackets(*fr.margin_bounds(reach, margin)))}</span>'
+
+
 def _reach_section(report: Report, chart: str) -> str:
     if not report.reach:
         return "<p>Aucune donnée d'usage des services pour cette période.</p>"
@@ -480,12 +513,14 @@ def _reach_section(report: Report, chart: str) -> str:
     for r in report.reach:
         if r.service in IGNORED_SERVICES:
             continue
-        cells = "".join(f'<td class="num">{pct(r.by_quintile[q], r.by_quintile[q] is None)}</td>'
+        cells = "".join(f'<td class="num">{pct(r.by_quintile[q], r.by_quintile[q] is None)}'
+                        f'{_class_interval(r.by_quintile[q], r.quintile_margins.get(q))}</td>'
                         if q in r.by_quintile else '<td class="num">—</td>' for q in "12345")
         qrows.append(f"<tr><td>{esc(fr.label(fr.SERVICES, r.service))}</td>{cells}</tr>")
     qtable = ("<h3>Usage des services par quintile d'IPS de l'établissement</h3>"
               + html_table("<th>Service</th>" + "".join(f"<th class=num>Q{q}</th>" for q in "12345"), qrows)
-              + '<p class="note">Q1 : établissements les moins favorisés, Q5 : les plus favorisés ; « — » : aucun '
+              + '<p class="note">Q1 : établissements les moins favorisés, Q5 : les plus favorisés ; sous chaque usage, '
+              "son intervalle de confiance à 95 % arrondi (pas d'intervalle sous dix établissements) ; « — » : aucun "
               "établissement de ce quintile n'est suivi.</p>")
     note = ('<p class="note">Intervalles de confiance à 95 % de l\'usage des services : l\'établissement comme unité, '
             "arrondis vers le haut à une classe (±1, 2, 3, 5, 7, 10, 15, 20, 30 ou 50 points) pour ne pas laisser "
@@ -634,7 +669,7 @@ def _academies_section(report: Report) -> str:
         f"<tr><td>{esc(a['name'])}</td><td class=num>{esc(fr.number(a['schools']))}</td>"
         f"<td class=num>{pct(a['rate'], a['suppressed'])}"
         + ("" if a["se"] is None else f'<br><span class="small">{esc(fr.margin(a["se"]))}</span>')
-        + f"</td><td class=num>{delta_html(a['delta'])}</td></tr>"
+        + f"</td><td class=num>{delta_html(a['delta'], se=a['delta_se'])}</td></tr>"
         for a in report.academies)
     return html_table("<th>Académie</th><th class=num>Établissements suivis</th>"
                       "<th class=num>Taux d'activité des parents</th><th class=num>Évolution sur une semaine</th>", rows)
@@ -674,7 +709,10 @@ taux d'activité de chacun des cinq quintiles d'IPS sur son rang social (ridit),
 comptes parents chargés ; intervalle de confiance à 95 %. Intervalles des taux et des écarts : fondés sur un
 modèle, l'établissement comme unité (effet de grappe estimé sur les établissements publiés) ; un écart dont
 l'intervalle contient 0 est dit « écart non significatif » ; une évolution d'écart n'est dite « se creuse » ou
-« se resserre » que si l'intervalle de la variation ne contient pas 0. Usage des services et taux des enseignants
+« se resserre » que si l'intervalle de la variation ne contient pas 0. L'évolution d'un taux d'activité (sur une
+semaine, sur un an) porte son intervalle, les deux semaines traitées comme deux estimations indépendantes (ce qui
+l'élargit : prudent), et se lit « évolution non significative » quand il contient 0. Graphique des 12 semaines :
+barres d'erreur à 95 % du taux de chaque semaine. Usage des services et taux des enseignants
 (dont les chiffres par établissement ne sont pas publiés) : variance de l'établissement comme unité, intervalle
 arrondi vers le haut à une classe, sans intervalle sous dix établissements. Entonnoir : Spiegelhalter (2005),
 limites ajustées de la surdispersion, sur les taux trimestriels des établissements publiés ; signalements corrigés des tests
