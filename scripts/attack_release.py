@@ -109,7 +109,7 @@ def attack(srv) -> list[dict]:
 
 
 # A count followed by what it counts; "au moins N comptes" states the rule, not a figure.
-COUNT = re.compile(r"(?<!au moins )(?<![\d,])(\d{1,3}(?:[ \u202f\u00a0]\d{3})*|\d+)\s+(?:comptes|établissements|actifs)")
+COUNT = re.compile(r"(?<!au moins\s)(?<![\d,])(\d{1,3}(?:[ \u202f\u00a0]\d{3})*|\d+)\s+(?:comptes|établissements|actifs)")
 PLOT = re.compile(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', re.S)
 
 

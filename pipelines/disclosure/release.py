@@ -514,56 +514,63 @@ def _unpin(con, families: list[Family], key: tuple, schools: pd.DataFrame) -> se
 
 
 def _with_binding_cells(block: Block, found: list[dict]) -> list[dict]:
-    """The exposures with ``binding_cells``: (family, cell_id) of the published cells behind the equalities
-    that bind their range (``protection_audit``: rows with a non-zero dual)."""
+    """The exposures with ``binding_cells``: (row, family, cell_id) of the published cells behind the
+    equalities that bind their range (``protection_audit``: rows with a non-zero dual; identical equations
+    of several cells are one row)."""
     rc = block.row_cells
     if rc is None or rc.empty:
         return found
     by_row = rc.groupby("row")[["family", "cell_id"]].apply(lambda g: list(zip(g["family"], g["cell_id"])))
     out = []
     for e in found:
-        cells = [c for r in e.get("binding", ()) for c in by_row.get(r, [])]
+        cells = [(r, *c) for r in e.get("binding", ()) for c in by_row.get(r, [])]
         out.append({**e, "binding_cells": cells})
     return out
 
 
 def _fixes(con, exposed: list[dict], families: list[Family]) -> dict[str, list[dict]]:
-    """One fix per exposed count, in the format of ``cell_suppression._fix``, grouped by family.
+    """One fix per exposed count, in the format of ``cell_suppression._fix``, grouped by family: the cell
+    to hide when the fix is a cell (a school's first fix hides a partner school instead: ``_fix``).
 
     Where the audit says which published cells pin the count (``binding_cells``: the equalities with a
-    non-zero dual at an end of its range), the least important of them is hidden: that breaks the
-    subtraction the attacker uses (a cell minus a nested one leaving the school alone), where hiding a
-    cell that merely holds the school often does not. Otherwise: the least important published cell
-    holding the exposed school (or sharing a school with the exposed cell), or a partner school
-    (``_fix``). Set-based over the families' membership tables (tens of millions of rows nationally)."""
+    non-zero dual at an end of its range), it is the least important of them: that breaks the subtraction
+    the attacker uses (a cell minus a nested one leaving the school alone), where hiding a cell that merely
+    holds the school often does not. Otherwise: the least important published cell holding the exposed
+    school (or sharing a school with the exposed cell). Set-based over the families' membership tables
+    (tens of millions of rows nationally)."""
     e = pd.DataFrame(exposed).reset_index(names="eid")
     for col in ("unit_id", "cell_id"):
         e[col] = (e[col] if col in e else pd.Series(np.nan, index=e.index)).astype("Int64")
-    pins = [(eid, fam, int(cell)) for eid, d in enumerate(exposed) for fam, cell in d.get("binding_cells", ())]
-    pinned = pd.DataFrame(pins, columns=["eid", "family", "cell_id"])
+    pins = [(eid, int(row), fam, int(cell)) for eid, d in enumerate(exposed)
+            for row, fam, cell in d.get("binding_cells", ())]
+    pinned = pd.DataFrame(pins, columns=["eid", "row", "family", "cell_id"])
     con.register("_exposed", e[["eid", "family", "scope", "unit_id", "cell_id"]])
     con.register("_pinning", pinned)
     out: dict[str, list[dict]] = {}
     done: set[int] = set()  # exposures fixed through a pinning cell
 
-    def add(family, eid, cell_id, schools, breakdown, pinning):
+    def add(family, eid, cell_id, schools, breakdown):
         d = exposed[eid]
         uai = d.get("uai") if d["scope"] == "unit" else None
-        small = pinning or breakdown != "all" or schools <= SMALL_CELL_SCHOOLS or uai is None
+        small = breakdown != "all" or schools <= SMALL_CELL_SCHOOLS or uai is None
         out.setdefault(family, []).append({"group": d["group"], "uai": uai, "fix_cell_id": int(cell_id),
                                            "fix_small_cell": small})
     try:
         if len(pinned):
             every = " UNION ALL ".join(f"SELECT '{f.name}' AS family, cell_id, cls_importance, size, schools, "
                                        f"breakdown FROM {f.cells} WHERE published" for f in families)
+            # The equation to remove: every published cell behind it is hidden (identical equations of
+            # several cells are one row), the row whose most important cell is least important first.
             for eid, fam, cell_id, schools, breakdown in con.execute(f"""
-                SELECT p.eid, c.family, c.cell_id, c.schools, c.breakdown
-                FROM _pinning p JOIN ({every}) c ON c.family = p.family AND c.cell_id = p.cell_id
-                QUALIFY row_number() OVER (PARTITION BY p.eid ORDER BY c.cls_importance, c.size, c.family,
-                                           c.cell_id) = 1
-                ORDER BY p.eid
+                WITH c AS (SELECT p.eid, p.row, c.* FROM _pinning p
+                           JOIN ({every}) c ON c.family = p.family AND c.cell_id = p.cell_id),
+                best AS (SELECT eid, row FROM c GROUP BY eid, row
+                         QUALIFY row_number() OVER (PARTITION BY eid ORDER BY max(cls_importance), min(size),
+                                                    row) = 1)
+                SELECT c.eid, c.family, c.cell_id, c.schools, c.breakdown
+                FROM c JOIN best USING (eid, row) ORDER BY c.eid, c.family, c.cell_id
             """).fetchall():
-                add(fam, eid, cell_id, schools, breakdown, True)
+                add(fam, eid, cell_id, schools, breakdown)
                 done.add(eid)
         for f in families:
             if not ((e["family"] == f.name) & ~e["eid"].isin(done)).any():
@@ -581,7 +588,7 @@ def _fixes(con, exposed: list[dict], families: list[Family]) -> dict[str, list[d
                 ORDER BY u.eid
             """, [f.name, sorted(done)]).fetchall()
             for eid, cell_id, schools, breakdown in picks:
-                add(f.name, eid, cell_id, schools, breakdown, False)
+                add(f.name, eid, cell_id, schools, breakdown)
     finally:
         con.unregister("_exposed")
         con.unregister("_pinning")
@@ -678,10 +685,11 @@ def clear_release(con, families: list[Family], *, max_rounds: int = 60) -> tuple
         exposed = [e for e in exposed if e is not None]
         summary.exposed_found += len(exposed)
         for fam, fixes in (_fixes(con, exposed, families) if exposed else {}).items():
+            before = set(partnered)  # a school's first fix is a partner (all its entries of this round)
             for d in fixes:
                 if d["uai"] is not None:
                     key = (d["group"], d["uai"])
-                    if key in partnered or not by_name[fam].units_published:
+                    if key in before or not by_name[fam].units_published:
                         d["fix_small_cell"] = True
                     partnered.add(key)
             _fix(con, by_name[fam], fixes)
