@@ -140,8 +140,15 @@ def _with_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
     units = units.merge(keys, on=list(END_GROUP), how="left")
     cells = cells.merge(keys, on=list(END_GROUP), how="left")
     block_of_cell = cells[["family", "cell_id", "block"]]
-    members = members.merge(block_of_cell, on=["family", "cell_id"])
+    members = (members.merge(block_of_cell, on=["family", "cell_id"]).sort_values("block", kind="stable")
+               .reset_index(drop=True))
     units.attrs["block_keys"] = dict(zip(keys["block"], zip(*(keys[c] for c in END_GROUP))))
+    # Memberships never change between rounds: sorted by block once, each block's rows are a slice.
+    blocks = members["block"].to_numpy()
+    edges = np.flatnonzero(np.diff(blocks)) + 1
+    starts = np.concatenate([[0], edges])
+    ends = np.concatenate([edges, [len(blocks)]])
+    members.attrs["slices"] = {int(blocks[a]): (int(a), int(b)) for a, b in zip(starts, ends) if b > a}
     return units, cells, members
 
 
@@ -216,7 +223,6 @@ def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
     if wanted is not None:
         units = units[units["block"].isin(wanted).to_numpy()]
         cells = cells[cells["block"].isin(wanted).to_numpy()]
-        members = members[members["block"].isin(wanted).to_numpy()]
     units = units.merge(bounds, on=["family", "unit_id"], how="left")
     if schools is not None:
         units = units.merge(schools[["uai", "academie_code", "departement_code"]], on="uai", how="left")
@@ -230,7 +236,13 @@ def build_blocks(units: pd.DataFrame, cells: pd.DataFrame, members: pd.DataFrame
     units["has1"] = (units.m1_n > 0) | (units["size"] == 0)
     blocks = []
     cells_by_block = dict(list(cells.groupby("block", sort=False)))
-    members_by_block = dict(list(members.groupby("block", sort=False)))
+    slices = members.attrs.get("slices")
+    if slices is None:  # frames whose block column was made elsewhere
+        members_by_block = dict(list(members.groupby("block", sort=False)))
+    else:
+        built = None if wanted is None else set(wanted.tolist())
+        members_by_block = {b: members.iloc[lo:hi] for b, (lo, hi) in slices.items()
+                            if built is None or b in built}
     for b, bu in units.groupby("block", sort=False):
         if bu.published.all():
             continue
