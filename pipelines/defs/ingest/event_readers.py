@@ -95,7 +95,7 @@ def entcore_jsonl_sql(path: str) -> str:
     struct (``from_json``), then its fields are read."""
     return f"""
         WITH lines AS ({lines_sql(path)}),
-        typed AS (
+        typed AS MATERIALIZED (
             SELECT line_number, line,
                    CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT'
                         THEN from_json(line, {sql_literal(ENTCORE_DOCUMENT)}) END AS d

@@ -17,13 +17,14 @@ def sql_literal(value: str) -> str:
 def lines_sql(path: str) -> str:
     """Every non-blank line of a UTF-8 text file with its 1-based line number (file order is kept)."""
     return f"""
-        SELECT line_number, rtrim(line, chr(13)) AS line
-        FROM (
+        WITH numbered AS MATERIALIZED (
             SELECT row_number() OVER () AS line_number, line
             FROM read_csv({sql_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false,
                           delim = chr(31), quote = '', escape = '', auto_detect = false,
                           strict_mode = false, null_padding = true)
         )
+        SELECT line_number, rtrim(line, chr(13)) AS line
+        FROM numbered
         WHERE line IS NOT NULL AND trim(line) <> ''
     """
 
