@@ -90,15 +90,16 @@ def stage_event_rows(
         pseudonymizer.params,
     )
     # The school of each row: its UAI, else its first entcore structure that maps to a UAI, else (for
-    # access_events dumps, which carry no school) the school of the user's account.
+    # access_events dumps, which carry no school) the school of the user's account. The structures are
+    # resolved once per distinct list (a few thousand), then joined back on the list.
     if fmt == "entcore_jsonl":
         school_join = """LEFT JOIN (
-                SELECT line_number, arg_min(s.uai, u.pos) AS uai
-                FROM (SELECT line_number, unnest(structures) AS structure_id,
+                SELECT structures, arg_min(s.uai, u.pos) AS uai
+                FROM (SELECT structures, unnest(structures) AS structure_id,
                              generate_subscripts(structures, 1) AS pos
-                      FROM _parsed WHERE len(structures) > 0) u
+                      FROM (SELECT DISTINCT structures FROM _parsed WHERE len(structures) > 0)) u
                 JOIN entcore_structures s USING (structure_id)
-                GROUP BY line_number) school USING (line_number)"""
+                GROUP BY structures) school ON school.structures = p.structures"""
     elif fmt == "access_events_csv":
         school_join = """LEFT JOIN (SELECT user_pseudo, min(uai) AS uai FROM accounts GROUP BY user_pseudo) school
                          USING (user_pseudo)"""
@@ -170,26 +171,22 @@ def stage_event_rows(
     )
     # Duplicates: a key seen earlier in the file, or already in the lake. Both are hash aggregates /
     # joins built on this file's keys; the lake side reads the event_id column of the touched weeks only.
-    run(con, "deduplicate",
-        """
-        CREATE OR REPLACE TEMP TABLE _first AS
-        SELECT key, min(line_number) AS first_line,
-               any_value(week_start) AS week_start
-        FROM _checked WHERE reason IS NULL GROUP BY key
-        """
-    )
-    in_lake = lake.files_of_weeks_sql(con, lake_root, "SELECT DISTINCT week_start FROM _first", "event_id")
-    known = (f"(SELECT DISTINCT l.event_id FROM {in_lake} l JOIN _first f ON l.event_id = f.key)" if in_lake
+    in_lake = lake.files_of_weeks_sql(con, lake_root, "SELECT DISTINCT week_start FROM _checked WHERE reason IS NULL",
+                                      "event_id")
+    known = (f"(SELECT DISTINCT l.event_id FROM {in_lake} l JOIN first_seen f ON l.event_id = f.key)" if in_lake
              else "(SELECT NULL::VARCHAR AS event_id WHERE false)")
     run(con, "deduplicate",
         f"""
         CREATE OR REPLACE TEMP TABLE _outcome AS
+        WITH first_seen AS MATERIALIZED (
+            SELECT key, min(line_number) AS first_line FROM _checked WHERE reason IS NULL GROUP BY key
+        )
         SELECT c.line_number,
                CASE WHEN c.reason IS NOT NULL THEN 'quarantined'
                     WHEN c.line_number <> f.first_line OR e.event_id IS NOT NULL THEN 'duplicate'
                     ELSE 'stored' END AS outcome
         FROM _checked c
-        LEFT JOIN _first f USING (key)
+        LEFT JOIN first_seen f USING (key)
         LEFT JOIN {known} e ON e.event_id = c.key
         """
     )
@@ -216,7 +213,7 @@ def stage_event_rows(
         FROM _checked JOIN _outcome USING (line_number)
         """
     ).fetchall()[0]
-    for table in ("_pseudo", "_vocab", "_first"):  # _parsed, _checked, _outcome: see drop_work_tables
+    for table in ("_pseudo", "_vocab"):  # _parsed, _checked, _outcome: see drop_work_tables
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return StageCounts(*row)
 
