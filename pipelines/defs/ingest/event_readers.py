@@ -26,15 +26,20 @@ def canonical_parquet_sql(con: duckdb.DuckDBPyConnection, path: str) -> str:
     if missing:
         raise FileSchemaError(f"Parquet file lacks canonical columns: {', '.join(sorted(missing))}")
     auth = "auth_method::VARCHAR" if "auth_method" in columns else "NULL::VARCHAR"
+    # occurred_raw only serves a quarantine excerpt whose occurred_at did not parse (excerpt.timestamp): a
+    # typed timestamp is NULL exactly when its source is, so it needs no text (formatting 1 M
+    # TIMESTAMPTZ as text costs more than reading the file).
+    occurred_raw = "NULL::VARCHAR"
     if columns["occurred_at"] == "TIMESTAMP WITH TIME ZONE":
         occurred_at = "occurred_at"
     elif columns["occurred_at"].startswith("TIMESTAMP") or columns["occurred_at"] == "DATE":
         occurred_at = local_timestamp_sql("occurred_at::TIMESTAMP")
     else:
         occurred_at = text_timestamp_sql("occurred_at::VARCHAR")
+        occurred_raw = "occurred_at::VARCHAR"
     return f"""
         SELECT file_row_number + 1 AS line_number, NULL::VARCHAR AS raw, NULL::VARCHAR AS malformed,
-               event_id::VARCHAR AS event_id, {occurred_at} AS occurred_at, occurred_at::VARCHAR AS occurred_raw,
+               event_id::VARCHAR AS event_id, {occurred_at} AS occurred_at, {occurred_raw} AS occurred_raw,
                uai::VARCHAR AS uai, NULL::VARCHAR[] AS structures, user_id::VARCHAR AS user_id,
                profile::VARCHAR AS profile_raw, service::VARCHAR AS service_raw, NULL::VARCHAR AS module_raw,
                trim(event_type::VARCHAR) AS event_type, channel::VARCHAR AS channel_raw,
@@ -95,7 +100,7 @@ def entcore_jsonl_sql(path: str) -> str:
     struct (``from_json``), then its fields are read."""
     return f"""
         WITH lines AS ({lines_sql(path)}),
-        typed AS (
+        typed AS MATERIALIZED (
             SELECT line_number, line,
                    CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT'
                         THEN from_json(line, {sql_literal(ENTCORE_DOCUMENT)}) END AS d

@@ -25,6 +25,7 @@ from pipelines.defs.ingest.formats import EVENT_FORMATS, Sniffed, UnrecognizedFi
 from pipelines.defs.ingest.pseudonymize import Pseudonymizer
 from pipelines.defs.ingest.stage_events import StageCounts, drop_work_tables, stage_event_rows, stored_rows_sql
 from pipelines.defs.ingest.stage_tables import stage_table_rows
+from pipelines.defs.ingest.stage_timer import stage
 from pipelines.paths import lake_dir
 
 SCHEMA_SQL = Path(__file__).parent / "sql" / "schema.sql"
@@ -134,7 +135,8 @@ def ingest_file(
     lake_root = lake_root or lake_dir()
     sniffed = sniffed if sniffed is not None else _try_sniff(path)
     rel = path.relative_to(landing).as_posix()
-    sha = file_sha256(path)
+    with stage("sha256 of the file"):
+        sha = file_sha256(path)
     if con.execute("SELECT 1 FROM landing_manifest WHERE file_path = ? AND sha256 = ?", [rel, sha]).fetchall():
         return None
     size = path.stat().st_size
@@ -175,14 +177,17 @@ def ingest_file(
             manifest |= {"first_event_at": counts.first_event_at, "last_event_at": counts.last_event_at}
             _write_manifest(con, manifest, outcome)
             if sniffed.format in EVENT_FORMATS and outcome.rows_stored:
-                staging, files = lake.write_week_files(con, stored_rows_sql(rel), lake_root, sha)
+                with stage("lake write (sorted zstd COPY, fsync)"):
+                    staging, files = lake.write_week_files(con, stored_rows_sql(rel), lake_root, sha)
                 outcome.weeks = sorted({f.week_start for f in files})
                 lake.record(con, files, sha, rel)
                 published = files
-                lake.publish(staging, lake_root, files)
+                with stage("lake publish (renames)"):
+                    lake.publish(staging, lake_root, files)
             if sniffed.format in EVENT_FORMATS:
                 drop_work_tables(con)
-            con.execute("COMMIT")
+            with stage("commit"):
+                con.execute("COMMIT")
         except FileSchemaError as exc:
             con.execute("ROLLBACK")
             return _reject(con, manifest, rel, sha, sniffed.format, str(exc), now)

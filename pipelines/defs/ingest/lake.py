@@ -66,22 +66,28 @@ def _fsync(path: Path) -> None:
 def write_week_files(con: duckdb.DuckDBPyConnection, select_sql: str, lake: Path, sha256: str) -> tuple[Path, list[LakeFile]]:
     """COPY ``select_sql`` (the LAKE_COLUMNS and week_start) into a fresh staging folder, one pass,
     partitioned by week and sorted by SORT_KEY; fsync every file and folder. Returns the staging
-    folder and the files as they will be named in the lake."""
+    folder and the files as they will be named in the lake. zstd level 1: on 1 M events over a year
+    the files are as small as at the default level 3 (34.25 vs 34.29 MB; the keyed event ids, random
+    hex, are most of it) for about 20 % less CPU."""
     staging = lake / STAGING / uuid.uuid4().hex
     staging.parent.mkdir(parents=True, exist_ok=True)
     prefix = f"part-{sha256[:16]}-"
-    con.execute(
+    # RETURN_STATS: the row count of each written file, without reading the files' footers back.
+    written = con.execute(
         f"COPY (SELECT {', '.join(LAKE_COLUMNS)}, week_start FROM ({select_sql}) ORDER BY week_start, {SORT_KEY}) "
-        f"TO '{staging}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (week_start), "
-        f"FILENAME_PATTERN '{prefix}{{i}}', ROW_GROUP_SIZE 1000000)"
-    )
+        f"TO '{staging}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARTITION_BY (week_start), "
+        f"FILENAME_PATTERN '{prefix}{{i}}', ROW_GROUP_SIZE 1000000, RETURN_STATS)"
+    ).fetchall()
+    counts = {Path(filename).resolve(): int(count) for filename, count, *_ in written}
     files = []
     for folder in sorted(staging.glob("week_start=*")):
         for part in sorted(folder.glob(f"{prefix}*.parquet")):
             _fsync(part)
-            rows = con.execute("SELECT num_rows FROM parquet_file_metadata(?)", [str(part)]).fetchall()[0][0]
-            files.append(LakeFile(f"{folder.name}/{part.name}", folder.name.split("=", 1)[1], int(rows)))
+            files.append(LakeFile(f"{folder.name}/{part.name}", folder.name.split("=", 1)[1],
+                                  counts.pop(part.resolve())))
         _fsync(folder)
+    if counts:
+        raise RuntimeError(f"COPY reported files not found in {staging}: {sorted(map(str, counts))}")
     _fsync(staging)
     return staging, files
 

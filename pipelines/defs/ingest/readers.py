@@ -15,16 +15,21 @@ def sql_literal(value: str) -> str:
 
 
 def lines_sql(path: str) -> str:
-    """Every non-blank line of a UTF-8 text file with its 1-based line number (file order is kept)."""
+    """Every non-blank line of a UTF-8 text file with its 1-based line number (file order is kept).
+
+    The numbering (a streaming window, single-threaded) is materialized once so that what reads the lines
+    runs in parallel; a line starting with a printable ASCII character is non-blank without trimming it,
+    and only a line ending in CR is copied to drop it (the same lines as ``trim``/``rtrim`` on every line)."""
     return f"""
-        SELECT line_number, rtrim(line, chr(13)) AS line
-        FROM (
+        WITH numbered AS MATERIALIZED (
             SELECT row_number() OVER () AS line_number, line
             FROM read_csv({sql_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false,
                           delim = chr(31), quote = '', escape = '', auto_detect = false,
                           strict_mode = false, null_padding = true)
         )
-        WHERE line IS NOT NULL AND trim(line) <> ''
+        SELECT line_number, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS line
+        FROM numbered
+        WHERE line IS NOT NULL AND (ascii(line) BETWEEN 33 AND 126 OR trim(line) <> '')
     """
 
 

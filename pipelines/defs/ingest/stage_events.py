@@ -23,6 +23,7 @@ import duckdb
 from pipelines.defs.ingest import excerpt, lake, pii
 from pipelines.defs.ingest.pseudonymize import Pseudonymizer
 from pipelines.defs.ingest.readers import sql_literal
+from pipelines.defs.ingest.stage_timer import run
 from pipelines.defs.ingest.vocabulary import (
     PROFILE_WORDS,
     UAI_PATTERN,
@@ -80,8 +81,8 @@ def stage_event_rows(
     now: datetime,
     lake_root: Path,
 ) -> StageCounts:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed_sql}")
-    con.execute(
+    run(con, "parse", f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed_sql}")
+    run(con, "pseudonyms (per distinct user)",
         f"""CREATE OR REPLACE TEMP TABLE _pseudo AS
             SELECT user_id, ('0x' || pseudo_hex)::UHUGEINT AS user_pseudo, unhex(pseudo_hex) AS user_bytes
             FROM (SELECT user_id, {pseudonymizer.hex_sql('user_id')} AS pseudo_hex
@@ -89,15 +90,16 @@ def stage_event_rows(
         pseudonymizer.params,
     )
     # The school of each row: its UAI, else its first entcore structure that maps to a UAI, else (for
-    # access_events dumps, which carry no school) the school of the user's account.
+    # access_events dumps, which carry no school) the school of the user's account. The structures are
+    # resolved once per distinct list (a few thousand), then joined back on the list.
     if fmt == "entcore_jsonl":
         school_join = """LEFT JOIN (
-                SELECT line_number, arg_min(s.uai, u.pos) AS uai
-                FROM (SELECT line_number, unnest(structures) AS structure_id,
+                SELECT structures, arg_min(s.uai, u.pos) AS uai
+                FROM (SELECT structures, unnest(structures) AS structure_id,
                              generate_subscripts(structures, 1) AS pos
-                      FROM _parsed WHERE len(structures) > 0) u
+                      FROM (SELECT DISTINCT structures FROM _parsed WHERE len(structures) > 0)) u
                 JOIN entcore_structures s USING (structure_id)
-                GROUP BY line_number) school USING (line_number)"""
+                GROUP BY structures) school ON school.structures = p.structures"""
     elif fmt == "access_events_csv":
         school_join = """LEFT JOIN (SELECT user_pseudo, min(uai) AS uai FROM accounts GROUP BY user_pseudo) school
                          USING (user_pseudo)"""
@@ -111,7 +113,7 @@ def stage_event_rows(
         {"event_type": "event_type", "user agent": "ua", "profile": "profile_raw",
          "service": "coalesce(service_raw, module_raw)"}
     )
-    con.execute(
+    run(con, "vocabulary + PII (per distinct value)",
         f"""
         CREATE OR REPLACE TEMP TABLE _vocab AS
         SELECT *,
@@ -134,13 +136,11 @@ def stage_event_rows(
         "coalesce('id:' || nullif(trim(p.event_id), ''), 'row:' || coalesce(p.raw, "
         "concat_ws('|', epoch_us(p.occurred_at), p.uai, p.user_id, p.profile_raw, p.service_raw, p.event_type)))"
     )
-    con.execute(
+    run(con, "validate + keyed event ids",
         f"""
         CREATE OR REPLACE TEMP TABLE _checked AS
         WITH resolved AS (
-            SELECT p.line_number, p.raw, p.malformed, p.occurred_at, p.occurred_raw, p.structures, p.event_type,
-                   p.profile_raw, p.service_raw, p.module_raw, p.channel_raw, p.auth_method_raw, p.ua,
-                   ps.user_pseudo, ps.user_bytes, coalesce(p.uai, school.uai) AS school_uai,
+            SELECT p.line_number, p.malformed, p.occurred_at, p.structures, p.event_type, ps.user_pseudo, ps.user_bytes, coalesce(p.uai, school.uai) AS school_uai,
                    v.profile, v.service, v.channel, v.auth_method, v.event_type_canonical, v.pii_reason,
                    {pseudonymizer.hex_sql(source_key)} AS key
             FROM _parsed p
@@ -148,7 +148,7 @@ def stage_event_rows(
             LEFT JOIN _vocab v ON {vocab_join}
             {school_join}
         )
-        SELECT r.*, date_trunc('week', r.occurred_at AT TIME ZONE 'Europe/Paris')::DATE AS week_start,
+        SELECT r.* EXCLUDE (malformed, structures, event_type), date_trunc('week', r.occurred_at AT TIME ZONE 'Europe/Paris')::DATE AS week_start,
             CASE
                 WHEN r.malformed IS NOT NULL THEN r.malformed
                 WHEN r.event_type IS NULL OR r.event_type = '' THEN 'missing event type'
@@ -171,39 +171,39 @@ def stage_event_rows(
     )
     # Duplicates: a key seen earlier in the file, or already in the lake. Both are hash aggregates /
     # joins built on this file's keys; the lake side reads the event_id column of the touched weeks only.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _first AS
-        SELECT key, min(line_number) AS first_line,
-               any_value(week_start) AS week_start
-        FROM _checked WHERE reason IS NULL GROUP BY key
-        """
-    )
-    in_lake = lake.files_of_weeks_sql(con, lake_root, "SELECT DISTINCT week_start FROM _first", "event_id")
-    known = (f"(SELECT DISTINCT l.event_id FROM {in_lake} l JOIN _first f ON l.event_id = f.key)" if in_lake
+    in_lake = lake.files_of_weeks_sql(con, lake_root, "SELECT DISTINCT week_start FROM _checked WHERE reason IS NULL",
+                                      "event_id")
+    known = (f"(SELECT DISTINCT l.event_id FROM {in_lake} l JOIN first_seen f ON l.event_id = f.key)" if in_lake
              else "(SELECT NULL::VARCHAR AS event_id WHERE false)")
-    con.execute(
+    run(con, "deduplicate",
         f"""
         CREATE OR REPLACE TEMP TABLE _outcome AS
+        WITH first_seen AS MATERIALIZED (
+            SELECT key, min(line_number) AS first_line FROM _checked WHERE reason IS NULL GROUP BY key
+        )
         SELECT c.line_number,
                CASE WHEN c.reason IS NOT NULL THEN 'quarantined'
                     WHEN c.line_number <> f.first_line OR e.event_id IS NOT NULL THEN 'duplicate'
                     ELSE 'stored' END AS outcome
         FROM _checked c
-        LEFT JOIN _first f USING (key)
+        LEFT JOIN first_seen f USING (key)
         LEFT JOIN {known} e ON e.event_id = c.key
         """
     )
+    # The excerpt's source fields come from _parsed (only the quarantined rows are joined back), so
+    # that _checked does not carry the raw lines.
     fields = {name: _EXCERPT[name] for name in EXCERPT_FIELDS[fmt]}
-    con.execute(
+    run(con, "quarantine",
         f"""
         INSERT INTO quarantine
         SELECT $file, $sha, line_number, reason, {excerpt.excerpt_sql('malformed', 'raw', fields)}, $now::TIMESTAMPTZ
-        FROM _checked WHERE reason IS NOT NULL
+        FROM (SELECT p.*, c.reason, c.user_pseudo, c.school_uai
+              FROM (SELECT line_number, reason, user_pseudo, school_uai FROM _checked WHERE reason IS NOT NULL) c
+              JOIN _parsed p USING (line_number))
         """,
         {"file": file_path, "sha": sha256, "now": now},
     )
-    row = con.execute(
+    row = run(con, "count",
         """
         SELECT count(*), count(*) FILTER (WHERE outcome = 'stored'), count(*) FILTER (WHERE outcome = 'duplicate'),
                count(*) FILTER (WHERE outcome = 'quarantined'),
@@ -213,7 +213,7 @@ def stage_event_rows(
         FROM _checked JOIN _outcome USING (line_number)
         """
     ).fetchall()[0]
-    for table in ("_parsed", "_pseudo", "_vocab", "_first"):  # _checked, _outcome: stored_rows_sql
+    for table in ("_pseudo", "_vocab"):  # _parsed, _checked, _outcome: see drop_work_tables
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return StageCounts(*row)
 
@@ -230,5 +230,5 @@ def stored_rows_sql(file_path: str) -> str:
 
 
 def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("_checked", "_outcome"):
+    for table in ("_parsed", "_checked", "_outcome"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
