@@ -530,7 +530,7 @@ def _with_binding_cells(block: Block, found: list[dict]) -> list[dict]:
     equalities that bind their range (``protection_audit``: rows with a non-zero dual; identical equations
     of several cells are one row)."""
     rc = block.row_cells
-    if rc is None or rc.empty:
+    if not found or rc is None or rc.empty:
         return found
     by_row = rc.groupby("row")[["family", "cell_id"]].apply(lambda g: list(zip(g["family"], g["cell_id"])))
     out = []
