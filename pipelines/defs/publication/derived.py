@@ -121,17 +121,6 @@ def ladder_margin(margin: float) -> float:
     return MARGIN_LADDER[-1]
 
 
-def school_cluster_margin(k, n) -> float | None:
-    """The rounded 95 % half-width of ``sum k / sum n`` over schools (``cluster_margins``, one cell)."""
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    k, n = k[n > 0], n[n > 0]
-    if len(n) < MIN_ICC_SCHOOLS:
-        return None
-    p = k.sum() / n.sum()
-    var = len(n) / (len(n) - 1) * ((k - p * n) ** 2).sum() / n.sum() ** 2
-    return ladder_margin(float(stats.t.ppf(0.975, len(n) - 1) * np.sqrt(var)))
-
-
 def cluster_margins(con, family: Family, measure: int) -> pd.DataFrame:
     """The 95 % half-width of the rate ``m<measure>_k / m<measure>_n`` of every published cell of ``family``,
     with the school as the unit, for cells whose school figures are never published (feature reach, staff):
