@@ -8,11 +8,12 @@
     days (docs/equity_fit_guards.md, section 6; docs/scale/dbt_engines.md, section 3). -#}
 {{ config(tags=['periods'], pre_hook="{{ delete_run_periods() }}") }}
 {%- set from_day = var('from_day') -%}
-{#- The session counts per local hour 0..23 and per local ISO weekday 1..7, as list items. -#}
+{#- The session counts per local hour 0..23 and per local ISO weekday 1..7, as list items (sums of the
+    per-day counts of session_hours). -#}
 {%- set hour_counts = [] -%}
-{%- for h in range(24) -%}{%- do hour_counts.append('count(*) filter (where hour_local = ' ~ h ~ ')') -%}{%- endfor -%}
+{%- for h in range(24) -%}{%- do hour_counts.append('cast(coalesce(sum(sessions) filter (where hour_local = ' ~ h ~ '), 0) as bigint)') -%}{%- endfor -%}
 {%- set weekday_counts = [] -%}
-{%- for d in range(1, 8) -%}{%- do weekday_counts.append('count(*) filter (where weekday_local = ' ~ d ~ ')') -%}{%- endfor %}
+{%- for d in range(1, 8) -%}{%- do weekday_counts.append('cast(coalesce(sum(sessions) filter (where weekday_local = ' ~ d ~ '), 0) as bigint)') -%}{%- endfor %}
 
 with recent_periods as (
     select period_type, period, period_start, period_end
@@ -27,20 +28,25 @@ session_days as (
     where {{ paris_local_time('started_at') }} >= {{ local_timestamp(from_day ~ ' 00:00:00') }}
 ),
 
-session_periods as (
-    select p.period_type, p.period, s.uai, s.user_pseudo, s.profile, s.channel, s.services_mask,
-           s.hour_local, s.weekday_local
-    from session_days s
-    join recent_periods p on s.day between p.period_start and p.period_end
+-- Sessions are counted per account and day first, then per period: a day is in one period of each
+-- type, so each period sums a few day rows (an equality join on period_days, not a range join).
+user_days as (
+    select uai, user_pseudo, profile, day,
+           count(*) as sessions,
+           count(*) filter (where channel = 'mobile_app') as mobile_sessions,
+           bit_or(services_mask) as services_mask
+    from session_days
+    group by uai, user_pseudo, profile, day
 ),
 
 user_periods as (
-    select period_type, period, uai, user_pseudo, profile,
-           count(*) as sessions,
-           count(*) filter (where channel = 'mobile_app') as mobile_sessions,
-           cast(bit_count(bit_or(services_mask)) as bigint) as distinct_services
-    from session_periods
-    group by period_type, period, uai, user_pseudo, profile
+    select p.period_type, p.period, u.uai, u.user_pseudo, u.profile,
+           sum(u.sessions) as sessions,
+           sum(u.mobile_sessions) as mobile_sessions,
+           cast(bit_count(bit_or(u.services_mask)) as bigint) as distinct_services
+    from user_days u
+    join {{ ref('period_days') }} p on p.day = u.day
+    group by p.period_type, p.period, u.uai, u.user_pseudo, u.profile
 ),
 
 activity as (
@@ -57,15 +63,22 @@ activity as (
 ),
 
 -- Sessions of loaded accounts by local hour (0-23) and local ISO weekday (Monday first).
-timing as (
-    select period_type, period, uai, profile,
-           {{ make_list(hour_counts) }} as sessions_by_hour,
-           {{ make_list(weekday_counts) }} as sessions_by_weekday
-    from session_periods sp
+session_hours as (
+    select uai, profile, day, hour_local, weekday_local, count(*) as sessions
+    from session_days sd
     where exists (
         select 1 from {{ source('lake', 'accounts') }} a
-        where {{ warehouse_pseudonym('a.user_pseudo') }} = sp.user_pseudo and a.uai = sp.uai and a.profile = sp.profile)
-    group by period_type, period, uai, profile
+        where {{ warehouse_pseudonym('a.user_pseudo') }} = sd.user_pseudo and a.uai = sd.uai and a.profile = sd.profile)
+    group by uai, profile, day, hour_local, weekday_local
+),
+
+timing as (
+    select p.period_type, p.period, h.uai, h.profile,
+           {{ make_list(hour_counts) }} as sessions_by_hour,
+           {{ make_list(weekday_counts) }} as sessions_by_weekday
+    from session_hours h
+    join {{ ref('period_days') }} p on p.day = h.day
+    group by p.period_type, p.period, h.uai, h.profile
 ),
 
 -- An account whose snapshot has no activation date is activated on the day of its first ACTIVATION event.

@@ -10,15 +10,23 @@ with recent_periods as (
     where period_start >= cast('{{ var("from_day") }}' as date)
 ),
 
-user_masks as (
-    select p.period_type, p.period, s.uai, s.profile, s.user_pseudo, bit_or(s.services_mask) as services_mask
+-- The services each loaded account used per day, then per period (a day belongs to one period of each type).
+user_days as (
+    select s.uai, s.profile, s.user_pseudo, cast({{ paris_local_time('s.started_at') }} as date) as day,
+           bit_or(s.services_mask) as services_mask
     from {{ ref('sessions') }} s
-    join recent_periods p
-        on cast({{ paris_local_time('s.started_at') }} as date) between p.period_start and p.period_end
-    where exists (
+    where {{ paris_local_time('s.started_at') }} >= {{ local_timestamp(var('from_day') ~ ' 00:00:00') }}
+      and exists (
         select 1 from {{ source('lake', 'accounts') }} a
         where {{ warehouse_pseudonym('a.user_pseudo') }} = s.user_pseudo and a.uai = s.uai and a.profile = s.profile)
-    group by p.period_type, p.period, s.uai, s.profile, s.user_pseudo
+    group by s.uai, s.profile, s.user_pseudo, cast({{ paris_local_time('s.started_at') }} as date)
+),
+
+user_masks as (
+    select p.period_type, p.period, d.uai, d.profile, d.user_pseudo, bit_or(d.services_mask) as services_mask
+    from user_days d
+    join {{ ref('period_days') }} p on p.day = d.day
+    group by p.period_type, p.period, d.uai, d.profile, d.user_pseudo
 ),
 
 users as (
