@@ -59,9 +59,8 @@ st.markdown("""
 st.header("Intervalles et significativité")
 st.markdown("""
 Chaque taux, écart, SII, RII, pente, indice de Theil et taux lissé est affiché avec son **intervalle de confiance à
-95 %** (« ± », barres
-d'erreur, bandes ombrées). Ces intervalles sont **fondés sur un modèle** et prennent **l'établissement comme
-unité** : ils disent combien le chiffre varierait si d'autres établissements comparables, avec leurs propres
+95 %** (« ± », barres d'erreur, bandes ombrées). Ces intervalles sont **fondés sur un modèle** et prennent
+**l'établissement comme unité** : ils disent combien le chiffre varierait si d'autres établissements comparables, avec leurs propres
 familles, avaient été observés — pas seulement le hasard de quelques comptes. Un taux d'académie calculé sur des
 milliers de comptes mais sur peu d'établissements reste donc incertain.
 
