@@ -58,7 +58,8 @@ if nation.empty:
 else:
     row = nation.iloc[0]
     sup = bool(row["suppressed"])
-    c1, c2, c3, c4, c5 = st.columns(5)
+    # two rows of three: a rate with its ± does not fit in a fifth of the page
+    (c1, c2, c3), (c4, c5, _) = st.columns(3), st.columns(3)
     c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["active_rate_se"], sup),
               delta("active_rate"), delta_color=delta_color("active_rate"),
               help="Comptes ayant ouvert au moins une session sur la période / comptes chargés ; ± : demi-largeur "
