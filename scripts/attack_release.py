@@ -20,7 +20,7 @@ the binomial model with any intra-school correlation (``se² = r(1 − r)((1 −
 class bounds the denominator N from below only (see ``reach_denominators``), never to a range.
 
 Prints what it found and exits 1 when a report figure is not published, a recovered count fails the
-primary rule, or a reach margin is not a class or pins its denominator.
+primary rule, a reach margin is not a class or pins its denominator, or a standard error is not recomputable.
 
 It also recomputes every standard error of the adoption cells from the serving copy alone
 (``standard_errors``): a parent or pupil cell's must follow from the cell's published figures and the
