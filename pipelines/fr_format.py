@@ -125,12 +125,29 @@ def significant(low, high, null: float = 0.0) -> bool:
     return not (low <= null <= high)
 
 
+def signed_number(value, decimals: int = 1) -> str:
+    """A signed change of a plain number: 0.25 → '+0,3' (visits per active account)."""
+    if _missing(value):
+        return NOT_AVAILABLE
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    return f"{sign}{number(abs(value), decimals)}"
+
+
+def number_with_margin(value, se, decimals: int = 1) -> str:
+    """A plain number and the half-width of its 95 % interval: (3.42, 0.1) → '3,4 ±0,2' (the number alone
+    without a standard error)."""
+    text = number(value, decimals)
+    return text if _missing(value) or _missing(se) else f"{text} ±{number(Z95 * se, decimals)}"
+
+
 def gap_interval(value, low, high, decimals: int = 1, null: float = 0.0, ratio: bool = False,
-                 verdict: str = NOT_SIGNIFICANT) -> str:
+                 verdict: str = NOT_SIGNIFICANT, plain: bool = False) -> str:
     """'+12,3 pt (IC 95 % : +4,1 pt à +20,5 pt)', with ``verdict`` (« écart non significatif ») when the
-    interval holds ``null``; a ratio (RII) prints as '1,35 (IC 95 % : 1,10 à 1,66)'. The value alone without
+    interval holds ``null``; a ratio (RII) prints as '1,35 (IC 95 % : 1,10 à 1,66)', a plain number (``plain``:
+    a change of visits per active account) as '+0,3 (IC 95 % : −0,1 à +0,7)'. The value alone without
     interval."""
-    show = (lambda x: number(x, 2)) if ratio else (lambda x: points(x, decimals))
+    show = ((lambda x: number(x, 2)) if ratio else (lambda x: signed_number(x, decimals)) if plain
+            else (lambda x: points(x, decimals)))
     if _missing(value):
         return NOT_AVAILABLE
     if _missing(low) or _missing(high):
@@ -152,10 +169,11 @@ def change_significant(delta, se) -> bool | None:
     return None if low is None else significant(low, high)
 
 
-def change_interval(delta, se, decimals: int = 1) -> str:
+def change_interval(delta, se, decimals: int = 1, plain: bool = False) -> str:
     """A change of a rate in points with its 95 % interval, « évolution non significative » when it holds 0:
-    (0.012, 0.009) → '+1,2 pt (IC 95 % : −0,6 pt à +3,0 pt, évolution non significative)'."""
-    return gap_interval(delta, *wald_bounds(delta, se), decimals, verdict=NOT_SIGNIFICANT_CHANGE)
+    (0.012, 0.009) → '+1,2 pt (IC 95 % : −0,6 pt à +3,0 pt, évolution non significative)'; ``plain``: a
+    change of a plain number (visits per active account), '+0,3 (IC 95 % : …)'."""
+    return gap_interval(delta, *wald_bounds(delta, se), decimals, verdict=NOT_SIGNIFICANT_CHANGE, plain=plain)
 
 
 def long_date(day: dt.date | dt.datetime | str | None) -> str:

@@ -20,7 +20,12 @@ the binomial model with any intra-school correlation (``se² = r(1 − r)((1 −
 class bounds the denominator N from below only (see ``reach_denominators``), never to a range.
 
 Prints what it found and exits 1 when a report figure is not published, a recovered count fails the
-primary rule, or a reach margin is not a class or pins its denominator.
+primary rule, a reach margin is not a class or pins its denominator, or a standard error is not recomputable.
+
+It also recomputes every standard error of the adoption cells from the serving copy alone
+(``standard_errors``): a parent or pupil cell's must follow from the cell's published figures and the
+published schools, a staff cell's must be a documented class; a standard error that does not could carry
+hidden school figures.
 """
 
 from __future__ import annotations
@@ -182,6 +187,87 @@ def reach_denominators(srv) -> tuple[list[dict], int]:
     return found, len(rows)
 
 
+# The standard errors of adoption cells (docs/equity_fit_guards.md, section 2): column -> (rate, a published
+# school's k and n, the cell's n), all from published figures.
+SE_OF_RATES = {
+    "activation_rate_se": ("activation_rate", "activated", "activated / activation_rate", "activated / activation_rate"),
+    "active_rate_se": ("active_rate", "active", "active / active_rate", "active / active_rate"),
+    "mobile_share_se": ("mobile_share", "round(mobile_share * visits_per_active * active)",
+                        "round(visits_per_active * active)", "sessions"),
+}
+WEEK_OF_TRIMESTER = """SELECT w.period, t.period AS trimester FROM periods w JOIN periods t ON t.period_type = 'trimester'
+    AND w.period_start BETWEEN t.period_start AND t.period_end WHERE w.period_type = 'week'"""
+
+
+def _with_weeks(table: str) -> str:
+    return (f"SELECT * FROM {table} UNION ALL SELECT 'week', w.period, x.* EXCLUDE (period_type, period) "
+            f"FROM ({WEEK_OF_TRIMESTER}) w JOIN {table} x ON x.period_type = 'trimester' AND x.period = w.trimester")
+
+
+def standard_errors(srv) -> tuple[list[dict], int]:
+    """Published standard errors that are not a function of the serving copy. A parent or pupil cell's rate
+    se must be Kish's ``sqrt(p(1-p)/n (1 + (n/S - 1) rho))`` with rho estimated by moments on the published
+    schools (at least 10) of its period × profile × level; visits per active account ``sqrt(a/X + b/S)`` with
+    ``a, b >= 0`` the least squares of the schools' squared deviations on ``x`` and ``x²``; weeks take their
+    trimester's. A staff cell's 1.96 × se must be a documented class on at least 10 schools (its school figures
+    are never published). Anything else could carry hidden school figures."""
+    from pipelines.fr_format import Z95
+
+    found, tried = [], 0
+    key = "c.period_type, c.period, c.profile, c.geo_code, c.level, c.secteur, c.breakdown, c.breakdown_value"
+    on = "r.period_type = c.period_type AND r.period = c.period AND r.profile = c.profile AND r.level = c.level"
+    for column, (rate, k, n, cell_n) in SE_OF_RATES.items():
+        srv.execute(f"""CREATE OR REPLACE TEMP TABLE _rho AS
+            WITH s AS (SELECT period_type, period, profile, level, ({k})::DOUBLE AS k, ({n})::DOUBLE AS n
+                       FROM school_adoption WHERE NOT suppressed AND {rate} > 0),
+            q AS (SELECT period_type, period, profile, coalesce(level, 'all') AS level, count(*) AS m,
+                         sum(k) / sum(n) AS p, sum(n) AS sn, sum(n * (n - 1)) AS snn FROM s
+                  GROUP BY GROUPING SETS ((period_type, period, profile, level), (period_type, period, profile)))
+            SELECT q.period_type, q.period, q.profile, q.level,
+                   greatest(0, (sum((s.k - s.n * q.p) ^ 2) - q.p * (1 - q.p) * q.sn) / (q.p * (1 - q.p) * q.snn)) AS rho
+            FROM q JOIN s USING (period_type, period, profile)
+            WHERE (q.level = 'all' OR s.level = q.level) AND q.m >= {MIN_MARGIN_SCHOOLS} AND q.p < 1
+            GROUP BY q.period_type, q.period, q.profile, q.level, q.p, q.sn, q.snn""")
+        rows = srv.execute(f"""SELECT {key}, c.{column},
+                sqrt(c.{rate} * (1 - c.{rate}) / ({cell_n}) * (1 + greatest(({cell_n}) / c.schools - 1, 0) * r.rho))
+            FROM adoption_cells c LEFT JOIN ({_with_weeks('_rho')}) r ON {on}
+            WHERE NOT c.suppressed AND c.profile IN ('parent', 'eleve') AND c.{rate} > 0 AND c.{rate} < 1
+              AND c.{column} IS NOT NULL""").fetchall()
+        staff = srv.execute(f"""SELECT {key}, c.schools, c.{column} FROM adoption_cells c
+            WHERE NOT c.suppressed AND c.profile NOT IN ('parent', 'eleve') AND c.{column} IS NOT NULL""").fetchall()
+        tried += len(rows) + len(staff)
+        found += [{"cell": r[:8], column: r[8], "expected": r[9]} for r in rows
+                  if r[9] is None or abs(r[8] - r[9]) > 1e-6 * r[9]]
+        found += [{"cell": r[:8], column: r[9], "why": "not a class"} for r in staff
+                  if round(100 * Z95 * r[9], 6) not in MARGIN_CLASSES or r[8] < MIN_MARGIN_SCHOOLS]
+    srv.execute(f"""CREATE OR REPLACE TEMP TABLE _ab AS
+        WITH s AS (SELECT period_type, period, profile, level, active::DOUBLE AS x,
+                          (visits_per_active * active)::DOUBLE AS y
+                   FROM school_adoption WHERE NOT suppressed AND visits_per_active > 0),
+        q AS (SELECT period_type, period, profile, coalesce(level, 'all') AS level, count(*) AS m,
+                     sum(y) / sum(x) AS ratio FROM s
+              GROUP BY GROUPING SETS ((period_type, period, profile, level), (period_type, period, profile))),
+        z AS (SELECT q.period_type, q.period, q.profile, q.level, sum(s.x ^ 2) AS x2, sum(s.x ^ 3) AS x3,
+                     sum(s.x ^ 4) AS x4, sum((s.y - q.ratio * s.x) ^ 2 * s.x) AS ex,
+                     sum((s.y - q.ratio * s.x) ^ 2 * s.x ^ 2) AS exx
+              FROM q JOIN s USING (period_type, period, profile)
+              WHERE (q.level = 'all' OR s.level = q.level) AND q.m >= {MIN_MARGIN_SCHOOLS}
+              GROUP BY q.period_type, q.period, q.profile, q.level),
+        f AS (SELECT *, (ex * x4 - exx * x3) / (x2 * x4 - x3 * x3) AS a0, (exx * x2 - ex * x3) / (x2 * x4 - x3 * x3) AS b0
+              FROM z)
+        SELECT period_type, period, profile, level,
+               CASE WHEN a0 >= 0 AND b0 >= 0 THEN a0 WHEN b0 < 0 THEN ex / x2 ELSE 0 END AS a,
+               CASE WHEN a0 >= 0 AND b0 >= 0 THEN b0 WHEN b0 < 0 THEN 0 ELSE exx / x4 END AS b FROM f""")
+    rows = srv.execute(f"""SELECT {key}, c.visits_per_active_se,
+            sqrt(r.a * c.visits_per_active / c.sessions + r.b / c.schools)
+        FROM adoption_cells c LEFT JOIN ({_with_weeks('_ab')}) r ON {on}
+        WHERE NOT c.suppressed AND c.visits_per_active_se IS NOT NULL""").fetchall()
+    tried += len(rows)
+    found += [{"cell": r[:8], "visits_per_active_se": r[8], "expected": r[9]} for r in rows
+              if r[9] is None or abs(r[8] - r[9]) > 1e-6 * r[9]]
+    return found, tried
+
+
 def _date(text: str):
     import datetime as dt
     try:
@@ -207,6 +293,10 @@ def main() -> int:
     print(f"reach margins tried: {tried}; not a documented class (could narrow their denominator): {len(pinned)}")
     for p in pinned[:20]:
         print("  ", p)
+    odd_se, tried_se = standard_errors(srv)
+    print(f"standard errors tried: {tried_se}; not a function of the serving copy: {len(odd_se)}")
+    for o in odd_se[:20]:
+        print("  ", o)
     found = attack(srv)
     print(f"hidden school counts recovered exactly: {len(found)}")
     failing = []
@@ -225,7 +315,7 @@ def main() -> int:
         print(f"of which fail the primary rule: {len(failing)}")
     for f in (failing or found)[:20]:
         print("  ", f)
-    return 1 if failing or unpublished or pinned else 0
+    return 1 if failing or unpublished or pinned or odd_se else 0
 
 
 if __name__ == "__main__":

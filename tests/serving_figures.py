@@ -2,8 +2,8 @@
 a report's HTML actually prints.
 
 A report of the week prints figures of the serving copy (rates, counts, reach, trimester school rows, data
-gaps, the 95 % margin of a rate from its published standard error), changes of a figure between two weeks,
-the change of an active rate with its interval, gaps between two groups of the same territory with their
+gaps, the 95 % margin of a figure from its published standard error), changes of a figure between two weeks,
+with their interval, gaps between two groups of the same territory with their
 interval, the change of a gap with its interval,
 the SII of the five IPS-quintile cells, and feature reach with its rounded margin ("[39,0 ; 45,0]"). ``allowed_figures`` lists all of them, as printed
 ("12,5 %", "+1,2 pt", "1 234", "2,4", "−0,1"), for the territory of one report (an académie report reads
@@ -76,20 +76,23 @@ def allowed_figures(serving_file: Path, week_start: dt.date, code: str) -> Allow
         SELECT period, profile, geo_code, CASE WHEN secteur <> 'all' THEN 'secteur' ELSE breakdown END,
                CASE WHEN secteur <> 'all' THEN secteur ELSE breakdown_value END,
                suppressed, schools, loaded, active, activation_rate, active_rate, mobile_share, visits_per_active,
-               active_rate_se
+               activation_rate_se, active_rate_se, mobile_share_se, visits_per_active_se
         FROM adoption_cells
         WHERE period_type = 'week' AND list_contains(?, period) AND level = 'all'
           AND (secteur = 'all' OR breakdown = 'all') AND {geo}
     """, [periods]).fetchall()
     cells = {}
-    for period, profile, g, bd, value, suppressed, schools, loaded, active, *figures, se in rows:
+    for period, profile, g, bd, value, suppressed, schools, loaded, active, *figures in rows:
         out.numbers.add(fr.number(schools))
         if suppressed:
             continue
-        cells[(period, profile, g, bd, value)] = dict(zip((*RATES, "visits_per_active"), figures),
-                                                      loaded=loaded, se=se)
-        if se is not None:
-            out.points.add(fr.margin(se))
+        names = (*RATES, "visits_per_active")
+        cell = dict(zip(names, figures[:4])) | dict(zip((f"{n}_se" for n in names), figures[4:]))
+        cells[(period, profile, g, bd, value)] = cell | {"loaded": loaded, "se": cell["active_rate_se"]}
+        figures = figures[:4]
+        out.points |= {fr.margin(cell[f"{n}_se"]) for n in RATES if cell[f"{n}_se"] is not None}
+        if cell["visits_per_active_se"] is not None:
+            out.signed.add(f"±{fr.number(fr.Z95 * cell['visits_per_active_se'], 1)}")
         out.numbers |= {fr.number(loaded), fr.number(active), fr.number(figures[-1], 1)}
         for rate in figures[:3]:
             out.rate(rate)
@@ -101,16 +104,17 @@ def allowed_figures(serving_file: Path, week_start: dt.date, code: str) -> Allow
             before = cells.get((other, profile, g, bd, value))
             if before is None:
                 continue
-            for rate in RATES:
-                if now[rate] is not None and before[rate] is not None:
-                    out.points.add(fr.points(now[rate] - before[rate]))
-            # the active rate's change with its 95 % interval (the two weeks as independent estimates)
-            if now["se"] is not None and before["se"] is not None:
-                d = now["active_rate"] - before["active_rate"]
-                half = fr.Z95 * (now["se"] ** 2 + before["se"] ** 2) ** 0.5
-                out.points |= {fr.points(d - half), fr.points(d + half)}
-            if now["visits_per_active"] is not None and before["visits_per_active"] is not None:
-                out.signed.add(signed(now["visits_per_active"] - before["visits_per_active"]))
+            # each change with its 95 % interval (the two weeks as independent estimates)
+            for name in (*RATES, "visits_per_active"):
+                if now[name] is None or before[name] is None:
+                    continue
+                d = now[name] - before[name]
+                shown = fr.points if name in RATES else signed
+                out_set = out.points if name in RATES else out.signed
+                out_set.add(shown(d))
+                if now[f"{name}_se"] is not None and before[f"{name}_se"] is not None:
+                    half = fr.Z95 * (now[f"{name}_se"] ** 2 + before[f"{name}_se"] ** 2) ** 0.5
+                    out_set |= {shown(d - half), shown(d + half)}
     # Gaps between two groups of a territory, their change, and the SII of the five quintiles.
     for g in {k[2] for k in cells}:
         gaps, gap_se = {}, {}

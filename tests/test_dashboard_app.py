@@ -425,12 +425,22 @@ def test_a_rate_change_and_a_gap_to_france_say_whether_they_are_significant(env)
     at = login("nat", at=at)
     assert not at.exception, [e.value for e in at.exception]
     now, before = (data.cells(v, national, "month", p, "parent", "nation").iloc[0] for p in (cur, prev))
-    d = float(now["active_rate"] - before["active_rate"])
-    se = fmt.independent_se(now["active_rate_se"], before["active_rate_se"])
-    assert se is not None and se > 0
-    assert f"Taux d'usage actif : {fmt.change_interval(d, se)}" in texts(at)
-    rate = next(m for m in at.metric if m.label == "Taux d'usage actif")
-    assert (rate.proto.color == 2) == (abs(d) <= fmt.Z95 * se)  # 2: MetricColor.GRAY, delta_color="off"
+    # each headline figure: its ± in the metric, its change's interval in the caption, a grey arrow when not
+    # significant
+    for col, label, caption in (("active_rate", "Taux d'usage actif", "taux d'usage actif"),
+                                ("activation_rate", "Taux d'activation", "taux d'activation"),
+                                ("mobile_share", "Part mobile", "part mobile"),
+                                ("visits_per_active", "Visites par compte actif", "visites par compte actif")):
+        d = float(now[col] - before[col])
+        se = fmt.independent_se(now[f"{col}_se"], before[f"{col}_se"])
+        assert se is not None and se > 0
+        plain = col == "visits_per_active"
+        assert f"{caption} : {fmt.change_interval(d, se, plain=plain)}" in texts(at)
+        metric = next(m for m in at.metric if m.label == label)
+        assert (metric.proto.color == 2) == (abs(d) <= fmt.Z95 * se)  # 2: MetricColor.GRAY, delta_color="off"
+        assert metric.value == (fmt.number_with_margin(now[col], now[f"{col}_se"]) if plain else
+                                fmt.rate_with_margin(now[col], now[f"{col}_se"]))
+        assert "±" in metric.value
     table = next(df.value for df in at.dataframe if "Évolution (IC 95 %)" in df.value)
     aca_now, aca_before = (data.cells(v, national, "month", p, "parent", "academie").set_index("geo_code")
                            for p in (cur, prev))
@@ -485,3 +495,51 @@ def test_weekly_chart_band_is_each_weeks_95_interval():
         upper, lower = list(band.y[:len(rates)]), list(band.y[len(rates):])[::-1]
         assert upper == pytest.approx([100 * (r + fmt.Z95 * e) for r, e in zip(rates, ses)])
         assert lower == pytest.approx([100 * (r - fmt.Z95 * e) for r, e in zip(rates, ses)])
+
+
+def test_school_tables_slope_and_theil_carry_their_intervals(env):
+    """Établissement: each similar school's rate with its Wilson interval on its published counts (statsmodels);
+    Leviers: each ranked school's too; Académie: the IPS-fit slope per 10 IPS points with its published
+    interval, and the Theil indices with their bootstrap intervals."""
+    import pandas as pd
+    from statsmodels.stats.proportion import proportion_confint
+
+    from ent_dash import data
+    from pipelines import fr_format as fmt
+
+    v, rennes = data.version(), data.Scope("academie", ("14",))
+    at = login("rennes")
+    f = at.session_state
+    uai = next(u for u in data.school_list(v, rennes, "14")["uai"]
+               if len(data.similar_schools(v, rennes, u, f["f_period_type"], f["f_period"], f["f_profile"])) >= 2)
+    at.session_state["school_uai"] = uai
+    at.switch_page("views/etablissement.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    similar = next(df.value for df in at.dataframe if "Taux d'usage actif (IC 95 %)" in df.value
+                   and "Attendu" in df.value)
+    rows = data.similar_schools(v, rennes, uai, f["f_period_type"], f["f_period"], f["f_profile"])
+    expected = [fmt.rate_interval(r.active_rate, *proportion_confint(int(r.active), int(r.loaded), method="wilson"))
+                for r in rows.itertuples()]
+    assert similar["Taux d'usage actif (IC 95 %)"].tolist() == expected and all("[" in e for e in expected)
+
+    at.switch_page("views/leviers.py").run()
+    ranked = next(df.value for df in at.dataframe if "Rang" in df.value)
+    targets = data.lever_targets(v, rennes, "14")
+    assert ((targets["active"] - targets["active_rate"] * targets["loaded"]).abs() < 1e-6).all()
+    assert ranked["Taux d'usage actif (IC 95 %)"].tolist() == [
+        fmt.rate_interval(r.active_rate, *proportion_confint(int(r.active), int(r.loaded), method="wilson"))
+        for r in targets.itertuples()]
+
+    at.switch_page("views/academie.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    fits = data.ips_fit(v, rennes, f["f_period_type"], f["f_period"], f["f_profile"], "14", "all", "all")
+    fit = fits[fits["geo_level"] == "academie"].iloc[0]
+    slope = next(c.value for c in at.caption if c.value.startswith("Pente de l'ajustement pondéré"))
+    assert fmt.gap_interval(10 * fit.slope, 10 * fit.slope_low, 10 * fit.slope_high) in slope
+    assert pd.notna(fit.slope_low) and fit.slope_low < fit.slope < fit.slope_high
+    equity = data.equity(v, rennes, f["f_period_type"], f["f_period"], f["f_profile"], "all",
+                         scope_level="academie", academie="14").set_index("measure")
+    between = equity.loc["theil_between"]
+    theil = next(c.value for c in at.caption if c.value.startswith("Intervalles à 95 % (bootstrap"))
+    assert (f"entre départements {fmt.number(between.value, 4)} [{fmt.number(between.ci_low, 4)} ; "
+            f"{fmt.number(between.ci_high, 4)}]") in theil

@@ -2,9 +2,11 @@
 a Streamlit server on a free localhost port over a serving file built by the test, started with the
 command ``ent-equity dashboard`` runs. An académie user logs in, opens the Académie page and sees the
 départements map, the funnel plot and the intervals (± on the rate, error bars on the breakdown bars, SII /
-RII / Q5 − Q1 with their IC 95 %; screenshot ``test-artifacts/dashboard_academie.png``), then the Leviers page
+RII / Q5 − Q1 with their IC 95 %, the activation rate's ±, the IPS-fit slope and the Theil indices with
+their intervals; screenshot ``test-artifacts/dashboard_academie.png``), then the Leviers page
 with its charts (``test-artifacts/dashboard_leviers.png``); a national user sees the académies' SII with error
-bars and the map's shrunk rates with their interval (``dashboard_nationale.png``), feature reach with its
+bars, the four headline figures with their ± and the map's shrunk rates with their interval
+(``dashboard_nationale.png``), feature reach with its
 rounded interval (``dashboard_fonctionnalites.png``), the weekly band (``dashboard_tendances.png``) and one
 school's observed rate with its interval (``dashboard_etablissement.png``); a CSV
 download reaches
@@ -13,6 +15,7 @@ that browser and nobody else."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -131,6 +134,15 @@ def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
             assert page.locator(".js-plotly-plot g.errorbar").count() >= 3
             # the gap to France with its interval (and its verdict when it holds 0)
             expect(page.get_by_text("Écart à la France : ", exact=False)).to_be_visible()
+            # the activation rate with its ±, the IPS-fit slope and the Theil indices with their intervals
+            activation = page.locator("[data-testid='stMetric']").filter(has_text="Taux d'activation")
+            expect(activation.locator("[data-testid='stMetricValue']")).to_contain_text("±")
+            slope = page.get_by_text("Pente de l'ajustement pondéré, par 10 points d'IPS (IC 95 %", exact=False)
+            expect(slope).to_be_visible()
+            assert re.search(r"IC 95 % : [+−±]\d+,\d\u202fpt à [+−±]\d+,\d\u202fpt", slope.inner_text())
+            theil = page.get_by_text("Intervalles à 95 % (bootstrap sur les établissements publiés)", exact=False)
+            expect(theil).to_be_visible()
+            assert re.search(r"entre départements \d,\d{4} \[\d,\d{4} ; \d,\d{4}\]", theil.inner_text())
             page.wait_for_timeout(1500)  # let the last charts settle before the screenshot
             page.screenshot(path=str(ARTIFACTS / "dashboard_academie.png"), full_page=True)
             content = page.content()
@@ -141,6 +153,8 @@ def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
             expect(page.get_by_role("heading", name="Leviers", exact=True)).to_be_visible(timeout=60_000)
             expect(page.get_by_text("L'effet d'un atelier, semaine après semaine")).to_be_visible(timeout=60_000)
             expect(page.get_by_text("Où envoyer les médiateurs")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Taux d'usage actif : intervalle à 95 % de Wilson", exact=False)).to_be_visible(
+                timeout=60_000)
             # effects, event study and the two gap splits (an académie user has no dot plot of académies)
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8 && "
                                    "!document.body.innerText.includes('Diagramme en entonnoir')", timeout=60_000)
@@ -176,7 +190,12 @@ def test_national_user_sees_sii_intervals_and_weekly_band(server):
             # the académies' SII with horizontal error bars, and the SII interval column of the table
             assert page.locator(".js-plotly-plot g.errorbar").count() >= 2
             expect(page.get_by_text("bulle creuse : écart non significatif", exact=False)).to_be_visible()
-            assert page.locator("[data-testid='stMetricValue']").filter(has_text="±").count() >= 1
+            # active rate, activation rate, mobile share and visits per active account, each with its ±
+            for label in ("Taux d'usage actif", "Taux d'activation", "Part mobile", "Visites par compte actif"):
+                metric = page.locator("[data-testid='stMetric']").filter(has_text=label)
+                expect(metric.locator("[data-testid='stMetricValue']")).to_contain_text("±")
+            assert re.search(r"\d+,\d ±\d+,\d", page.locator("[data-testid='stMetric']").filter(
+                has_text="Visites par compte actif").inner_text())
             # the map's shrunk rates carry their posterior interval (hover; the caption says so)
             expect(page.get_by_text("[borne basse ; borne haute]", exact=False)).to_be_visible()
             page.wait_for_timeout(1500)
@@ -204,6 +223,8 @@ def test_national_user_sees_sii_intervals_and_weekly_band(server):
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
                                    timeout=60_000)
             expect(page.get_by_text("(IC 95 %, Wilson", exact=False)).to_be_visible()
+            expect(page.get_by_text("Intervalle à 95 % de Wilson sur les comptes de chaque établissement",
+                                    exact=False)).to_be_visible()
             assert page.locator(".js-plotly-plot g.errorbar").count() >= 1
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / "dashboard_etablissement.png"), full_page=True)

@@ -33,3 +33,14 @@ def test_labels_short_dates_and_periods():
     assert fr_format.period_label("month", "2025-11") == "novembre 2025"
     assert fr_format.period_label("trimester", "2025-2026 T1").startswith("2025-2026, 1er trimestre")
     assert fr_format.period_label("week", "2025-W45", dt.date(2025, 11, 3)) == "semaine du lundi 3 novembre 2025"
+
+
+def test_plain_numbers_with_their_interval():
+    """Visits per active account: '3,4 ±0,2' (half-width 1.96 se), a change '+0,3 (IC 95 % : …)' in plain numbers,
+    « évolution non significative » when its interval holds 0."""
+    assert fr_format.number_with_margin(3.42, 0.1) == "3,4 ±0,2"
+    assert fr_format.number_with_margin(3.42, None) == "3,4"
+    assert fr_format.signed_number(-0.26) == "−0,3" and fr_format.signed_number(0) == "±0,0"
+    assert fr_format.change_interval(0.3, 0.1, plain=True) == "+0,3 (IC 95 % : +0,1 à +0,5)"
+    assert fr_format.change_interval(0.1, 0.1, plain=True) == ("+0,1 (IC 95 % : −0,1 à +0,3, "
+                                                               "évolution non significative)")

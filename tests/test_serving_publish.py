@@ -329,3 +329,126 @@ def test_reach_and_staff_margins_are_rounded_cluster_margins(tiny_warehouse: Pat
         got = None if pd.isna(t.active_rate_se) else t.active_rate_se * Z95
         assert got == (None if expected is None else pytest.approx(expected)), t
     assert teachers.active_rate_se.notna().any()
+
+
+# (published rate, its standard error, the school's k and n from its published figures, the cell's n)
+RATE_ORACLES = {
+    "activation_rate": ("activated::DOUBLE", "(activated / activation_rate)::DOUBLE", "activated / activation_rate"),
+    "mobile_share": ("round(mobile_share * visits_per_active * active)::DOUBLE",
+                     "round(visits_per_active * active)::DOUBLE",
+                     "sessions"),
+}
+
+
+@pytest.mark.parametrize("rate", sorted(RATE_ORACLES))
+def test_activation_and_mobile_se_are_functions_of_the_published_figures(tiny_warehouse: Path, monkeypatch, rate):
+    """The activation rate and the mobile share of a published cell carry the same design-effect standard error
+    as the active rate, with their own intra-school correlation estimated on the published schools (the mobile
+    share: the sessions of a school as its units): recomputed from the serving copy alone, it is the same."""
+    monkeypatch.setattr(derived, "MIN_ICC_SCHOOLS", 3)
+    k, n, cell_n = RATE_ORACLES[rate]
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+    with duckdb.connect(str(serving_path()), read_only=True) as srv:
+        schools = srv.sql(f"""SELECT period, profile, level, {k} AS k, {n} AS n FROM school_adoption
+            WHERE NOT suppressed AND {rate} > 0 AND period_type = 'month'""").df()
+        cells = srv.sql(f"""SELECT period, profile, level, schools, {rate} AS p, {cell_n} AS n, {rate}_se AS se
+            FROM adoption_cells WHERE period_type = 'month' AND NOT suppressed AND {rate} > 0
+              AND profile IN ('parent', 'eleve')""").df()
+    checked = 0
+    for c in cells.itertuples():
+        group = schools[(schools.period == c.period) & (schools.profile == c.profile)
+                        & ((c.level == "all") | (schools.level == c.level))]
+        p = group.k.sum() / group.n.sum()
+        if len(group) < 3:
+            assert pd.isna(c.se)
+            continue
+        rho = max(0.0, (((group.k - group.n * p) ** 2).sum() - p * (1 - p) * group.n.sum())
+                  / (p * (1 - p) * (group.n * (group.n - 1)).sum()))
+        expected = np.sqrt(c.p * (1 - c.p) / c.n * (1 + max(c.n / c.schools - 1, 0) * rho))
+        assert c.se == pytest.approx(expected, rel=1e-6), c
+        checked += 1
+    assert checked > 0
+
+
+def test_visits_per_active_se_is_the_fitted_variance_model(tiny_warehouse: Path, monkeypatch):
+    """Visits per active account of a published cell: ``se² = a / X + b / S`` with ``a, b`` the no-intercept least
+    squares of the published schools' squared deviations ``(y_i − R x_i)²`` on ``x_i`` and ``x_i²`` (statsmodels
+    OLS here, a one-term fit where a coefficient would be negative), ``X`` the cell's active accounts and ``S``
+    its schools."""
+    import statsmodels.api as sm
+
+    monkeypatch.setattr(derived, "MIN_ICC_SCHOOLS", 3)
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+    with duckdb.connect(str(serving_path()), read_only=True) as srv:
+        schools = srv.sql("""SELECT period, profile, level, active::DOUBLE AS x, (visits_per_active * active) AS y
+            FROM school_adoption WHERE NOT suppressed AND visits_per_active > 0 AND period_type = 'month'""").df()
+        cells = srv.sql("""SELECT period, profile, level, schools, sessions / visits_per_active AS x,
+                visits_per_active_se AS se
+            FROM adoption_cells WHERE period_type = 'month' AND NOT suppressed AND visits_per_active > 0
+              AND profile IN ('parent', 'eleve')""").df()
+    checked = 0
+    for c in cells.itertuples():
+        g = schools[(schools.period == c.period) & (schools.profile == c.profile)
+                    & ((c.level == "all") | (schools.level == c.level))]
+        if len(g) < 3:
+            assert pd.isna(c.se)
+            continue
+        e2 = (g.y - g.y.sum() / g.x.sum() * g.x) ** 2
+        a, b = sm.OLS(e2.to_numpy(), np.column_stack([g.x, g.x ** 2])).fit().params
+        if a < 0 or b < 0:
+            a, b = ((sm.OLS(e2.to_numpy(), g.x.to_numpy()).fit().params[0], 0.0) if b < 0 else
+                    (0.0, sm.OLS(e2.to_numpy(), (g.x ** 2).to_numpy()).fit().params[0]))
+        assert c.se == pytest.approx(np.sqrt(a / c.x + b / c.schools), rel=1e-6), c
+        checked += 1
+    assert checked > 0
+
+
+def test_ips_fit_slope_interval_is_the_wls_interval(tiny_warehouse: Path):
+    """The slope of the weighted fit of the active rate on IPS carries the 95 % interval statsmodels' WLS gives
+    on the same published schools (weights: loaded accounts, t quantile)."""
+    import statsmodels.api as sm
+
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+    with duckdb.connect(str(serving_path()), read_only=True) as srv:
+        schools = srv.sql("""SELECT a.period_type, a.period, a.profile, s.ips, a.active_rate, a.loaded
+            FROM school_adoption a JOIN schools s USING (uai)
+            WHERE NOT a.suppressed AND a.active_rate IS NOT NULL AND s.ips IS NOT NULL""").df()
+        fits = srv.sql("""SELECT period_type, period, profile, schools, slope, slope_low, slope_high FROM ips_fit
+            WHERE geo_level = 'nation' AND level = 'all' AND secteur = 'all'""").df()
+    assert len(fits) and fits.slope_low.notna().all()
+    for f in fits.itertuples():
+        g = schools[(schools.period_type == f.period_type) & (schools.period == f.period)
+                    & (schools.profile == f.profile)]
+        assert len(g) == f.schools
+        fit = sm.WLS(g.active_rate.to_numpy(float), sm.add_constant(g.ips.to_numpy(float)),
+                     weights=g.loaded.to_numpy(float)).fit()
+        low, high = fit.conf_int(0.05)[1]
+        assert (f.slope, f.slope_low, f.slope_high) == pytest.approx((fit.params[1], low, high), rel=1e-6)
+
+
+def test_theil_rows_carry_their_bootstrap_interval(tiny_warehouse: Path, monkeypatch):
+    """The Theil rows of the serving copy's equity table carry the percentile bootstrap of the académie's
+    published schools (départements as groups), or none where it would not hold the value."""
+    from pipelines.equity.theil import theil_decomposition_ci
+
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+    with duckdb.connect(str(serving_path()), read_only=True) as srv:
+        schools = srv.sql("""SELECT period_type, period, profile, departement_code, active_rate, loaded
+            FROM school_adoption WHERE NOT suppressed AND active_rate IS NOT NULL AND loaded > 0""").df()
+        theil = srv.sql("""SELECT period_type, period, profile, measure, value, ci_low, ci_high FROM equity
+            WHERE scope = 'academie' AND level = 'all' AND measure LIKE 'theil_%'""").df()
+    assert len(theil) and theil.ci_low.notna().any()
+    for (period_type, period, profile), rows in theil.groupby(["period_type", "period", "profile"]):
+        g = schools[(schools.period_type == period_type) & (schools.period == period) & (schools.profile == profile)]
+        ci = theil_decomposition_ci(g.active_rate.to_numpy(float), g.loaded.to_numpy(float),
+                                    g.departement_code.to_numpy(object))
+        for r in rows.itertuples():
+            low, high = ci[r.measure.removeprefix("theil_")]
+            if low <= r.value <= high:
+                assert (r.ci_low, r.ci_high) == pytest.approx((low, high)), r
+            else:
+                assert pd.isna(r.ci_low) and pd.isna(r.ci_high), r

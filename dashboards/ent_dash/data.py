@@ -158,7 +158,7 @@ def departements(v: str, scope: Scope) -> pd.DataFrame:
 
 CELL_FIELDS = ("geo_level, geo_code, academie_code, level, secteur, breakdown, breakdown_value, schools, suppressed, "
                "loaded, activated, active, active_rate, activation_rate, visits_per_active, breadth, mobile_share, "
-               "sessions, active_rate_se")
+               "sessions, activation_rate_se, active_rate_se, mobile_share_se, visits_per_active_se")
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -306,7 +306,7 @@ def similar_schools(v: str, scope: Scope, uai: str, period_type: str, period: st
                     limit: int = 10) -> pd.DataFrame:
     """Published schools of the same académie and level with the closest IPS."""
     return q(f"""WITH me AS (SELECT uai, academie_code, level, ips FROM schools WHERE uai = ? AND {scoped()})
-        SELECT s.uai, s.name, s.commune_name, s.secteur, s.ips, a.active_rate, a.expected_rate, a.loaded,
+        SELECT s.uai, s.name, s.commune_name, s.secteur, s.ips, a.active_rate, a.expected_rate, a.loaded, a.active,
                abs(s.ips - me.ips) AS ips_distance
         FROM me JOIN schools s ON s.academie_code = me.academie_code AND s.level = me.level AND s.uai <> me.uai
         JOIN school_adoption a ON a.uai = s.uai AND a.period_type = ? AND a.period = ? AND a.profile = ?
@@ -319,7 +319,7 @@ def similar_schools(v: str, scope: Scope, uai: str, period_type: str, period: st
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def ips_fit(v: str, scope: Scope, period_type: str, period: str, profile: str, academie: str | None,
             level: str, secteur: str) -> pd.DataFrame:
-    return q(f"""SELECT geo_level, geo_code, schools, slope, intercept FROM ips_fit
+    return q(f"""SELECT geo_level, geo_code, schools, slope, intercept, slope_low, slope_high FROM ips_fit
         WHERE period_type = ? AND period = ? AND profile = ? AND level = ? AND secteur = ?
           AND (geo_level = 'nation' OR academie_code = ?) AND {scoped(nation_ok=True)}""",
              [period_type, period, profile, level, secteur, academie, *scope.params()])
@@ -404,7 +404,7 @@ def levers(v: str, scope: Scope, table: str) -> pd.DataFrame:
 def lever_targets(v: str, scope: Scope, academie: str) -> pd.DataFrame:
     """Published schools of one académie ranked by the expected extra active parents of one workshop."""
     return q(f"""SELECT t.rank, t.uai, s.name, s.commune_name, s.level, s.ips, t.loaded, t.active_rate,
-            t.extra_active, t.extra_active_low, t.extra_active_high
+            round(t.active_rate * t.loaded)::BIGINT AS active, t.extra_active, t.extra_active_low, t.extra_active_high
         FROM levers_targets t JOIN schools s USING (uai)
         WHERE t.academie_code = ? AND {scoped('t.academie_code')} ORDER BY t.rank""",
              [academie, *scope.params()])

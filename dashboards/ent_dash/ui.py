@@ -166,17 +166,30 @@ def table(frame: pd.DataFrame, filename: str, key: str, caption: str | None = No
         st.caption(caption)
 
 
+def rates_with_margin(cells: pd.DataFrame, rate: str) -> list[str]:
+    """A rate of each cell with the half-width of its 95 % interval ("45,2 % ±0,8 pt", the school as the unit)
+    when it has a published standard error (``<rate>_se``)."""
+    return [fmt.rate_with_margin(v, e, bool(s)) for v, e, s in
+            zip(cells[rate], cells[f"{rate}_se"], cells["suppressed"])]
+
+
+def visits_with_margin(value, se, suppressed) -> str:
+    """Visits per active account and its 95 % half-width: '3,4 ±0,2' (or 'secret statistique')."""
+    return fmt.SECRET if suppressed else fmt.number_with_margin(value, se)
+
+
 def cell_table(cells: pd.DataFrame, name_col: str, names: dict) -> pd.DataFrame:
-    """Display frame of adoption cells: rates as "12,5 %" or "secret statistique", the active rate with the
-    half-width of its 95 % interval ("45,2 % ±0,8 pt", the school as the unit) when it has a standard error."""
+    """Display frame of adoption cells: rates as "12,5 %" or "secret statistique", each with the half-width of
+    its 95 % interval when it has a published standard error, visits per active account likewise."""
     return pd.DataFrame({
         name_col: [names.get(c, c) for c in cells["geo_code" if name_col != "Catégorie" else "breakdown_value"]],
         "Établissements": [fmt.number(v) for v in cells["schools"]],
         "Comptes chargés": [fmt.SECRET if s else fmt.number(v) for v, s in zip(cells["loaded"], cells["suppressed"])],
-        "Taux d'activation": [rate_text(v, s) for v, s in zip(cells["activation_rate"], cells["suppressed"])],
-        "Taux d'usage actif": [fmt.rate_with_margin(v, e, bool(s)) for v, e, s in
-                               zip(cells["active_rate"], cells["active_rate_se"], cells["suppressed"])],
-        "Part mobile": [rate_text(v, s) for v, s in zip(cells["mobile_share"], cells["suppressed"])],
+        "Taux d'activation": rates_with_margin(cells, "activation_rate"),
+        "Taux d'usage actif": rates_with_margin(cells, "active_rate"),
+        "Part mobile": rates_with_margin(cells, "mobile_share"),
+        "Visites par compte actif": [visits_with_margin(v, e, s) for v, e, s in zip(
+            cells["visits_per_active"], cells["visits_per_active_se"], cells["suppressed"])],
     })
 
 

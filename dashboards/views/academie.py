@@ -37,7 +37,8 @@ c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["ac
           delta_color="off" if fmt.change_significant(gap, gap_se) is False else "normal",
           help="± : demi-largeur de l'intervalle à 95 % (l'établissement comme unité). Écart à la France en points "
                "(flèche, grise quand l'écart n'est pas significatif).")
-c2.metric("Taux d'activation", ui.rate_text(row["activation_rate"], sup))
+c2.metric("Taux d'activation", fmt.rate_with_margin(row["activation_rate"], row["activation_rate_se"], sup),
+          help="Comptes activés / comptes chargés ; ± : demi-largeur de l'intervalle à 95 %.")
 c3.metric("France", fmt.rate_with_margin(fr_rate, None if fr_rate is None else france["active_rate_se"].iloc[0]))
 c4.metric("Établissements", fmt.number(row["schools"]))
 if gap is not None:
@@ -166,6 +167,12 @@ else:
     with col2:
         fits = data.ips_fit(v, scope, f.period_type, f.period, f.profile, academie, f.level, f.secteur)
         ui.chart(charts.ips_scatter(published, fits, name, "Usage et IPS des établissements"), key="ips")
+        slopes = [f"{territory} : {fmt.gap_interval(10 * fit.slope, 10 * fit.slope_low, 10 * fit.slope_high)}"
+                  for geo, territory in (("academie", name), ("nation", "France"))
+                  for fit in fits[(fits["geo_level"] == geo) & fits["slope"].notna()].itertuples()]
+        if slopes:
+            st.caption("Pente de l'ajustement pondéré, par 10 points d'IPS (IC 95 %, les établissements publiés comme "
+                       "unités) — " + " ; ".join(slopes) + ".")
     st.caption(f"{fmt.number(len(published))} établissements publiés sur {fmt.number(len(schools))} ; "
                f"les autres relèvent du secret statistique (moins de 11 comptes, ou moins de 3 actifs ou "
                f"non-actifs, ou secret secondaire).")
@@ -189,6 +196,13 @@ else:
     ui.table(table, f"etablissements_{academie}_{f.period}.csv", "dl_schools")
 
 # --- Theil --------------------------------------------------------------------------------------------
+def theil_interval(m) -> str:
+    """'0,0123 [0,0050 ; 0,0201]': a Theil index and its bootstrap interval (the index alone without one)."""
+    if pd.isna(m.ci_low) or pd.isna(m.ci_high):
+        return f"{fmt.number(m.value, 4)} (intervalle non disponible)"
+    return f"{fmt.number(m.value, 4)} [{fmt.number(m.ci_low, 4)} ; {fmt.number(m.ci_high, 4)}]"
+
+
 st.subheader("Décomposition de Theil")
 between, within, share = (measures.get(k) for k in ("theil_between", "theil_within", "theil_between_share"))
 if between is None or within is None:
@@ -201,5 +215,9 @@ else:
     c2.metric("Inégalité au sein des départements", fmt.number(within.value, 4))
     c3.metric("Part « entre »", fmt.percent(share.value) if share is not None and not share.suppressed
               else fmt.NOT_AVAILABLE)
-    st.caption("Indice de Theil T des taux d'usage des établissements (pondérés par les comptes) : la part "
+    shown = share is not None and not share.suppressed
+    st.caption("Intervalles à 95 % (bootstrap sur les établissements publiés) : entre départements "
+               f"{theil_interval(between)} ; au sein des départements {theil_interval(within)}"
+               + (f" ; part « entre » {fmt.rate_interval(share.value, share.ci_low, share.ci_high)}" if shown else "")
+               + ". Indice de Theil T des taux d'usage des établissements (pondérés par les comptes) : la part "
                "« entre » dit combien de l'inégalité tient aux différences entre départements.")

@@ -133,6 +133,8 @@ ui.table(pd.DataFrame({
     "Établissement": similar["name"], "Commune": similar["commune_name"],
     "Secteur": [fmt.label(fmt.SECTEURS, x) for x in similar["secteur"]],
     "IPS": [fmt.number(x, 1) for x in similar["ips"]],
-    "Taux d'usage actif": [fmt.percent(x) for x in similar["active_rate"]],
+    "Taux d'usage actif (IC 95 %)": [fmt.rate_interval(x, *ui.wilson(k, n)) for x, k, n in
+                                     zip(similar["active_rate"], similar["active"], similar["loaded"])],
     "Attendu": [fmt.percent(x) for x in similar["expected_rate"]],
-}), f"semblables_{uai}_{f.period}.csv", "dl_similar")
+}), f"semblables_{uai}_{f.period}.csv", "dl_similar",
+    "Intervalle à 95 % de Wilson sur les comptes de chaque établissement (les comptes comme unités).")

@@ -210,10 +210,12 @@ if len(targets):
         "Rang": targets["rank"], "Établissement": targets["name"], "Commune": targets["commune_name"],
         "UAI": targets["uai"], "Niveau": [fmt.label(fmt.LEVELS, x) for x in targets["level"]],
         "Comptes parents": [fmt.number(x) for x in targets["loaded"]],
-        "Taux d'usage actif": [fmt.percent(x) for x in targets["active_rate"]],
+        "Taux d'usage actif (IC 95 %)": [fmt.rate_interval(x, *ui.wilson(k, n)) for x, k, n in
+                                         zip(targets["active_rate"], targets["active"], targets["loaded"])],
         "Parents actifs en plus attendus": [fmt.number(x) for x in targets["extra_active"]],
         "IC à 95 %": [f"{fmt.number(lo)} à {fmt.number(hi)}"
                       for lo, hi in zip(targets["extra_active_low"], targets["extra_active_high"])],
     }), f"leviers_etablissements_{academie}.csv", "dl_lever_targets",
         "Parents actifs en plus = comptes chargés × (taux avec un atelier − taux actuel), avec l'effet national d'un "
-        "atelier, supposé le même partout. Seuls les établissements dont le taux annuel est publié sont classés.")
+        "atelier, supposé le même partout. Seuls les établissements dont le taux annuel est publié sont classés. "
+        "Taux d'usage actif : intervalle à 95 % de Wilson sur les comptes de l'établissement.")

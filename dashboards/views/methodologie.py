@@ -58,9 +58,9 @@ st.markdown("""
 
 st.header("Intervalles et significativité")
 st.markdown("""
-Chaque taux, écart, SII, RII et taux lissé est affiché avec son **intervalle de confiance à 95 %** (« ± », barres
-d'erreur, bandes ombrées). Ces intervalles sont **fondés sur un modèle** et prennent **l'établissement comme
-unité** : ils disent combien le chiffre varierait si d'autres établissements comparables, avec leurs propres
+Chaque taux, écart, SII, RII, pente, indice de Theil et taux lissé est affiché avec son **intervalle de confiance à
+95 %** (« ± », barres d'erreur, bandes ombrées). Ces intervalles sont **fondés sur un modèle** et prennent
+**l'établissement comme unité** : ils disent combien le chiffre varierait si d'autres établissements comparables, avec leurs propres
 familles, avaient été observés — pas seulement le hasard de quelques comptes. Un taux d'académie calculé sur des
 milliers de comptes mais sur peu d'établissements reste donc incertain.
 
@@ -94,8 +94,22 @@ milliers de comptes mais sur peu d'établissements reste donc incertain.
   précédente) et **écart d'une académie à la France** : erreur type √(e₁² + e₂²), les deux taux traités comme
   deux estimations indépendantes. Deux périodes des mêmes établissements se ressemblent, et une académie fait
   partie de la France : cette erreur type est donc plus grande que la vraie, l'intervalle prudent.
-- **Pas encore d'intervalle** : le taux d'activation, la part mobile et les visites par compte actif (et leurs
-  évolutions) sont affichés sans intervalle ; seul le taux d'usage actif a une erreur type publiée.
+- **Taux d'activation et part mobile** d'un territoire : calculés comme le taux d'usage actif (effet de grappe,
+  corrélation estimée sur les établissements publiés ; pour la part mobile, les sessions sont les unités d'un
+  établissement).
+- **Visites par compte actif** d'un territoire (« 3,4 ±0,2 ») : la variance d'un rapport sessions / comptes
+  actifs, l'établissement comme unité, avec une part qui tient aux comptes et une part aux différences entre
+  établissements, estimées sur les établissements publiés de la période, du profil et du niveau.
+- **Pente sociale de l'ajustement** (nuage usage × IPS, page *Académie*) : intervalle de la pente des moindres
+  carrés pondérés par les comptes, les établissements publiés comme unités (quantile de Student) ; « écart non
+  significatif » quand il contient 0 : la pente pourrait être nulle.
+- **Indices de Theil** (page *Académie*) : intervalle **par bootstrap** (rééchantillonnage des établissements
+  publiés, 999 tirages, percentiles 2,5 % et 97,5 %) ; quand les tirages ne donnent pas un intervalle qui
+  contient l'indice lui-même (peu d'établissements), aucun intervalle n'est affiché.
+- **Taux d'un établissement** dans les tableaux (établissements semblables, établissements à cibler de la page
+  *Leviers*) : intervalle de Wilson sur ses comptes, comme ci-dessous.
+- Les **visites par compte actif des enseignants et personnels** n'ont pas d'intervalle (aucun de leurs
+  chiffres par établissement n'est publié, et la marge arrondie ne vaut que pour des taux).
 
 Quand l'intervalle d'un écart ou d'un SII contient 0 (1 pour un RII), le tableau de bord et les rapports
 indiquent « **écart non significatif** » : les données ne permettent pas de dire dans quel sens va l'écart.

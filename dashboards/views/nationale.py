@@ -32,14 +32,25 @@ def change(col):
 
 def delta(col):
     d = change(col)
-    return None if d is None else fmt.points(d, ascii_minus=True)
+    if d is None:
+        return None
+    return fmt.points(d, ascii_minus=True) if col in RATES else fmt.signed_number(d).replace("−", "-")
 
 
-# The active rate's change carries its 95 % interval (the two periods as independent estimates): a change whose
-# interval holds 0 is drawn grey and said « évolution non significative ».
-rate_change = change("active_rate")
-rate_change_se = (None if rate_change is None else
-                  fmt.independent_se(nation["active_rate_se"].iloc[0], before["active_rate_se"].iloc[0]))
+def change_se(col):
+    """Standard error of a France figure's change (the two periods as independent estimates)."""
+    return None if change(col) is None else fmt.independent_se(nation[f"{col}_se"].iloc[0],
+                                                                before[f"{col}_se"].iloc[0])
+
+
+def delta_color(col):
+    """Grey arrow when the change's 95 % interval holds 0 (« évolution non significative »)."""
+    return "off" if fmt.change_significant(change(col), change_se(col)) is False else "normal"
+
+
+RATES = ("active_rate", "activation_rate", "mobile_share")
+FIGURES = {"active_rate": "taux d'usage actif", "activation_rate": "taux d'activation",
+           "mobile_share": "part mobile", "visits_per_active": "visites par compte actif"}
 
 
 if nation.empty:
@@ -47,24 +58,32 @@ if nation.empty:
 else:
     row = nation.iloc[0]
     sup = bool(row["suppressed"])
-    c1, c2, c3, c4 = st.columns(4)
+    # two rows of three: a rate with its ± does not fit in a fifth of the page
+    (c1, c2, c3), (c4, c5, _) = st.columns(3), st.columns(3)
     c1.metric("Taux d'usage actif", fmt.rate_with_margin(row["active_rate"], row["active_rate_se"], sup),
-              delta("active_rate"),
-              delta_color="off" if fmt.change_significant(rate_change, rate_change_se) is False else "normal",
+              delta("active_rate"), delta_color=delta_color("active_rate"),
               help="Comptes ayant ouvert au moins une session sur la période / comptes chargés ; ± : demi-largeur "
                    "de l'intervalle à 95 % (l'établissement comme unité).")
-    c2.metric("Taux d'activation", ui.rate_text(row["activation_rate"], sup), delta("activation_rate"))
-    c3.metric("Part mobile", ui.rate_text(row["mobile_share"], sup), delta("mobile_share"),
-              help="Part des sessions ouvertes depuis l'application mobile.")
-    c4.metric("Établissements", fmt.number(row["schools"]),
+    c2.metric("Taux d'activation", fmt.rate_with_margin(row["activation_rate"], row["activation_rate_se"], sup),
+              delta("activation_rate"), delta_color=delta_color("activation_rate"),
+              help="Comptes activés / comptes chargés ; ± : demi-largeur de l'intervalle à 95 %.")
+    c3.metric("Part mobile", fmt.rate_with_margin(row["mobile_share"], row["mobile_share_se"], sup),
+              delta("mobile_share"), delta_color=delta_color("mobile_share"),
+              help="Part des sessions ouvertes depuis l'application mobile ; ± : demi-largeur de l'intervalle à 95 %.")
+    c4.metric("Visites par compte actif", ui.visits_with_margin(row["visits_per_active"], row["visits_per_active_se"],
+                                                                sup),
+              delta("visits_per_active"), delta_color=delta_color("visits_per_active"),
+              help="Sessions / comptes actifs ; ± : demi-largeur de l'intervalle à 95 %.")
+    c5.metric("Établissements", fmt.number(row["schools"]),
               help=f"{fmt.SECRET if sup else fmt.number(row['loaded'])} comptes chargés")
     if f.previous:
+        changes = [f"{label} : {fmt.change_interval(change(col), change_se(col), plain=col not in RATES)}"
+                   for col, label in FIGURES.items() if change(col) is not None]
         st.caption(f"Évolution par rapport à la période précédente ({fmt.period_label(f.period_type, f.previous)}), "
-                   "en points de pourcentage."
-                   + ("" if rate_change is None else
-                      f" Taux d'usage actif : {fmt.change_interval(rate_change, rate_change_se)} ; les deux périodes "
-                      "traitées comme deux estimations indépendantes (prudent), flèche grise quand l'évolution "
-                      "n'est pas significative."))
+                   "en points de pourcentage (visites : en nombre)."
+                   + ("" if not changes else " " + " ; ".join(changes) + ". Les deux périodes sont traitées comme "
+                      "deux estimations indépendantes (prudent), flèche grise quand l'évolution n'est pas "
+                      "significative."))
 
 aca = data.cells(v, scope, f.period_type, f.period, f.profile, "academie", level=f.level, secteur=f.secteur)
 aca_before = (data.cells(v, scope, f.period_type, f.previous, f.profile, "academie", level=f.level,

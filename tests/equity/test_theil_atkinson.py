@@ -106,3 +106,27 @@ def test_errors():
     # zeros are fine for Theil T and Atkinson with eps < 1
     assert theil_t([0, 1], [1, 1]) == pytest.approx(np.log(2))
     assert atkinson([0, 1], [1, 1], 0.5) == pytest.approx(1 - (0.5**2) / 0.5)
+
+
+def test_theil_bootstrap_interval_is_scipy_bootstrap_of_the_decomposition():
+    """``theil_decomposition_ci`` (a vectorised statistic) gives the percentile intervals scipy's bootstrap gives
+    with ``theil_decomposition`` itself, resample by resample (same draws)."""
+    from scipy import stats
+
+    from pipelines.equity.theil import THEIL_PARTS, theil_decomposition, theil_decomposition_ci
+
+    rng = np.random.default_rng(7)
+    y, w = rng.beta(3, 5, 40), rng.integers(20, 300, 40).astype(float)
+    groups = rng.choice(["29", "35", "56"], 40)
+
+    def naive(index):
+        t = theil_decomposition(y[index], w[index], groups[index])
+        return np.array([t.total, t.between, t.within, t.between / t.total])
+
+    expected = stats.bootstrap((np.arange(40),), naive, vectorized=False, method="percentile", n_resamples=199,
+                               rng=np.random.default_rng(3)).confidence_interval
+    got = theil_decomposition_ci(y, w, groups, n_resamples=199, seed=3)
+    assert [got[p][0] for p in THEIL_PARTS] == pytest.approx(list(expected.low))
+    assert [got[p][1] for p in THEIL_PARTS] == pytest.approx(list(expected.high))
+    value = theil_decomposition(y, w, groups)
+    assert got["total"][0] < value.total < got["total"][1]

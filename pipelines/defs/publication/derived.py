@@ -14,8 +14,9 @@ import pandas as pd
 from scipy import stats
 
 from pipelines.defs.equity.school_flag_measures import flag_rows
-from pipelines.defs.equity.summary_measures import summary_rows
+from pipelines.defs.equity.summary_measures import THEIL_GROUPS, summary_rows
 from pipelines.disclosure.cell_suppression import CELL_KEY, Family, cells_sql
+from pipelines.equity.theil import THEIL_PARTS, theil_decomposition_ci
 
 # What the dashboard and the reports show of the equity summary.
 PUBLISHED_MEASURES = frozenset({"mean_rate", "sii", "rii", "q5_q1_gap", "theil_total", "theil_between",
@@ -47,65 +48,167 @@ def published_flags(rates: pd.DataFrame) -> pd.DataFrame:
 
 
 def published_equity(rates: pd.DataFrame) -> pd.DataFrame:
-    """The equity measures the release shows, computed on the published schools only."""
+    """The equity measures the release shows, computed on the published schools only, the Theil
+    decomposition with its bootstrap intervals (``theil_intervals``)."""
     frame, _ = summary_rows(rates[rates.period_type.isin(SUMMARY_PERIOD_TYPES)].reset_index(drop=True),
                             PUBLISHED_MEASURES)
+    return theil_intervals(frame, rates)
+
+
+THEIL_MEASURES = {f"theil_{part}": part for part in THEIL_PARTS}
+
+
+def theil_intervals(frame: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``ci_low`` / ``ci_high`` of the académie Theil rows of ``frame`` (summary rows) with the percentile
+    bootstrap over the group's published schools (``theil.theil_decomposition_ci``): between / within
+    départements (``THEIL_GROUPS``), the schools of ``rates`` the value was computed on (positive loaded
+    accounts); none where the interval does not hold the value (docs/equity_fit_guards.md)."""
+    # Académie rows only: the dashboard shows the split between départements (a national group of 43,000
+    # schools costs ~3 s CPU a bootstrap, and France's split between académies is shown nowhere).
+    theil = frame["measure"].isin(THEIL_MEASURES) & (frame["scope"] == "academie")
+    if not theil.any():
+        return frame
+    frame = frame.copy()
+    rates = rates[rates["loaded"] > 0]
+    by_period = dict(iter(rates.groupby(["period_type", "period", "profile"], sort=False)))
+    keys = ["period_type", "period", "profile", "scope", "scope_code", "level"]
+    for key, rows in frame[theil].groupby(keys, sort=False):  # one bootstrap per group of schools
+        period_type, period, profile, scope, code, level = key
+        schools = by_period[(period_type, period, profile)]
+        schools = schools[schools["academie_code"] == code]
+        if level != "all":
+            schools = schools[schools["level"] == level]
+        groups = schools[THEIL_GROUPS[scope]].fillna("inconnu").to_numpy(object)
+        bounds = theil_decomposition_ci(schools["active_rate"].to_numpy(float), schools["loaded"].to_numpy(float),
+                                        groups)
+        parts = rows["measure"].map(THEIL_MEASURES)
+        frame.loc[rows.index, "ci_low"] = [bounds[part][0] for part in parts]
+        frame.loc[rows.index, "ci_high"] = [bounds[part][1] for part in parts]
+    # A percentile interval that leaves out its own estimate (the between share of a biased resampling on few
+    # schools) or is not finite is not published: no interval rather than a misleading one.
+    bad = theil & ~(np.isfinite(frame["ci_low"].astype(float)) & np.isfinite(frame["ci_high"].astype(float))
+                   & (frame["ci_low"] <= frame["value"]) & (frame["value"] <= frame["ci_high"]))
+    frame.loc[bad, ["ci_low", "ci_high"]] = np.nan
     return frame
 
 
+# The rates of a published cell that carry a standard error with the school as the unit: column ->
+# (measure m<i> of the units, the cell's denominator from its own published figures).
+RATE_SE = {
+    "activation_rate_se": (0, "(CASE WHEN c.activation_rate > 0 THEN c.activated / c.activation_rate ELSE c.loaded END)"),
+    "active_rate_se": (1, "(CASE WHEN c.active_rate > 0 THEN c.active / c.active_rate ELSE c.loaded END)"),
+    "mobile_share_se": (2, "c.sessions"),
+}
+RATE_OF = {"activation_rate_se": "activation_rate", "active_rate_se": "active_rate",
+           "mobile_share_se": "mobile_share"}
+
+
+def _week_rows(table: str) -> str:
+    """``table`` (keyed period_type, period, profile, level) plus a copy of its trimester rows for every week
+    whose Monday falls in the trimester (weekly school figures are never published)."""
+    return f"""
+        SELECT * FROM {table}
+        UNION ALL BY NAME
+        SELECT i.* REPLACE ('week' AS period_type, w.period AS period)
+        FROM periods w JOIN periods t ON t.period_type = 'trimester' AND w.period_start BETWEEN t.period_start
+             AND t.period_end
+        JOIN {table} i ON i.period_type = 'trimester' AND i.period = t.period
+        WHERE w.period_type = 'week'"""
+
+
 def write_cell_rate_se(con, units: str, cells: str) -> None:
-    """Add ``active_rate_se`` to the published ``cells``: the standard error of the active rate with the
-    school as the unit (Kish's design effect for a cluster sample)::
+    """Add the columns of RATE_SE to the published ``cells``: the standard error of the activation rate, the
+    active rate and the mobile share with the school as the unit (Kish's design effect for a cluster sample)::
 
         se = sqrt(p (1 - p) / n * (1 + (n / schools - 1) * rho))
 
-    ``p``, ``n`` (accounts with a measured activity) and ``schools`` are the cell's published figures;
-    ``rho``, the intra-school correlation of activity, is estimated on the published schools of ``units``
-    per period × profile × level ('all': every level) by moments, ``Var(k_i) = n_i p (1 - p) (1 + (n_i -
-    1) rho)``: ``rho = (sum (k_i - n_i p)^2 - p (1 - p) sum n_i) / (p (1 - p) sum n_i (n_i - 1))``, 0 at
-    least, on at least MIN_ICC_SCHOOLS schools. A week takes the rho of the trimester that holds its Monday
-    (weekly school figures are never published); a profile without published schools (staff) gets none.
+    ``p``, ``n`` (accounts with a measured activation or activity, sessions for the mobile share) and
+    ``schools`` are the cell's published figures; ``rho``, the intra-school correlation of the measure, is
+    estimated on the published schools of ``units`` per period × profile × level ('all': every level) by
+    moments, ``Var(k_i) = n_i p (1 - p) (1 + (n_i - 1) rho)``: ``rho = (sum (k_i - n_i p)^2 - p (1 - p) sum
+    n_i) / (p (1 - p) sum n_i (n_i - 1))``, 0 at least, on at least MIN_ICC_SCHOOLS schools. A week takes the
+    rho of the trimester that holds its Monday; a profile without published schools (staff) gets none here.
     """
+    for column, (measure, n) in RATE_SE.items():
+        mn, mk = f"m{measure}_n", f"m{measure}_k"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _cell_icc AS
+            WITH schools AS (
+                SELECT period_type, period, profile, level, {mn}::DOUBLE AS n, {mk}::DOUBLE AS k
+                FROM {units} WHERE published AND {mn} > 0
+            ),
+            pooled AS (
+                SELECT period_type, period, profile, coalesce(level, 'all') AS level, count(*) AS schools,
+                       sum(k) / sum(n) AS p, sum(n) AS sn, sum(n * (n - 1)) AS snn
+                FROM schools GROUP BY GROUPING SETS ((period_type, period, profile, level), (period_type, period, profile))
+            ),
+            moments AS (
+                SELECT q.period_type, q.period, q.profile, q.level, q.schools, q.p, q.sn, q.snn,
+                       sum((s.k - s.n * q.p) ^ 2) AS ss
+                FROM pooled q JOIN schools s USING (period_type, period, profile)
+                WHERE q.level = 'all' OR s.level = q.level
+                GROUP BY ALL
+            )
+            SELECT period_type, period, profile, level,
+                   greatest(0, (ss - p * (1 - p) * sn) / (p * (1 - p) * snn)) AS rho
+            FROM moments WHERE schools >= {MIN_ICC_SCHOOLS} AND p > 0 AND p < 1 AND snn > 0
+        """)
+        rate = RATE_OF[column]
+        con.execute(f"ALTER TABLE {cells} ADD COLUMN {column} DOUBLE")
+        con.execute(f"""
+            UPDATE {cells} c SET {column} = sqrt(c.{rate} * (1 - c.{rate}) / {n}
+                                                 * (1 + greatest({n} / c.schools - 1, 0) * r.rho))
+            FROM ({_week_rows("_cell_icc")}) r
+            WHERE r.period_type = c.period_type AND r.period = c.period AND r.profile = c.profile AND r.level = c.level
+              AND NOT c.suppressed AND c.{rate} IS NOT NULL AND {n} > 0
+        """)
+
+
+def write_cell_mean_se(con, units: str, cells: str) -> None:
+    """Add ``visits_per_active_se`` to the published ``cells``: the standard error of visits per active
+    account ``R = Y / X`` (sessions over active accounts) with the school as the unit. Per school,
+    ``E[(y_i - R x_i)^2] = a x_i + b x_i^2`` (an account-level variance and a between-school one: the
+    binomial version is Kish's ``p(1-p)(1-rho) n + p(1-p) rho n^2``), ``a, b >= 0`` fitted by least squares
+    on the published schools of ``units`` per period × profile × level (at least MIN_ICC_SCHOOLS); the cell's
+    ``Var(R) = (a X + b X^2 / S) / X^2 = a / X + b / S`` takes the mean school size ``X / S`` for ``sum
+    x_i^2 / X`` (the cell's school sizes are not published), with ``X = sessions / visits_per_active`` and
+    ``S = schools`` its published figures. Weeks take the trimester's ``a, b``; staff profiles get none."""
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _cell_icc AS
+        CREATE OR REPLACE TEMP TABLE _cell_var AS
         WITH schools AS (
-            SELECT period_type, period, profile, level, m1_n::DOUBLE AS n, m1_k::DOUBLE AS k
-            FROM {units} WHERE published AND m1_n > 0
+            SELECT period_type, period, profile, level, ev_active::DOUBLE AS x, ev_sessions::DOUBLE AS y
+            FROM {units} WHERE published AND ev_active > 0
         ),
         pooled AS (
             SELECT period_type, period, profile, coalesce(level, 'all') AS level, count(*) AS schools,
-                   sum(k) / sum(n) AS p, sum(n) AS sn, sum(n * (n - 1)) AS snn
+                   sum(y) / sum(x) AS r
             FROM schools GROUP BY GROUPING SETS ((period_type, period, profile, level), (period_type, period, profile))
         ),
-        moments AS (
-            SELECT q.period_type, q.period, q.profile, q.level, q.schools, q.p, q.sn, q.snn,
-                   sum((s.k - s.n * q.p) ^ 2) AS ss
+        moments AS (  -- normal equations of e^2 ~ a x + b x^2 (no intercept)
+            SELECT q.period_type, q.period, q.profile, q.level, q.schools,
+                   sum(s.x ^ 2) AS x2, sum(s.x ^ 3) AS x3, sum(s.x ^ 4) AS x4,
+                   sum((s.y - q.r * s.x) ^ 2 * s.x) AS ex, sum((s.y - q.r * s.x) ^ 2 * s.x ^ 2) AS exx
             FROM pooled q JOIN schools s USING (period_type, period, profile)
             WHERE q.level = 'all' OR s.level = q.level
             GROUP BY ALL
+        ),
+        solved AS (
+            SELECT *, (ex * x4 - exx * x3) / nullif(x2 * x4 - x3 * x3, 0) AS a0,
+                      (exx * x2 - ex * x3) / nullif(x2 * x4 - x3 * x3, 0) AS b0
+            FROM moments WHERE schools >= {MIN_ICC_SCHOOLS}
         )
         SELECT period_type, period, profile, level,
-               greatest(0, (ss - p * (1 - p) * sn) / (p * (1 - p) * snn)) AS rho
-        FROM moments WHERE schools >= {MIN_ICC_SCHOOLS} AND p > 0 AND p < 1 AND snn > 0
+               CASE WHEN a0 >= 0 AND b0 >= 0 THEN a0 WHEN coalesce(b0, -1) < 0 THEN ex / x2 ELSE 0 END AS a,
+               CASE WHEN a0 >= 0 AND b0 >= 0 THEN b0 WHEN coalesce(b0, -1) < 0 THEN 0 ELSE exx / x4 END AS b
+        FROM solved
     """)
+    x = "(c.sessions / c.visits_per_active)"
+    con.execute(f"ALTER TABLE {cells} ADD COLUMN visits_per_active_se DOUBLE")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _cell_rho AS
-        SELECT period_type, period, profile, level, rho FROM _cell_icc
-        UNION ALL
-        SELECT 'week', w.period, i.profile, i.level, i.rho
-        FROM periods w JOIN periods t ON t.period_type = 'trimester' AND w.period_start BETWEEN t.period_start
-             AND t.period_end
-        JOIN _cell_icc i ON i.period_type = 'trimester' AND i.period = t.period
-        WHERE w.period_type = 'week'
-    """)
-    n = "(CASE WHEN c.active_rate > 0 THEN c.active / c.active_rate ELSE c.loaded END)"
-    con.execute(f"ALTER TABLE {cells} ADD COLUMN active_rate_se DOUBLE")
-    con.execute(f"""
-        UPDATE {cells} c SET active_rate_se = sqrt(c.active_rate * (1 - c.active_rate) / {n}
-                                                   * (1 + greatest({n} / c.schools - 1, 0) * r.rho))
-        FROM _cell_rho r
+        UPDATE {cells} c SET visits_per_active_se = sqrt(r.a / {x} + r.b / c.schools)
+        FROM ({_week_rows("_cell_var")}) r
         WHERE r.period_type = c.period_type AND r.period = c.period AND r.profile = c.profile AND r.level = c.level
-          AND NOT c.suppressed AND c.active_rate IS NOT NULL AND {n} > 0
+          AND NOT c.suppressed AND c.visits_per_active > 0 AND c.sessions > 0
     """)
 
 

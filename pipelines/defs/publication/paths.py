@@ -10,7 +10,8 @@ SERVING_FILENAME = "observatoire_serving.duckdb"
 # Bumped when the published tables change shape; the dashboard refuses a file of another version.
 # 3: levers_* and school_ips_quintiles tables, active_rate_se, funnel_p / funnel_q
 # 4: reach_cells.reach_margin; active_rate_se of staff cells (rounded cluster margin)
-SCHEMA_VERSION = "4"
+# 5: activation_rate_se, mobile_share_se, visits_per_active_se; ips_fit.slope_low / slope_high; Theil intervals
+SCHEMA_VERSION = "5"
 
 
 def serving_path() -> Path:

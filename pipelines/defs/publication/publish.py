@@ -16,9 +16,10 @@ Published tables (all figures of a suppressed unit or cell are NULL, ``suppresse
                    ``school_ips_quintiles`` their national IPS quintile for each profile
 ``adoption_cells`` France / académie / département × level × secteur, and académie × level × one
                    breakdown (EP, rural/urban, IPS quintile), × period × profile: loaded, activated,
-                   active, rates, visits, breadth, mobile share, and the standard error of the active
-                   rate with the school as the unit (``active_rate_se``, ``derived.py``; staff
-                   profiles: the rounded-up cluster margin / 1.96). Staff profiles: no breakdown.
+                   active, rates, visits, breadth, mobile share, and the standard errors of the
+                   activation rate, active rate, mobile share and visits per active account with the
+                   school as the unit (``*_se``, ``derived.py``; staff profiles: the rounded-up cluster
+                   margin / 1.96 of the three rates, no visits se). Staff profiles: no breakdown.
                    Weeks: France and académies × level × secteur, and × one breakdown (all levels).
 ``school_adoption`` one school × month / trimester / school year × profile (parents, élèves): the
                    same figures, plus the shrunk rate, expected rate and funnel limits fitted on the
@@ -26,8 +27,10 @@ Published tables (all figures of a suppressed unit or cell are NULL, ``suppresse
 ``reach_cells``    feature reach per service: France / académie × level, and × IPS quintile (all
                    levels), without its denominator; ``reach_margin``, the 95 % half-width with the
                    school as the unit rounded up to a class (``derived.cluster_margins``)
-``equity``         SII, RII, Q5 − Q1, Theil (France / académie × level) of the published schools
-``ips_fit``        weighted least-squares line of the active rate on IPS over the published schools
+``equity``         SII, RII, Q5 − Q1, Theil (France / académie × level) of the published schools, with
+                   their 95 % intervals (Theil: bootstrap over the published schools)
+``ips_fit``        weighted least-squares line of the active rate on IPS over the published schools, and
+                   the 95 % interval of its slope (``slope_low``, ``slope_high``)
 ``data_gaps``      probable data-gap school-weeks counted per académie and week
 ``holidays``       school holidays per académie (zone calendar)
 ``geo_shapes``     simplified GeoJSON of académies and départements
@@ -49,13 +52,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from scipy import stats
 
 from pipelines.defs.equity.checks import SUMMARY_RULES, violations
 from pipelines.defs.publication.derived import (
+    RATE_SE,
     published_equity,
     published_flags,
     published_school_rates,
     write_cell_rate_se,
+    write_cell_mean_se,
     write_cluster_margins,
 )
 from pipelines.fr_format import Z95
@@ -255,7 +261,9 @@ def _write_equity(con, equity: pd.DataFrame) -> None:
 
 
 def _write_ips_fit(con) -> None:
-    """Weighted (loaded accounts) least squares of the active rate on IPS, over published schools only."""
+    """Weighted (loaded accounts) least squares of the active rate on IPS, over published schools only, with
+    the 95 % interval of the slope: ``se = sqrt(sum w e^2 / (S - 2) / sum w (x - mean x)^2)`` (the WLS
+    standard error, the schools as the units, the residual scale estimated), ``t(0.975, S - 2)`` quantile."""
     con.execute(f"""
         CREATE TABLE srv.ips_fit AS
         WITH pts AS (
@@ -272,7 +280,7 @@ def _write_ips_fit(con) -> None:
                 coalesce(academie_code, 'FR') AS geo_code, academie_code,
                 coalesce(level, 'all') AS level, coalesce(secteur, 'all') AS secteur,
                 count(*) AS schools, sum(w) AS sw, sum(w * x) AS swx, sum(w * y) AS swy,
-                sum(w * x * x) AS swxx, sum(w * x * y) AS swxy
+                sum(w * x * x) AS swxx, sum(w * x * y) AS swxy, sum(w * y * y) AS swyy
             FROM pts
             GROUP BY GROUPING SETS (
                 (period_type, period, profile), (period_type, period, profile, level),
@@ -280,13 +288,26 @@ def _write_ips_fit(con) -> None:
                 (period_type, period, profile, academie_code), (period_type, period, profile, academie_code, level),
                 (period_type, period, profile, academie_code, secteur),
                 (period_type, period, profile, academie_code, level, secteur))
+        ),
+        centred AS (
+            SELECT *, swxx - swx * swx / sw AS sxx, swxy - swx * swy / sw AS sxy, swyy - swy * swy / sw AS syy
+            FROM sums WHERE schools >= 3
         )
         SELECT period_type, period, profile, geo_level, geo_code, academie_code, level, secteur, schools,
             (sw * swxy - swx * swy) / nullif(sw * swxx - swx * swx, 0) AS slope,
-            (swy - (sw * swxy - swx * swy) / nullif(sw * swxx - swx * swx, 0) * swx) / sw AS intercept
-        FROM sums WHERE schools >= 3
+            (swy - (sw * swxy - swx * swy) / nullif(sw * swxx - swx * swx, 0) * swx) / sw AS intercept,
+            sqrt(greatest(syy - sxy * sxy / nullif(sxx, 0), 0) / (schools - 2) / nullif(sxx, 0)) AS _se,
+            NULL::DOUBLE AS slope_low, NULL::DOUBLE AS slope_high
+        FROM centred
         ORDER BY ALL
     """)
+    dfs = [r[0] for r in con.execute("SELECT DISTINCT schools - 2 FROM srv.ips_fit WHERE _se > 0").fetchall()]
+    if dfs:
+        con.register("_t95", pd.DataFrame({"df": dfs, "t": stats.t.ppf(0.975, dfs)}))
+        con.execute("""UPDATE srv.ips_fit f SET slope_low = f.slope - q.t * f._se, slope_high = f.slope + q.t * f._se
+                       FROM _t95 q WHERE q.df = f.schools - 2 AND f._se > 0""")
+        con.unregister("_t95")
+    con.execute("ALTER TABLE srv.ips_fit DROP COLUMN _se")
 
 
 def _write_reference(con, present: set[str], reference: Path) -> None:
@@ -403,11 +424,13 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = EXACT_AU
                          breakdown, breakdown_value
             """)
             write_cell_rate_se(con, ADOPTION.units, "srv.adoption_cells")
+            write_cell_mean_se(con, ADOPTION.units, "srv.adoption_cells")
             # Staff cells (no published school figures): the cluster margin rounded up (derived.py)
             staff = ", ".join(f"'{p}'" for p in SCHOOL_LEVEL_PROFILES)
             for family in (ADOPTION_STAFF, ADOPTION_WEEK_OTHER):
-                write_cluster_margins(con, family, 1, "srv.adoption_cells", "active_rate_se", scale=Z95,
-                                      where=f"t.active_rate_se IS NULL AND t.profile NOT IN ({staff})")
+                for column, (measure, _) in RATE_SE.items():
+                    write_cluster_margins(con, family, measure, "srv.adoption_cells", column, scale=Z95,
+                                          where=f"t.{column} IS NULL AND t.profile NOT IN ({staff})")
             rates = published_school_rates(con, ADOPTION.units, quintiles)
             _write_school_adoption(con, published_flags(rates))
             con.execute("CREATE TABLE srv.reach_cells (period_type VARCHAR, period VARCHAR, profile VARCHAR, "

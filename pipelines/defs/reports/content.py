@@ -49,8 +49,8 @@ METRICS = ("active_rate", "activation_rate", "visits_per_active", "mobile_share"
 # ------------------------------------------------------------------------------------------ figures
 @dataclass
 class Metric:
-    """One figure of the headline table: value, change vs previous week and vs a year earlier, and the
-    standard errors of those changes (active rate only: the one figure with a published standard error)."""
+    """One figure of the headline table: value and its published standard error, change vs previous week and
+    vs a year earlier, and the standard errors of those changes (the two weeks as independent estimates)."""
 
     value: float | None
     suppressed: bool
@@ -59,6 +59,7 @@ class Metric:
     kind: str = "rate"  # 'rate' (shown as %, changes in points) or 'number'
     previous_se: float | None = None
     year_se: float | None = None
+    se: float | None = None
 
 
 @dataclass
@@ -261,23 +262,23 @@ def _headline(data: PublishedWeek, profile: str, geo: str) -> Headline:
     metrics = {}
     for name in METRICS:
         value = getattr(cell, name)
-        metrics[name] = Metric(value, cell.suppressed,
-                               _delta(value, getattr(before, name) if before else None),
-                               _delta(value, getattr(year, name) if year else None),
-                               "number" if name == "visits_per_active" else "rate")
-    rate = metrics["active_rate"]
-    if not cell.suppressed:
-        rate.previous_se = _change_se(cell, before, rate.previous_delta)
-        rate.year_se = _change_se(cell, year, rate.year_delta)
+        m = Metric(value, cell.suppressed, _delta(value, getattr(before, name) if before else None),
+                   _delta(value, getattr(year, name) if year else None),
+                   "number" if name == "visits_per_active" else "rate")
+        if not cell.suppressed and value is not None:
+            m.se = getattr(cell, f"{name}_se")
+            m.previous_se = _change_se(cell, before, name, m.previous_delta)
+            m.year_se = _change_se(cell, year, name, m.year_delta)
+        metrics[name] = m
     return Headline(profile, cell, metrics)
 
 
-def _change_se(cell: Cell, other: Cell | None, delta: float | None) -> float | None:
-    """Standard error of the change of a published cell's active rate since ``other`` (the two weeks as
+def _change_se(cell: Cell, other: Cell | None, name: str, delta: float | None) -> float | None:
+    """Standard error of the change of a published cell's figure ``name`` since ``other`` (the two weeks as
     independent estimates), None without a change or a standard error."""
     if delta is None or other is None:
         return None
-    return fr.independent_se(cell.active_rate_se, other.active_rate_se)
+    return fr.independent_se(getattr(cell, f"{name}_se"), getattr(other, f"{name}_se"))
 
 
 _GAP_DEFINITIONS = (

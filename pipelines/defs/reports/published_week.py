@@ -46,7 +46,11 @@ class Cell:
     active_rate: float | None = None
     visits_per_active: float | None = None
     mobile_share: float | None = None
-    active_rate_se: float | None = None  # standard error of the active rate, the school as the unit
+    # standard errors of the figures above, the school as the unit (``<figure>_se`` of adoption_cells)
+    activation_rate_se: float | None = None
+    active_rate_se: float | None = None
+    visits_per_active_se: float | None = None
+    mobile_share_se: float | None = None
 
 
 # (period, profile, geo_code, breakdown, value); breakdown 'all' (value 'all'), 'secteur',
@@ -123,7 +127,7 @@ def _cells(con, weeks: Weeks) -> dict[CellKey, Cell]:
                CASE WHEN secteur <> 'all' THEN 'secteur' ELSE breakdown END,
                CASE WHEN secteur <> 'all' THEN secteur ELSE breakdown_value END,
                schools, suppressed, loaded, active, activation_rate, active_rate, visits_per_active, mobile_share,
-               active_rate_se
+               activation_rate_se, active_rate_se, visits_per_active_se, mobile_share_se
         FROM adoption_cells
         WHERE period_type = 'week' AND list_contains(?, period) AND list_contains(?, profile)
           AND geo_level IN ('nation', 'academie') AND level = 'all' AND (secteur = 'all' OR breakdown = 'all')

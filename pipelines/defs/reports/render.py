@@ -80,21 +80,14 @@ def pct(rate, suppressed: bool = False) -> str:
     return secret() if suppressed else esc(fr.percent(rate))
 
 
-def signed(value, decimals: int = 1) -> str:
-    """A signed change of a plain number: 0.123 → '+0,1'."""
-    if value is None:
-        return fr.NOT_AVAILABLE
-    sign = "+" if value > 0 else ("−" if value < 0 else "±")
-    return f"{sign}{fr.number(abs(value), decimals)}"
-
-
 def delta_html(value, kind: str = "rate", se: float | None = None, then: str = "") -> str:
     """A change, coloured by its sign, followed by ``then`` (« par rapport à … »); with ``se`` (its standard
     error) its 95 % interval comes last, and a change whose interval holds 0 is grey and says « évolution non
     significative »."""
     if value is None:
         return fr.NOT_AVAILABLE + then
-    text = fr.points(value) if kind == "rate" else signed(value)
+    show = fr.points if kind == "rate" else fr.signed_number
+    text = show(value)
     significant = fr.change_significant(value, se)
     css = ("flat" if significant is False else
            "up" if value > 0.0005 else ("down" if value < -0.0005 else "flat"))
@@ -103,8 +96,13 @@ def delta_html(value, kind: str = "rate", se: float | None = None, then: str = "
         return out
     low, high = fr.wald_bounds(value, se)
     verdict = "" if significant else f" ; {fr.NOT_SIGNIFICANT_CHANGE}"
-    return out + (f' <span class="small">(IC 95 % : {esc(fr.points(low))} à {esc(fr.points(high))}'
+    return out + (f' <span class="small">(IC 95 % : {esc(show(low))} à {esc(show(high))}'
                   f"{esc(verdict)})</span>")
+
+
+def metric_margin(m) -> str:
+    """The half-width of a headline figure's 95 % interval: '±0,8 pt' (a rate), '±0,2' (visits)."""
+    return fr.margin(m.se) if m.kind == "rate" else f"±{fr.number(fr.Z95 * m.se, 1)}"
 
 
 def metric_value(value, kind: str, suppressed: bool) -> str:
@@ -309,8 +307,7 @@ def _cards(report: Report) -> str:
         if report.has_year_ago:
             then = f" par rapport à la semaine {year.isocalendar().week} de {year.isocalendar().year}"
             lines.append(f'<p class="delta">{delta_html(m.year_delta, m.kind, m.year_se, then)}</p>')
-        se = parent.cell.active_rate_se if name == "active_rate" and not m.suppressed else None
-        margin = "" if se is None else f'<p class="delta">{esc(fr.margin(se))} (intervalle de confiance à 95 %)</p>'
+        margin = "" if m.se is None else f'<p class="delta">{esc(metric_margin(m))} (intervalle de confiance à 95 %)</p>'
         cards.append(
             f'<div class="card"><p class="label">{esc(label)}</p>'
             f'<p class="value">{metric_value(m.value, m.kind, m.suppressed)}</p>{margin}'
@@ -354,15 +351,14 @@ def _profiles_table(report: Report) -> str:
             changes = delta_html(m.previous_delta, m.kind, m.previous_se)
             if report.has_year_ago:
                 changes += f" · {delta_html(m.year_delta, m.kind, m.year_se)}"
-            se = headline.cell.active_rate_se if name == "active_rate" and not m.suppressed else None
-            margin = "" if se is None else f'<br><span class="small">{esc(fr.margin(se))}</span>'
+            margin = "" if m.se is None else f'<br><span class="small">{esc(metric_margin(m))}</span>'
             cells.append(f'<td class="num">{metric_value(m.value, m.kind, m.suppressed)}{margin}'
                          f'<br><span class="small">{changes}</span></td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     header = "<th>Profil</th>" + "".join(f"<th class=num>{esc(label)}</th>" for label, _ in METRIC_LABELS.values())
-    legend = ("Sous le taux d'activité : demi-largeur de son intervalle de confiance à 95 % (l'établissement comme "
-              "unité ; pour les enseignants, arrondie vers le haut à une classe), et celui de son évolution. Sous "
-              "chaque valeur : évolution par rapport à la semaine précédente")
+    legend = ("Sous chaque valeur : demi-largeur de son intervalle de confiance à 95 % (l'établissement comme "
+              "unité ; pour les enseignants, arrondie vers le haut à une classe, et pas d'intervalle pour les "
+              "visites), puis son évolution par rapport à la semaine précédente, avec son intervalle")
     if report.has_year_ago:
         legend += f" · évolution depuis la semaine {year.isocalendar().week} de {year.isocalendar().year}"
     return html_table(header, rows) + f'<p class="note">{esc(legend)}.</p>'
