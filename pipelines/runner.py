@@ -6,7 +6,6 @@ job and says why."""
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from pipelines.defs.publication.paths import serving_path
 from pipelines.defs.reference.assets import reference_assets, reference_version
 from pipelines.jobs import indicators_job, ingest_job, serving_job, weekly_job
 from pipelines.paths import lake_dir, landing_dir, reference_dir, warehouse_path
+from pipelines.stage_log import quiet_run
 
 # Tags Dagster writes on every materialization (docs/rerun.md).
 CODE_VERSION_TAG = "dagster/code_version"
@@ -56,11 +56,31 @@ class History:
     def __init__(self, instance: dg.DagsterInstance, graph, trusted: bool):
         self.instance, self.graph, self.trusted = instance, graph, trusted
         self._runs: dict[str, bool] = {}
+        self._latest: dict[dg.AssetKey, dg.EventLogRecord | None] = {}
+        self._partitions: dict[dg.AssetKey, dict[str, dg.EventLogRecord]] = {}
 
     def latest(self, key: dg.AssetKey, partition: str | None = None) -> dg.EventLogRecord | None:
-        records = self.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None), limit=1).records
-        return records[0] if records else None
+        """The last materialization of ``key`` (of any partition when ``partition`` is None)."""
+        if partition is not None:
+            return self._by_partition(key).get(partition)
+        if key not in self._latest:
+            records = self.instance.fetch_materializations(key, limit=1).records
+            self._latest[key] = records[0] if records else None
+        return self._latest[key]
+
+    def _by_partition(self, key: dg.AssetKey) -> dict[str, dg.EventLogRecord]:
+        """Every partition's last materialization, read in pages (newest first) once."""
+        if key not in self._partitions:
+            latest, cursor = {}, None
+            while True:
+                page = self.instance.fetch_materializations(key, limit=1000, cursor=cursor)
+                for record in page.records:
+                    latest.setdefault(record.partition_key, record)
+                if not page.has_more:
+                    break
+                cursor = page.cursor
+            self._partitions[key] = latest
+        return self._partitions[key]
 
     def run_succeeded(self, run_id: str) -> bool:
         if run_id not in self._runs:
@@ -198,14 +218,21 @@ def _serving_file_changed(history: History) -> str | None:
 
 
 def stage_logger_config() -> dict:
-    """Run config that replaces Dagster's DEBUG console logger by the stage logger (the instance's event
-    log keeps every event whatever the console shows)."""
+    """Run config that replaces Dagster's DEBUG console logger by the stage logger (pipelines/stage_log.py)."""
     return {"loggers": {"stages": {}}}
+
+
+def run_output_path(instance: dg.DagsterInstance) -> Path:
+    """Where the raw output of the runs started here goes (dbt's log): beside the instance's storage."""
+    return Path(instance.root_directory) / "run_output" / f"{time.strftime('%Y-%m-%d')}.log"
 
 
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, outcome: PipelineRun, **kwargs) -> None:
     started = time.perf_counter()
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=stage_logger_config(), **kwargs)
+    with quiet_run(run_output_path(instance)):
+        print(f"==== {time.strftime('%Y-%m-%dT%H:%M:%S')} {job.name}", flush=True)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=stage_logger_config(),
+                                        **kwargs)
     outcome.runs.append((job.name, result.run_id, result.success, time.perf_counter() - started))
     outcome.success &= result.success
     outcome.failed_checks += [
@@ -260,7 +287,8 @@ def run_pipeline(instance: dg.DagsterInstance, announce=print) -> PipelineRun:
         return outcome
 
     weekly = defs.resolve_job_def(weekly_job.name)
-    ranges, reasons = _stale_week_ranges(history, sorted(weekly.asset_layer.selected_asset_keys, key=str), weeks)
+    keys = sorted(weekly.asset_layer.selected_asset_keys, key=lambda k: (k != EVENTS, str(k)))  # upstream first
+    ranges, reasons = _stale_week_ranges(history, keys, weeks)
     if ranges:
         outcome.reasons.append((weekly_job.name, reasons))
         outcome.weeks = (ranges[0][0], ranges[-1][-1])
