@@ -33,7 +33,7 @@ def quiet_run(output: Path):
 
 class _StageHandler(logging.Handler):
     def __init__(self):
-        super().__init__(logging.INFO)
+        super().__init__(logging.DEBUG)  # step events are DEBUG records: emit picks what to print
         self.materialized: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:

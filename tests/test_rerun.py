@@ -66,6 +66,7 @@ def test_cli_first_run_then_noop_rerun_runs_no_job(project, capsys):
     first = capsys.readouterr().out
     assert [line.split()[0] for line in first.splitlines() if " run " in line and "succeeded" in line] == JOBS
     assert "stage ingest" in first and "file 3/3 events.jsonl [entcore_jsonl] ingested" in first
+    assert "  done landed_files in " in first and "  done published_serving in " in first  # one line per step
     assert "DEBUG" not in first and "STEP_START" not in first and "Running with dbt" not in first  # dbt: in the log
     published, mtime = _serving_bytes(project), (project / "serving" / "observatoire_serving.duckdb").stat().st_mtime_ns
     with dg.DagsterInstance.get() as instance:
@@ -79,7 +80,7 @@ def test_cli_first_run_then_noop_rerun_runs_no_job(project, capsys):
     assert (project / "serving" / "observatoire_serving.duckdb").stat().st_mtime_ns == mtime
     with dg.DagsterInstance.get() as instance:
         assert len(instance.get_run_records()) == runs  # no run at all, not even an empty one
-        raw_output = list((project.parent / "dagster" / "run_output").glob("*.log"))
+        raw_output = list((project.parent / "dagster" / ".dagster" / "run_output").glob("*.log"))
     assert raw_output and "Running with dbt" in raw_output[0].read_text()  # dbt's log kept in the instance folder
 
 
@@ -154,7 +155,7 @@ def test_noop_still_fails_without_the_key_or_with_a_lost_lake_file(project, monk
     monkeypatch.delenv("ENT_PSEUDONYMIZATION_KEY")
     _assert_noop(_run())
     part = sorted((project / "lake" / "events").rglob("*.parquet"))
-    moved = part[0].with_suffix(".moved")
+    moved = project.parent / "moved.parquet"  # out of the lake: a file there that lake_files lacks is deleted
     part[0].rename(moved)
     try:
         outcome = _run()
