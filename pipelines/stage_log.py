@@ -51,7 +51,7 @@ class _StageHandler(logging.Handler):
             self._print(f"  done {step} in {seconds:.1f} s ({self.materialized[step]} materialization(s))")
         elif kind == "STEP_FAILURE":
             error = event.event_specific_data.error
-            self._print(f"  FAILED {step}: {error.message.strip().splitlines()[-1] if error else record.getMessage()}")
+            self._print(f"  FAILED {step}: {error.message.strip().splitlines()[0] if error else record.getMessage()}")
         elif kind == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
             data = event.event_specific_data
             self._print(f"  check failed: {data.asset_key.to_user_string()}:{data.check_name}"

@@ -7,6 +7,7 @@ starts from a pipeline that is up to date and leaves it so."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import dagster as dg
@@ -169,6 +170,10 @@ def test_noop_still_fails_without_the_key_or_with_a_lost_lake_file(project, monk
 def test_retention_purge_reruns_the_period_models_and_serving(project):
     from pipelines.definitions import build_defs
 
+    # Events of last month, kept by a 12-month purge (which deletes the 2025 weeks).
+    recent = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    write_text(project / "landing" / "recent.jsonl", [entcore_line("recent-1", "user-1", f"{recent}T18:00:00")])
+    assert _run().success
     with dg.DagsterInstance.get() as instance:
         purge = build_defs().resolve_job_def("retention_job").execute_in_process(
             instance=instance, run_config={"ops": {"expired_events_purge": {"config": {"months": 12}}}})
