@@ -300,6 +300,7 @@ def run_pipeline(instance: dg.DagsterInstance, announce=print) -> PipelineRun:
                                                    "dagster/asset_partition_range_end": week_range[-1]})
         if not outcome.success:
             return outcome
+    history = History(instance, graph, history.trusted)  # its reads are cached: read again after runs
 
     for job in (indicators_job, serving_job):
         job_def = defs.resolve_job_def(job.name)
@@ -314,4 +315,5 @@ def run_pipeline(instance: dg.DagsterInstance, announce=print) -> PipelineRun:
         _execute(job_def, instance, outcome, asset_selection=keys)
         if not outcome.success:
             return outcome
+        history = History(instance, graph, history.trusted)
     return outcome
