@@ -32,23 +32,30 @@ def _use_project_instance() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Materialize the whole pipeline in this process, recorded on the project's Dagster instance."""
+    """Materialize what changed in the pipeline, in this process, recorded on the project's Dagster instance."""
+    started = time.perf_counter()
     _use_project_instance()
     import dagster as dg
 
     from pipelines.runner import run_pipeline
 
-    started = time.perf_counter()
+    print(f"ent-equity run: data {data_dir()}, Dagster instance {os.environ['DAGSTER_HOME']}", flush=True)
     with dg.DagsterInstance.get() as instance:
         outcome = run_pipeline(instance)
+    for job, why in outcome.skipped:
+        print(f"{job}: nothing to run, {why}")
     for job, run_id, success, seconds in outcome.runs:
         print(f"{job} run {run_id}: {'succeeded' if success else 'FAILED'} in {seconds:.1f} s")
     if outcome.weeks:
         print(f"weeks {outcome.weeks[0]} to {outcome.weeks[1]}")
     if outcome.failed_checks:
         print("failed checks: " + ", ".join(sorted(outcome.failed_checks)))
+    for problem in outcome.problems:
+        print(f"PROBLEM: {problem}")
+    if outcome.success and not outcome.runs:
+        print("nothing changed since the last run: no job ran, the serving copy is the one last published")
     print(f"pipeline {'succeeded' if outcome.success else 'FAILED'} in {time.perf_counter() - started:.1f} s "
-          f"(data: {data_dir()})")
+          f"(full event log: `DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev`, or .dagster/ there)")
     return 0 if outcome.success else 1
 
 

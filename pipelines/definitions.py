@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipelines.code_versions import with_code_versions
 from pipelines.defs.equity.assets import equity_assets
 from pipelines.defs.equity.checks import equity_checks
 from pipelines.defs.event_models.assets import dbt_resource, event_model_assets
@@ -21,18 +22,23 @@ from pipelines.defs.reference.checks import schools_checks
 from pipelines.defs.publication.assets import serving_assets
 from pipelines.jobs import indicators_job, ingest_job, serving_job, weekly_job
 from pipelines.resources import warehouse_resource
+from pipelines.stage_log import stage_logger
 
 
 def build_defs() -> dg.Definitions:
     """Definitions bound to the current ``ENT_DATA_DIR`` (tests call this after pointing it at tmp_path)."""
     return dg.Definitions(
-        assets=[*reference_assets, landed_files, events, *event_model_assets,
-                *period_indicator_assets, *equity_assets, *lever_assets, *serving_assets, expired_events_purge, weekly_report],
+        # Code versions on every asset: a re-run compares them with the last materializations' (runner.py).
+        assets=with_code_versions([
+            *reference_assets, landed_files, events, *event_model_assets, *period_indicator_assets, *equity_assets,
+            *lever_assets, *serving_assets, expired_events_purge, weekly_report]),
         asset_checks=[*schools_checks, *ingest_checks, *indicator_checks, *equity_checks, *lever_checks],
         jobs=[ingest_job, weekly_job, indicators_job, serving_job, retention_job, weekly_report_job],
         schedules=[retention_schedule, weekly_report_schedule],
         sensors=[landing_sensor, ingested_weeks_sensor, indicators_after_weeks_sensor, serving_after_indicators_sensor],
         resources={"duckdb": warehouse_resource(), "dbt": dbt_resource()},
+        # Dagster's console logger by default (dagster dev); ``ent-equity run`` picks the stage logger.
+        loggers={"console": dg.colored_console_logger, "stages": stage_logger},
         # One process per run: DuckDB allows a single writing process per file, and steps are SQL-bound.
         executor=dg.in_process_executor,
     )

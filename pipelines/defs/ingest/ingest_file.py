@@ -12,10 +12,13 @@ holding the manifest and ``lake_files`` rows commits; ``recover`` removes what a
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from time import perf_counter
 
 import duckdb
 
@@ -118,6 +121,17 @@ def file_sha256(path: Path) -> str:
 
 def landing_files(landing: Path) -> list[Path]:
     return sorted(p for p in landing.rglob("*") if p.is_file() and p.suffix.lower() in LANDING_SUFFIXES)
+
+
+def landing_signature(landing: Path) -> dict[str, str]:
+    """Each landing file's path with its size and modification time (``size:mtime_ns``): what the landing
+    sensor and a re-run compare to tell that no file appeared or changed, without reading any."""
+    files = landing_files(landing) if landing.exists() else []
+    return {p.relative_to(landing).as_posix(): f"{(st := p.stat()).st_size}:{st.st_mtime_ns}" for p in files}
+
+
+def landing_signature_digest(signature: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(signature, sort_keys=True).encode()).hexdigest()
 
 
 def ingest_file(
@@ -236,9 +250,11 @@ def ingest_landing(
     window_start: date,
     now: datetime | None = None,
     lake_root: Path | None = None,
+    progress: Callable[[int, int, Path, FileOutcome | None, float], None] | None = None,
 ) -> list[FileOutcome]:
     """Ingest every new file under ``landing`` (reference files first), one transaction each; first
-    remove what an interrupted run left in the lake (lake.recover)."""
+    remove what an interrupted run left in the lake (lake.recover). ``progress(done, total, path,
+    outcome, seconds)`` is called after each file (outcome None: already ingested)."""
     lake_root = lake_root or lake_dir()
     ensure_schema(con, lake_root)
     check_key(con, pseudonymizer)
@@ -250,10 +266,14 @@ def ingest_landing(
         return (FORMAT_ORDER.index(fmt) if fmt in FORMAT_ORDER else len(FORMAT_ORDER), path.as_posix())
 
     outcomes = []
-    for path in sorted(sniffed, key=order):
+    paths = sorted(sniffed, key=order)
+    for done, path in enumerate(paths, start=1):
+        started = perf_counter()
         outcome = ingest_file(con, path, landing, pseudonymizer, window_start, now, sniffed[path], lake_root)
         if outcome is not None:
             outcomes.append(outcome)
+        if progress is not None:
+            progress(done, len(paths), path, outcome, perf_counter() - started)
     lake.refresh_events_view(con, lake_root)
     return outcomes
 

@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from pipelines.defs.ingest.ingest_file import landing_files
+from pipelines.defs.ingest.ingest_file import landing_signature
 from pipelines.jobs import indicators_job, ingest_job, serving_job, weekly_job
 from pipelines.paths import landing_dir
 
@@ -13,11 +13,7 @@ from pipelines.paths import landing_dir
 @dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext):
     """Launches an ingest when a file appears in (or changes under) the landing folder."""
-    root = landing_dir()
-    current = {
-        p.relative_to(root).as_posix(): f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
-        for p in (landing_files(root) if root.exists() else [])
-    }
+    current = landing_signature(landing_dir())
     known = json.loads(context.cursor) if context.cursor else {}
     changed = sorted(path for path, signature in current.items() if known.get(path) != signature)
     context.update_cursor(json.dumps(current))
