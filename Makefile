@@ -50,6 +50,7 @@ dagster: setup  ## the Dagster UI on the project's instance (dagster.yaml)
 test: setup browser java
 	$(RUN) pytest
 
-benchmark: setup  ## scripts that print figures (ingest throughput; dashboard pages on national-scale serving data)
+benchmark: setup  ## scripts that print figures (ingest throughput; dashboard pages on national-scale serving data; event layer)
 	$(RUN) python benchmarks/ingest.py
 	$(RUN) python benchmarks/dashboard.py
+	$(RUN) python benchmarks/event_layer.py
