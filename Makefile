@@ -50,7 +50,8 @@ dagster: setup  ## the Dagster UI on the project's instance (dagster.yaml)
 test: setup browser java
 	$(RUN) pytest
 
-benchmark: setup  ## scripts that print figures (ingest throughput; re-runs; dashboard pages on national-scale serving data)
+benchmark: setup  ## scripts that print figures (ingest throughput; event layer; re-runs; dashboard pages on national-scale serving data)
 	$(RUN) python benchmarks/ingest.py
 	$(RUN) python benchmarks/rerun.py
 	$(RUN) python benchmarks/dashboard.py
+	$(RUN) python benchmarks/event_layer.py

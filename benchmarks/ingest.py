@@ -10,8 +10,8 @@ the measured process): on a machine shared with other work, wall time alone over
 
     uv run python benchmarks/ingest.py [--sizes 1,10,50] [--memory-limit 3GB] [--workdir DIR]
 
-Events are made by DuckDB (real UAIs, ~80 events per account, a year of timestamps), not by the
-demo generator, so that building 50 M rows takes seconds. Targets on 2 cores (issue #14): ingest >= 3 M
+Events are made by DuckDB (benchmarks/harness.py: real UAIs, ~80 events per account, a year of
+timestamps), not by the demo generator, so that building 50 M rows takes seconds. Targets on 2 cores (issue #14): ingest >= 3 M
 events/s and within 5x of the bare DuckDB figure, entcore JSON lines >= 0.5 M lines/s, peak RSS <= 8 GB
 for a 100 M-event week.
 """
@@ -19,34 +19,12 @@ for a 100 M-event week.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO / "data" / "reference"
-
-MAKE_EVENTS = """
-COPY (
-    WITH s AS (SELECT uai, row_number() OVER (ORDER BY uai) - 1 AS i FROM schools WHERE level <> 'ecole' LIMIT 2000)
-    SELECT
-        'E-' || r.i AS event_id,
-        TIMESTAMPTZ '2025-09-01 06:00:00+00' + to_microseconds((hash(r.i, 1) % 31000000000000)::BIGINT) AS occurred_at,
-        s.uai,
-        'user-' || (r.i // 80) AS user_id,
-        ['parent', 'eleve', 'enseignant'][1 + ((r.i // 80) % 3)::BIGINT] AS profile,
-        ['connexion', 'notes', 'vie_scolaire', 'cahier_de_textes', 'messagerie', 'blog'][1 + (hash(r.i, 2) % 6)::BIGINT] AS service,
-        CASE WHEN hash(r.i, 2) % 6 = 0 THEN 'LOGIN' ELSE 'ACCESS' END AS event_type,
-        ['web', 'mobile_app'][1 + (hash(r.i // 5, 3) % 2)::BIGINT] AS channel,
-        NULL::VARCHAR AS auth_method
-    FROM range({n}) r(i) JOIN s ON s.i = (r.i // 80) % 2000
-) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
-"""
+from harness import REFERENCE, cores, fresh_warehouse, make_events, measure, report
 
 MAKE_ENTCORE = """
 COPY (
@@ -100,33 +78,11 @@ def child(kind: str, path: str, workdir: str, memory_limit: str) -> None:
                                   dt.date(2025, 9, 1), lake_root=Path(workdir) / "lake")
         rows = sum(o.rows_stored for o in outcomes if o.format in {"canonical_parquet", "entcore_jsonl"})
         stages = dict(SECONDS)
-    seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    rss_gb = usage.ru_maxrss / 1024 / 1024
-    cpu = usage.ru_utime + usage.ru_stime  # of the whole process (imports included)
-    print(json.dumps({"rows": int(rows), "seconds": seconds, "cpu_seconds": cpu, "peak_rss_gb": rss_gb,
-                      "stages": stages}))
+    report(started, rows=int(rows), stages=stages)
 
 
-def measure(kind: str, path: Path, workdir: Path, memory_limit: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(path), str(workdir), memory_limit],
-        check=True, capture_output=True, text=True, cwd=REPO,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def fresh_warehouse(workdir: Path) -> None:
-    import duckdb
-
-    from pipelines.defs.ingest.ingest_file import ensure_schema
-    from pipelines.defs.reference.schools import build_schools
-
-    (workdir / "warehouse.duckdb").unlink(missing_ok=True)
-    shutil.rmtree(workdir / "lake", ignore_errors=True)  # a warehouse and its lake go together
-    with duckdb.connect(str(workdir / "warehouse.duckdb")) as con:
-        build_schools(con, REFERENCE)
-        ensure_schema(con, workdir / "lake")
+def _measure(kind: str, path: Path, workdir: Path, memory_limit: str) -> dict:
+    return measure(__file__, kind, str(path), str(workdir), memory_limit)
 
 
 def main() -> None:
@@ -143,7 +99,7 @@ def main() -> None:
     import duckdb
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="ent_bench_"))
-    print(f"workdir {workdir}; DuckDB memory_limit {args.memory_limit}; {Path('/proc/cpuinfo').read_text().count('processor')} cores")
+    print(f"workdir {workdir}; DuckDB memory_limit {args.memory_limit}; {cores()} cores")
     print(f"{'events':>8} {'measure':<32} {'seconds':>8} {'events/s':>12} {'peak RSS':>9} {'process CPU s':>14}")
     with duckdb.connect() as con:
         from pipelines.defs.reference.schools import build_schools
@@ -155,13 +111,13 @@ def main() -> None:
             shutil.rmtree(landing, ignore_errors=True)
             landing.mkdir(parents=True)
             parquet = landing / "events.parquet"
-            con.execute(MAKE_EVENTS.format(n=n, path=parquet))
+            make_events(con, n, parquet)
             results = {}
             fresh_warehouse(workdir)
-            results["full ingest (canonical Parquet)"] = measure("ingest", landing, workdir, args.memory_limit)
-            results["bare DuckDB read + aggregate"] = measure("duckdb", parquet, workdir, args.memory_limit)
+            results["full ingest (canonical Parquet)"] = _measure("ingest", landing, workdir, args.memory_limit)
+            results["bare DuckDB read + aggregate"] = _measure("duckdb", parquet, workdir, args.memory_limit)
             if millions <= 10:
-                results["pandas read + aggregate"] = measure("pandas", parquet, workdir, args.memory_limit)
+                results["pandas read + aggregate"] = _measure("pandas", parquet, workdir, args.memory_limit)
                 jsonl = workdir / f"entcore_{millions}m"
                 shutil.rmtree(jsonl, ignore_errors=True)
                 jsonl.mkdir()
@@ -170,7 +126,7 @@ def main() -> None:
                     f"COPY (SELECT DISTINCT 'struct-' || uai AS structure_id, uai FROM read_parquet('{parquet}')) "
                     f"TO '{jsonl / 'structures.csv'}' (HEADER, DELIMITER ';')")
                 fresh_warehouse(workdir)
-                results["full ingest (entcore JSONL)"] = measure("ingest", jsonl, workdir, args.memory_limit)
+                results["full ingest (entcore JSONL)"] = _measure("ingest", jsonl, workdir, args.memory_limit)
                 shutil.rmtree(jsonl)
             for name, r in results.items():
                 assert r["rows"] == n, f"{name}: {r['rows']} rows, expected {n}"

@@ -17,9 +17,11 @@ SPARK_SCHEMA = "event_models"  # the spark_session target's schema (profiles.yml
 
 
 def run_dbt(command: list[str], target: str, work: Path, lake: Path, dbt_vars: dict[str, str],
-            duckdb_path: Path | None = None) -> str:
+            duckdb_path: Path | None = None, env: dict[str, str] | None = None) -> str:
     """``dbt <command>`` on ``target`` over ``lake``; outputs, logs and compiled SQL go under ``work``
-    (the DuckDB target's file too, unless ``duckdb_path``: a warehouse, not open elsewhere).
+    (the DuckDB target's file too, unless ``duckdb_path``: a warehouse, not open elsewhere; the Spark
+    target's warehouse, and its metastore with ``env={"ENT_SPARK_CATALOG": "hive"}``); ``env`` is added
+    to dbt's environment.
     Returns dbt's output; raises AssertionError with it when dbt fails."""
     work.mkdir(parents=True, exist_ok=True)
     env = os.environ | {
@@ -30,7 +32,7 @@ def run_dbt(command: list[str], target: str, work: Path, lake: Path, dbt_vars: d
         "DBT_TARGET_PATH": str(work / "target"),
         "DBT_LOG_PATH": str(work / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    } | (env or {})
     args = [str(DBT), *command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
             "--vars", json.dumps({"visit_event_types": list(VISIT_EVENT_TYPES), **dbt_vars})]
     done = subprocess.run(args, env=env, cwd=work, capture_output=True, text=True, timeout=900)

@@ -8,6 +8,19 @@ import duckdb
 
 from tests.lake.dbt_run import duckdb_table, spark_table_folder
 
+# Each model's columns, in the order of its SQL (and of its DuckDB table).
+_SESSIONS = ["uai", "user_pseudo", "profile", "week_start", "iso_week", "started_at", "channel",
+             "events", "services_mask", "hour_paris", "weekday_paris", "hour_local", "weekday_local"]
+_USAGE = ["uai", "week_start", "profile", "service", "channel", "events", "sessions", "accounts"]
+_ADOPTION = ["period_type", "period", "uai", "profile", "source", "loaded", "activated", "active", "sessions",
+             "mobile_sessions", "services_used", "active_without_account", "sessions_by_hour",
+             "sessions_by_weekday", "missing_reason", "activation_rate", "active_rate", "visits_per_active",
+             "breadth", "mobile_share"]
+_REACH = ["period_type", "period", "uai", "profile", "service", "users", "active", "reach"]
+_GAPS = ["uai", "week_start", "events", "median_events", "school_ratio", "academie_ratio"]
+COLUMNS = {"sessions": _SESSIONS, "usage_weekly": _USAGE, "adoption_school": _ADOPTION,
+           "feature_reach_school": _REACH, "data_gaps": _GAPS}
+
 
 def duckdb_model(work: Path, model: str) -> tuple[list[tuple], list[tuple]]:
     """(rows in a fixed order, schema as (column, type)) of ``model`` in the DuckDB build in ``work``."""
@@ -15,12 +28,20 @@ def duckdb_model(work: Path, model: str) -> tuple[list[tuple], list[tuple]]:
         return _read(con, f"main.{model}")
 
 
-def spark_model(work: Path, model: str) -> tuple[list[tuple], list[tuple]]:
-    """The same for the Spark build: the Parquet files of its managed table."""
+def spark_model(work: Path, model: str, columns: list[str]) -> tuple[list[tuple], list[tuple]]:
+    """The same for the Spark build, its columns in the order ``columns``: the Parquet files of its
+    managed table, hive-partitioned (Spark keeps the partition columns in the folder names and puts them
+    last in the table's schema: docs/scale/dbt_engines.md, section 4)."""
     folder = spark_table_folder(work, model)
-    assert any(folder.glob("*.parquet")), f"no Parquet file in {folder}"
+    assert folder.is_dir(), f"no table folder {folder}"
+    if not any(folder.rglob("*.parquet")):
+        return [], []  # an empty table (every partition dropped)
+    partitions = {part.split("=")[0] for part in (p.name for p in folder.iterdir()) if "=" in part}
+    # Partition values are text in folder names; week_start is the one that is not text.
+    types = ", hive_types = {'week_start': 'DATE'}" if "week_start" in partitions else ""
     with duckdb.connect() as con:
-        return _read(con, f"read_parquet('{folder}/*.parquet')")
+        return _read(con, f"(SELECT {', '.join(columns)} FROM read_parquet('{folder}/**/*.parquet', "
+                          f"hive_partitioning = true, hive_types_autocast = false{types}))")
 
 
 def as_dicts(rows: list[tuple], schema: list[tuple]) -> list[dict]:
