@@ -22,7 +22,7 @@ from pipelines.synth.calendar import CALENDARS
 from pipelines.synth.generator import generate
 
 DEFAULT_SEED = 20251
-DEFAULT_SCHOOLS = 1500
+DEFAULT_SCHOOLS = 600
 DEFAULT_ENTCORE_SCHOOLS = 6
 
 
