@@ -1,8 +1,8 @@
 """Which schools get synthetic logs, and how they are cut into chunks.
 
 - Allocation: ``n`` schools are shared across académies in proportion to their number of schools, with
-  a floor for each académie: an even share ``n // académies`` up to ``EVEN_FLOOR_CAP`` (50: 1,500
-  1,500 schools would give every académie 50, enough for its quintiles, funnel and gap to mean something),
+  a floor for each académie: an even share ``n // académies`` up to ``EVEN_FLOOR_CAP`` (the demo's 600
+  schools give every académie 20; 1,500 would give 50, enough for its quintiles, funnel and gap),
   never below ``MIN_PER_ACADEMIE`` (largest remainders; never more than an académie has).
 - Within an académie: systematic sampling with a random start over the schools ordered by level then IPS,
   an implicit stratification that keeps the sample's level and IPS mix close to the académie's.
