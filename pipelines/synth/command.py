@@ -65,8 +65,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--schools",
         type=_schools_arg,
         default=DEFAULT_SCHOOLS,
-        help=f"schools to sample across the 30 académies (each gets at least an even share, up to 50, and never "
-        f"fewer than 3), or 'all' (default {DEFAULT_SCHOOLS})",
+        help=f"schools to sample across the 30 académies (at least 3 each), "
+        f"or 'all' (default {DEFAULT_SCHOOLS})",
     )
     parser.add_argument("--school-year", default="2025-2026", choices=sorted(CALENDARS), help="school year")
     parser.add_argument(

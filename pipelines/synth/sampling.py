@@ -1,9 +1,7 @@
 """Which schools get synthetic logs, and how they are cut into chunks.
 
 - Allocation: ``n`` schools are shared across académies in proportion to their number of schools, with
-  a floor for each académie: an even share ``n // académies`` up to ``EVEN_FLOOR_CAP`` (the demo's 600
-  schools give every académie 20; 1,500 would give 50, enough for its quintiles, funnel and gap),
-  never below ``MIN_PER_ACADEMIE`` (largest remainders; never more than an académie has).
+  at least ``MIN_PER_ACADEMIE`` each (largest remainders; never more than an académie has).
 - Within an académie: systematic sampling with a random start over the schools ordered by level then IPS,
   an implicit stratification that keeps the sample's level and IPS mix close to the académie's.
 - Chunks: the sampled schools of one académie, in UAI order, cut every ``CHUNK_EVENTS`` expected events
@@ -16,16 +14,14 @@ import numpy as np
 import polars as pl
 
 MIN_PER_ACADEMIE = 3
-EVEN_FLOOR_CAP = 50
 CHUNK_EVENTS = 6_000_000
 
 
 def allocate(counts: dict[str, int], n: int) -> dict[str, int]:
-    """Schools to sample per académie: proportional to ``counts``, at least the floor (an even share of
-    ``n``, capped at EVEN_FLOOR_CAP, never below MIN_PER_ACADEMIE), sum ``n``."""
+    """Schools to sample per académie: proportional to ``counts``, at least MIN_PER_ACADEMIE, sum ``n``."""
     codes = sorted(counts)
     cap = np.array([counts[c] for c in codes])
-    floor_ = np.minimum(cap, max(MIN_PER_ACADEMIE, min(EVEN_FLOOR_CAP, n // len(codes))))
+    floor_ = np.minimum(cap, MIN_PER_ACADEMIE)
     if n < floor_.sum():
         raise ValueError(f"--schools must be at least {int(floor_.sum())} ({MIN_PER_ACADEMIE} per académie)")
     n = min(n, int(cap.sum()))
