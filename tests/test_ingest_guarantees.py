@@ -198,3 +198,16 @@ def test_a_lake_belongs_to_one_warehouse(con, landing, tmp_path):
         ingest_landing(other, landing, PSEUDO, WINDOW, NOW)  # the same ENT_LAKE_DIR: its recovery would delete them
     assert sorted((tmp_path / "lake" / "events").glob("*/*.parquet")) == files and files
     assert counts(con) == before
+
+
+def test_a_corrupt_file_in_a_batch_is_rejected_alone(con, landing, tmp_path):
+    """New event files are ingested in one batch; a file that breaks the batch is rejected, the others stored."""
+    good = sorted(landing.rglob("*.parquet"))
+    assert good, "the fixture lands canonical Parquet files"
+    (landing / "zz_corrupt.parquet").write_bytes(b"PAR1" + b"\x00" * 64 + b"PAR1")
+    outcomes = {o.file_path: o for o in ingest_landing(con, landing, PSEUDO, WINDOW, NOW)}
+    assert outcomes["zz_corrupt.parquet"].status == "rejected"
+    stored = [o for o in outcomes.values() if o.format == "canonical_parquet" and o.status == "ingested"]
+    assert stored and all(o.rows_stored > 0 for o in stored)
+    in_lake = dict(con.execute("SELECT source_file, sum(rows) FROM lake_files GROUP BY ALL").fetchall())
+    assert {o.file_path: o.rows_stored for o in stored} == {f: in_lake[f] for f in in_lake if f.endswith(".parquet")}

@@ -1,10 +1,13 @@
-"""Validate, pseudonymize and deduplicate the parsed rows of one event file: ``quarantine`` rows, and
-``stored_rows_sql()``, the rows the caller writes to the lake (lake.py) before ``drop_work_tables``.
+"""Validate, pseudonymize and deduplicate the parsed rows of a batch of event files of one format:
+``quarantine`` rows, and ``stored_rows_sql()``, the rows the caller writes to the lake (lake.py) before
+``drop_work_tables``.
 
-Runs inside the caller's transaction. Every parsed row ends as exactly one of: stored, duplicate
-(its event_id is already in the lake, or repeats earlier in the file), quarantined (with a reason and
-an allow-listed excerpt, see excerpt.py). Deduplication against the lake reads only the event_id
-column of the committed lake files of the weeks the file touches.
+Runs inside the caller's transaction, in one pass over the whole batch (ingest_file.py groups the new
+files of a run): every parsed row ends as exactly one of: stored, duplicate (its event_id is already in
+the lake, or repeats earlier in the batch: an earlier line of its file, or an earlier file in the
+batch's order), quarantined (with a reason and an allow-listed excerpt, see excerpt.py). Deduplication
+against the lake reads only the event_id column of the committed lake files of the weeks the batch
+touches, once per batch.
 
 The stored ``event_id`` is a keyed HMAC (the pseudonymization key, 128 bits), computed in DuckDB: of
 ``id:<source id>`` when the source gives one, else of ``row:<source line>`` (Parquet: its fields joined),
@@ -70,18 +73,31 @@ class StageCounts:
     last_event_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class BatchFile:
+    """One file of a batch: its parsed rows (event_readers.parsed_events_sql), landing path and content hash."""
+    parsed_sql: str
+    file_path: str
+    sha256: str
+
+
 def stage_event_rows(
     con: duckdb.DuckDBPyConnection,
-    parsed_sql: str,
+    files: list[BatchFile],
     fmt: str,
-    file_path: str,
-    sha256: str,
     pseudonymizer: Pseudonymizer,
     window_start: date,
     now: datetime,
     lake_root: Path,
-) -> StageCounts:
-    run(con, "parse", f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed_sql}")
+) -> list[StageCounts]:
+    """Stage the rows of ``files`` (all of format ``fmt``); their counts, in the order of ``files``.
+    Rows are numbered ``seq`` = (file index << 40) + line number: the batch's order for deduplication."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _batch_files (file_idx INTEGER, file_path VARCHAR, sha256 VARCHAR)")
+    con.executemany("INSERT INTO _batch_files VALUES (?, ?, ?)",
+                    [[i, f.file_path, f.sha256] for i, f in enumerate(files)])
+    union = " UNION ALL ".join(
+        f"SELECT ({i}::BIGINT << 40) + line_number AS seq, * FROM ({f.parsed_sql})" for i, f in enumerate(files))
+    run(con, "parse", f"CREATE OR REPLACE TEMP TABLE _parsed AS {union}")
     run(con, "pseudonyms (per distinct user)",
         f"""CREATE OR REPLACE TEMP TABLE _pseudo AS
             SELECT user_id, ('0x' || pseudo_hex)::UHUGEINT AS user_pseudo, unhex(pseudo_hex) AS user_bytes
@@ -140,7 +156,7 @@ def stage_event_rows(
         f"""
         CREATE OR REPLACE TEMP TABLE _checked AS
         WITH resolved AS (
-            SELECT p.line_number, p.malformed, p.occurred_at, p.structures, p.event_type, ps.user_pseudo, ps.user_bytes, coalesce(p.uai, school.uai) AS school_uai,
+            SELECT p.seq, p.malformed, p.occurred_at, p.structures, p.event_type, ps.user_pseudo, ps.user_bytes, coalesce(p.uai, school.uai) AS school_uai,
                    v.profile, v.service, v.channel, v.auth_method, v.event_type_canonical, v.pii_reason,
                    {pseudonymizer.hex_sql(source_key)} AS key
             FROM _parsed p
@@ -179,11 +195,11 @@ def stage_event_rows(
         f"""
         CREATE OR REPLACE TEMP TABLE _outcome AS
         WITH first_seen AS MATERIALIZED (
-            SELECT key, min(line_number) AS first_line FROM _checked WHERE reason IS NULL GROUP BY key
+            SELECT key, min(seq) AS first_seq FROM _checked WHERE reason IS NULL GROUP BY key
         )
-        SELECT c.line_number,
+        SELECT c.seq,
                CASE WHEN c.reason IS NOT NULL THEN 'quarantined'
-                    WHEN c.line_number <> f.first_line OR e.event_id IS NOT NULL THEN 'duplicate'
+                    WHEN c.seq <> f.first_seq OR e.event_id IS NOT NULL THEN 'duplicate'
                     ELSE 'stored' END AS outcome
         FROM _checked c
         LEFT JOIN first_seen f USING (key)
@@ -196,39 +212,46 @@ def stage_event_rows(
     run(con, "quarantine",
         f"""
         INSERT INTO quarantine
-        SELECT $file, $sha, line_number, reason, {excerpt.excerpt_sql('malformed', 'raw', fields)}, $now::TIMESTAMPTZ
+        SELECT b.file_path, b.sha256, line_number, reason, {excerpt.excerpt_sql('malformed', 'raw', fields)},
+               $now::TIMESTAMPTZ
         FROM (SELECT p.*, c.reason, c.user_pseudo, c.school_uai
-              FROM (SELECT line_number, reason, user_pseudo, school_uai FROM _checked WHERE reason IS NOT NULL) c
-              JOIN _parsed p USING (line_number))
+              FROM (SELECT seq, reason, user_pseudo, school_uai FROM _checked WHERE reason IS NOT NULL) c
+              JOIN _parsed p USING (seq)) q
+        JOIN _batch_files b ON b.file_idx = q.seq >> 40
         """,
-        {"file": file_path, "sha": sha256, "now": now},
+        {"now": now},
     )
-    row = run(con, "count",
+    rows = run(con, "count",
         """
-        SELECT count(*), count(*) FILTER (WHERE outcome = 'stored'), count(*) FILTER (WHERE outcome = 'duplicate'),
-               count(*) FILTER (WHERE outcome = 'quarantined'),
+        SELECT seq >> 40 AS file_idx, count(*), count(*) FILTER (WHERE outcome = 'stored'),
+               count(*) FILTER (WHERE outcome = 'duplicate'), count(*) FILTER (WHERE outcome = 'quarantined'),
                count(*) FILTER (WHERE outcome = 'stored'
                                 AND (profile IS NULL OR service IS NULL OR event_type_canonical = 'OTHER')),
                min(occurred_at) FILTER (WHERE outcome = 'stored'), max(occurred_at) FILTER (WHERE outcome = 'stored')
-        FROM _checked JOIN _outcome USING (line_number)
+        FROM _checked JOIN _outcome USING (seq)
+        GROUP BY ALL
         """
-    ).fetchall()[0]
-    for table in ("_pseudo", "_vocab"):  # _parsed, _checked, _outcome: see drop_work_tables
+    ).fetchall()
+    for table in ("_pseudo", "_vocab"):  # _parsed, _checked, _outcome, _batch_files: see drop_work_tables
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    return StageCounts(*row)
+    counts = {row[0]: StageCounts(*row[1:]) for row in rows}
+    return [counts.get(i, StageCounts()) for i in range(len(files))]
 
 
-def stored_rows_sql(file_path: str) -> str:
-    """The stored rows of the file just staged, as the lake's columns (lake.LAKE_COLUMNS) and the week,
-    the vocabulary as text: read once, by the lake's COPY."""
+def stored_rows_sql(file_paths: list[str]) -> str:
+    """The stored rows of the batch just staged (``file_paths`` in batch order), as the lake's columns
+    (lake.LAKE_COLUMNS), the week and the file's index in the batch, the vocabulary as text: read once, by
+    the lake's COPY. The source file is looked up in a list literal (a join on ``seq >> 40`` costs more)."""
+    listed = ", ".join(sql_literal(f) for f in file_paths)
     return f"""
         SELECT key AS event_id, occurred_at, school_uai AS uai, user_bytes AS user_pseudo,
                coalesce(profile, 'autre') AS profile, coalesce(service, 'autre') AS service,
-               event_type_canonical AS event_type, channel, auth_method, {sql_literal(file_path)} AS source_file,
-               week_start
-        FROM _checked JOIN _outcome USING (line_number) WHERE outcome = 'stored'"""
+               event_type_canonical AS event_type, channel, auth_method, [{listed}][(seq >> 40) + 1] AS source_file,
+               week_start, (seq >> 40)::INTEGER AS file_idx
+        FROM _checked JOIN _outcome USING (seq)
+        WHERE outcome = 'stored'"""
 
 
 def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("_parsed", "_checked", "_outcome"):
+    for table in ("_parsed", "_checked", "_outcome", "_batch_files"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
