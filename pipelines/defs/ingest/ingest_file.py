@@ -362,7 +362,8 @@ def ingest_landing(
 def _batches(con: duckdb.DuckDBPyConnection, paths: list[Path],
              sniffed: dict[Path, Sniffed | UnrecognizedFileError]) -> list[list[Path]]:
     """Consecutive event files of one format, up to BATCH_ROWS estimated rows each (Parquet: its footer;
-    text: a row per TEXT_BYTES_PER_ROW bytes, more than a real line, so that a batch is rarely over);
+    text: a row per TEXT_BYTES_PER_ROW bytes, fewer than a real line has, so that the estimate is high
+    and a batch is rarely over);
     every other file alone."""
     batches: list[list[Path]] = []
     budget = batch_rows()

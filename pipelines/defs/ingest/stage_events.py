@@ -92,9 +92,6 @@ def stage_event_rows(
 ) -> list[StageCounts]:
     """Stage the rows of ``files`` (all of format ``fmt``); their counts, in the order of ``files``.
     Rows are numbered ``seq`` = (file index << 40) + line number: the batch's order for deduplication."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _batch_files (file_idx INTEGER, file_path VARCHAR, sha256 VARCHAR)")
-    con.executemany("INSERT INTO _batch_files VALUES (?, ?, ?)",
-                    [[i, f.file_path, f.sha256] for i, f in enumerate(files)])
     union = " UNION ALL ".join(
         f"SELECT ({i}::BIGINT << 40) + line_number AS seq, * FROM ({f.parsed_sql})" for i, f in enumerate(files))
     run(con, "parse", f"CREATE OR REPLACE TEMP TABLE _parsed AS {union}")
@@ -212,12 +209,11 @@ def stage_event_rows(
     run(con, "quarantine",
         f"""
         INSERT INTO quarantine
-        SELECT b.file_path, b.sha256, line_number, reason, {excerpt.excerpt_sql('malformed', 'raw', fields)},
-               $now::TIMESTAMPTZ
+        SELECT {of_file([f.file_path for f in files])}, {of_file([f.sha256 for f in files])}, line_number, reason,
+               {excerpt.excerpt_sql('malformed', 'raw', fields)}, $now::TIMESTAMPTZ
         FROM (SELECT p.*, c.reason, c.user_pseudo, c.school_uai
               FROM (SELECT seq, reason, user_pseudo, school_uai FROM _checked WHERE reason IS NOT NULL) c
-              JOIN _parsed p USING (seq)) q
-        JOIN _batch_files b ON b.file_idx = q.seq >> 40
+              JOIN _parsed p USING (seq))
         """,
         {"now": now},
     )
@@ -232,26 +228,31 @@ def stage_event_rows(
         GROUP BY ALL
         """
     ).fetchall()
-    for table in ("_pseudo", "_vocab"):  # _parsed, _checked, _outcome, _batch_files: see drop_work_tables
+    for table in ("_pseudo", "_vocab"):  # _parsed, _checked, _outcome: see drop_work_tables
         con.execute(f"DROP TABLE IF EXISTS {table}")
     counts = {row[0]: StageCounts(*row[1:]) for row in rows}
     return [counts.get(i, StageCounts()) for i in range(len(files))]
 
 
+def of_file(values: list[str]) -> str:
+    """SQL of the value (of ``values``, in batch order) for the file a row's ``seq`` comes from: a list
+    literal indexed by ``seq >> 40`` (a join on that expression made the lake COPY 2.5x slower)."""
+    return f"[{', '.join(sql_literal(v) for v in values)}][(seq >> 40) + 1]"
+
+
 def stored_rows_sql(file_paths: list[str]) -> str:
     """The stored rows of the batch just staged (``file_paths`` in batch order), as the lake's columns
     (lake.LAKE_COLUMNS), the week and the file's index in the batch, the vocabulary as text: read once, by
-    the lake's COPY. The source file is looked up in a list literal (a join on ``seq >> 40`` costs more)."""
-    listed = ", ".join(sql_literal(f) for f in file_paths)
+    the lake's COPY."""
     return f"""
         SELECT key AS event_id, occurred_at, school_uai AS uai, user_bytes AS user_pseudo,
                coalesce(profile, 'autre') AS profile, coalesce(service, 'autre') AS service,
-               event_type_canonical AS event_type, channel, auth_method, [{listed}][(seq >> 40) + 1] AS source_file,
+               event_type_canonical AS event_type, channel, auth_method, {of_file(file_paths)} AS source_file,
                week_start, (seq >> 40)::INTEGER AS file_idx
         FROM _checked JOIN _outcome USING (seq)
         WHERE outcome = 'stored'"""
 
 
 def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("_parsed", "_checked", "_outcome", "_batch_files"):
+    for table in ("_parsed", "_checked", "_outcome"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
