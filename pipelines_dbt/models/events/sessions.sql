@@ -14,8 +14,12 @@
 {%- set previous_week = first_week - modules.datetime.timedelta(days=7) -%}
 {%- set lookback_from = modules.datetime.datetime.combine(first_week, modules.datetime.time()) - modules.datetime.timedelta(minutes=30) %}
 
+-- Only what the session needs goes through the two windows (each sorts every event with its columns):
+-- the login flag and the service bit are computed before them (docs/scale/dbt_engines.md, "Sessions and weekly usage").
 with window_events as (
-    select e.*, s.code as service_code
+    select e.user_pseudo, e.occurred_at, e.event_id, e.uai, e.profile, e.channel, e.local_at,
+           upper(e.event_type) = 'LOGIN' as is_login,
+           case when e.service <> 'connexion' then {{ bit_flag('s.code') }} end as service_bit
     from {{ ref('stg_lake_events') }} e
     left join {{ ref('services') }} s on s.service = e.service
     where e.week_start between cast('{{ previous_week }}' as date) and cast('{{ last_week }}' as date)
@@ -25,7 +29,7 @@ with window_events as (
 
 flagged as (
     select *,
-        case when upper(event_type) = 'LOGIN'
+        case when is_login
                   or lag(occurred_at) over w is null
                   or occurred_at >= lag(occurred_at) over w + interval '30' minute
                   or uai <> lag(uai) over w
@@ -53,7 +57,7 @@ grouped as (
         -- not min(local_at): when clocks go back in October, local time runs backwards for an hour
         max(case when is_start = 1 then local_at end) as started_local_at,
         count(*) as events,
-        coalesce(bit_or({{ bit_flag('service_code') }}) filter (where service <> 'connexion'), 0) as services_mask
+        coalesce(bit_or(service_bit), 0) as services_mask
     from numbered
     group by user_pseudo, session_no
 ),

@@ -15,15 +15,52 @@ window_sessions as (
     where week_start between cast('{{ var("first_week") }}' as date) and cast('{{ var("last_week") }}' as date)
 ),
 
-event_counts as (
-    select
-        uai, week_start, profile,
-        coalesce(service, 'all') as service, coalesce(channel, 'all') as channel,
-        count(*) as events, count(distinct user_pseudo) as accounts
+-- Visits and distinct accounts per grouping, from one row per account and finest cell: each coarser
+-- level counts the rows of the level below regrouped per account (no count(distinct) over every event,
+-- which the engines run as one pass over the events per grouping set). Events whose service is unknown
+-- (NULL: not in the services seed) count in the service = 'all' rows only.
+per_account as (
+    select uai, week_start, profile, service, channel, user_pseudo, count(*) as events
     from window_events
-    group by grouping sets (
-        (uai, week_start, profile, service, channel), (uai, week_start, profile, service),
-        (uai, week_start, profile, channel), (uai, week_start, profile))
+    group by uai, week_start, profile, service, channel, user_pseudo
+),
+
+per_account_service as (
+    select uai, week_start, profile, service, user_pseudo, sum(events) as events
+    from per_account
+    where service is not null
+    group by uai, week_start, profile, service, user_pseudo
+),
+
+per_account_channel as (
+    select uai, week_start, profile, channel, user_pseudo, sum(events) as events
+    from per_account
+    group by uai, week_start, profile, channel, user_pseudo
+),
+
+per_account_week as (
+    select uai, week_start, profile, user_pseudo, sum(events) as events
+    from per_account_channel
+    group by uai, week_start, profile, user_pseudo
+),
+
+event_counts as (
+    select uai, week_start, profile, service, channel, sum(events) as events, count(*) as accounts
+    from per_account
+    where service is not null
+    group by uai, week_start, profile, service, channel
+    union all
+    select uai, week_start, profile, service, 'all' as channel, sum(events) as events, count(*) as accounts
+    from per_account_service
+    group by uai, week_start, profile, service
+    union all
+    select uai, week_start, profile, 'all' as service, channel, sum(events) as events, count(*) as accounts
+    from per_account_channel
+    group by uai, week_start, profile, channel
+    union all
+    select uai, week_start, profile, 'all' as service, 'all' as channel, sum(events) as events, count(*) as accounts
+    from per_account_week
+    group by uai, week_start, profile
 ),
 
 -- One row per session and service it used; every session counts for connexion.
