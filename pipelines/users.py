@@ -270,13 +270,6 @@ def audit(event: str, **fields) -> None:
         print(f"audit log: {error}", file=sys.stderr)
 
 
-def read_audit_log(path: Path | None = None) -> list[dict]:
-    path = path or audit_log_path()
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def ensure_demo_users(*, path: Path | None = None, academie: str = DEMO_ACADEMIE_CODE) -> list[dict]:
     """Create or reset the two demo users with fresh random passwords; return their credentials.
 
@@ -330,7 +323,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``users`` (add / passwd / remove / list / demo) on the ``ent-equity`` parser."""
     parser = subparsers.add_parser("users", help="manage dashboard accounts (local users file, argon2 hashes)")
     actions = parser.add_subparsers(dest="action", required=True)

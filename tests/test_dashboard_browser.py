@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import users
+from tests.audit_log import read_audit_log
 from pipelines.cli import dashboard_command
 from pipelines.defs.reports.pdf import find_chromium
 from pipelines.synth.fake_warehouse import shared_fake_serving
@@ -273,6 +274,6 @@ def test_csv_download_reaches_the_logged_in_browser_only(server):
     assert header.startswith(("Département;Établissements;", "Établissement;Commune;UAI;")) and len(rows) >= 3
     assert status in (403, 404) and not body
     assert stranger_status in (403, 404)
-    events = [e for e in users.read_audit_log(own / "audit.jsonl") if e["event"].startswith("download")]
+    events = [e for e in read_audit_log(own / "audit.jsonl") if e["event"].startswith("download")]
     assert [e["event"] for e in events][:1] == ["download"] and events[0]["login"] == "dane-rennes"
     assert any(e["event"] == "download_refused" for e in events)

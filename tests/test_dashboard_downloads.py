@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from pipelines import users
+from tests.audit_log import read_audit_log
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboards"))
 
@@ -46,7 +47,7 @@ def test_the_click_builds_the_csv_and_admits_this_browser_only(token):
     assert not download_guard.tickets.admits(data, OTHER_BROWSER)
     assert not download_guard.tickets.admits(data, None)
     assert not download_guard.tickets.admits(data + b"x", BROWSER)
-    assert [(e["event"], e["login"], e["file"]) for e in users.read_audit_log() if e["event"] == "download"] == [
+    assert [(e["event"], e["login"], e["file"]) for e in read_audit_log() if e["event"] == "download"] == [
         ("download", "dane-rennes", "departements.csv")]
 
 
@@ -71,7 +72,7 @@ def test_no_session_no_cookie_or_no_guard_gets_nothing(token, monkeypatch):
     with pytest.raises(PermissionError, match="guard"):
         downloads.csv_builder(FRAME, "x.csv", token, BROWSER)()
     assert len(download_guard.tickets) == 0
-    assert [e["reason"] for e in users.read_audit_log() if e["event"] == "download_refused"] == [
+    assert [e["reason"] for e in read_audit_log() if e["event"] == "download_refused"] == [
         "no XSRF cookie (server.enableXsrfProtection is off)", "no download guard (serve dashboards/server.py)"]
 
 

@@ -15,6 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from pipelines import users
+from tests.audit_log import read_audit_log
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboards"))
 
@@ -81,7 +82,7 @@ def test_parallel_wrong_passwords_check_at_most_the_limit(files, monkeypatch):
     with pytest.raises(auth.LoginLocked):
         auth.authenticate("dane-rennes", "the right password", None)
     assert hasher.checks == MAX_FAILURES
-    events = [e["event"] for e in users.read_audit_log()]
+    events = [e["event"] for e in read_audit_log()]
     assert events.count("login_failed") == MAX_FAILURES and events.count("login_refused") == 20 - MAX_FAILURES + 1
 
 

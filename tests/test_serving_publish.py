@@ -21,7 +21,9 @@ from scipy import stats
 from pipelines.synth.fake_warehouse import build_fake_warehouse
 from pipelines.defs.publication import derived
 from pipelines.defs.publication.paths import SERVING_FILENAME, serving_path
+from pipelines.defs.ingest.pseudonymize import make_pseudonymizer
 from pipelines.defs.publication.publish import publish_serving
+from pipelines.paths import truth_dir
 from tests.conftest import REFERENCE_DIR
 
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
@@ -85,6 +87,23 @@ def test_publish_without_optional_inputs(tiny_warehouse: Path):
         assert con.execute("SELECT count(*) FROM equity").fetchall()[0][0] > 0
         assert con.execute("SELECT count(*) FROM reach_cells").fetchall()[0][0] == 0
         assert con.execute("SELECT count(*) FROM school_adoption WHERE NOT suppressed").fetchall()[0][0] > 0
+
+
+def test_release_is_labelled_synthetic_only_when_pseudonymized_with_the_demo_key(tiny_warehouse: Path):
+    def synthetic() -> str:
+        with duckdb.connect(str(serving_path()), read_only=True) as serving:
+            return dict(serving.execute("SELECT key, value FROM meta").fetchall())["synthetic"]
+
+    with duckdb.connect(str(tiny_warehouse)) as con:
+        publish_serving(con, serving_path())
+        assert synthetic() == "true"  # the fake warehouse records the demo key, as a demo ingest does
+        # A real key: not demo data, whatever folders lie beside the warehouse.
+        truth_dir().mkdir(parents=True, exist_ok=True)
+        (truth_dir() / "parameters.json").write_text("{}")
+        real = make_pseudonymizer(b"a real secret key of at least 32 characters", demo=False)
+        con.execute("UPDATE warehouse_settings SET value = ? WHERE key = 'pseudonymization_key'", [real.fingerprint])
+        publish_serving(con, serving_path())
+        assert synthetic() == "false"
 
 
 def test_dashboard_reads_while_a_publish_loop_runs(tiny_warehouse: Path):

@@ -356,11 +356,6 @@ def reach(v: str, scope: Scope, period_type: str, period: str, profile: str, aca
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def reach_periods(v: str) -> pd.DataFrame:
-    return q("SELECT DISTINCT period_type, period FROM reach_cells")
-
-
-@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def shapes(v: str, scope: Scope, geo_level: str, academie: str | None = None) -> pd.DataFrame:
     sql = f"SELECT code, name, academie_code, geojson FROM geo_shapes WHERE geo_level = ? AND {scoped()}"
     params = [geo_level, *scope.params()]
@@ -368,11 +363,6 @@ def shapes(v: str, scope: Scope, geo_level: str, academie: str | None = None) ->
         sql += " AND academie_code = ?"
         params.append(academie)
     return q(sql + " ORDER BY code", params)
-
-
-@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def profiles_with_schools(v: str) -> list[str]:
-    return q("SELECT DISTINCT profile FROM school_adoption ORDER BY 1")["profile"].tolist()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)

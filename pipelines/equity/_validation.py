@@ -97,8 +97,3 @@ def check_conf_level(conf_level: float) -> float:
     if not 0.0 < conf_level < 1.0:
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level}")
     return conf_level
-
-
-def weighted_mean(y: np.ndarray, w: np.ndarray) -> float:
-    """Weighted arithmetic mean ``sum(w*y)/sum(w)``."""
-    return float(np.dot(w, y) / w.sum())

@@ -102,9 +102,6 @@ PROFIL_TO_PROFILE = {
 }
 PROFILE_TO_PROFIL = {profile: profil for profil, profile in PROFIL_TO_PROFILE.items()}
 
-# deviceType values written by entcore.
-DEVICE_TYPES = ("Desktop", "Mobile", "Tablet", "Unknown")
-
 # User agents seen per channel, as (ua, deviceType). The mobile apps of entcore ENTs (ONE/NEO "Pocket")
 # identify themselves in the user agent; a mobile *browser* is channel web with deviceType Mobile.
 USER_AGENTS = {

@@ -42,8 +42,6 @@ ZONE_OF_ACADEMIE = {
     "28": "reunion",
     "43": "mayotte",
 }
-ZONES = ("A", "B", "C", "corse", "antilles", "guyane", "reunion", "mayotte")
-
 TIME_ZONE_OF_ACADEMIE = {
     "31": "America/Martinique",
     "32": "America/Guadeloupe",

@@ -21,6 +21,13 @@ from pipelines.synth.adoption_model import parent_coefficients
 from pipelines.synth.calendar import CALENDARS
 from pipelines.synth.generator import generate
 
+SYNTH_DESCRIPTION = (
+    "Generate a synthetic school year of ENT usage for a sample of real schools (all 30 académies): "
+    "accounts, events as canonical Parquet and entcore JSON lines, school context and mediation "
+    "workshops, written to DATA_DIR/landing/ for `ent-equity run` to ingest, and the generator's true "
+    "rates and effects to DATA_DIR/truth/ (to check what the pipeline recovers; never ingested). "
+    "Demo data: run the pipeline with ENT_DEMO=1 (the public demo pseudonymization key)."
+)
 DEFAULT_SEED = 20251
 DEFAULT_SCHOOLS = 600
 DEFAULT_ENTCORE_SCHOOLS = 6
@@ -53,12 +60,12 @@ def _effect_arg(value: str) -> tuple[str, float]:
     return name.strip(), size
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``synth`` subcommand (its handler is ``args.func``)."""
     parser = subparsers.add_parser(
         "synth",
         help="generate synthetic ENT logs (landing/) and their ground truth (truth/)",
-        description=__doc__,
+        description=SYNTH_DESCRIPTION,
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from pipelines.defs.ingest.pseudonymize import DEMO_KEY, make_pseudonymizer
 from pipelines.defs.reference.schools import build_schools
 
 PROFILE_MODEL = {  # profile: (intercept of the logit, IPS slope per 15 points, accounts per pupil expr)
@@ -68,6 +69,10 @@ def build_fake_warehouse(con, reference_dir: Path, *, academies: list[str] | Non
     per académie get a handful of accounts so that the suppression rules have work to do.
     """
     build_schools(con, reference_dir)
+    # Fake figures are demo data: recorded as pseudonymized with the public demo key, as a demo ingest does.
+    con.execute("CREATE OR REPLACE TABLE warehouse_settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+    con.execute("INSERT INTO warehouse_settings VALUES ('pseudonymization_key', ?)",
+                [make_pseudonymizer(DEMO_KEY, demo=True).fingerprint])
     where = "TRUE" if academies is None else "academie_code IN (" + ", ".join(f"'{a}'" for a in academies) + ")"
     limit = "" if schools_per_academie is None else f"WHERE rn <= {int(schools_per_academie)}"
     con.execute(f"""

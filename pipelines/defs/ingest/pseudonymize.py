@@ -55,6 +55,11 @@ def demo_mode() -> bool:
     return os.environ.get(DEMO_ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
+def is_demo_fingerprint(fingerprint: str | None) -> bool:
+    """Whether a warehouse's recorded key fingerprint is the public demo key's: its data is demo data."""
+    return fingerprint == make_pseudonymizer(DEMO_KEY, demo=True).fingerprint
+
+
 def pseudonymizer_from_env() -> Pseudonymizer:
     """The pseudonymizer for this process, or MissingKeyError with what to do."""
     raw = os.environ.get(KEY_ENV, "")

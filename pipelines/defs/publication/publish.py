@@ -65,6 +65,7 @@ from pipelines.defs.publication.derived import (
     write_cluster_margins,
 )
 from pipelines.fr_format import Z95
+from pipelines.defs.ingest.pseudonymize import is_demo_fingerprint
 from pipelines.defs.publication.geo import boundary_rows
 from pipelines.defs.publication.holidays import academie_zones, school_holidays
 from pipelines.defs.publication.levers import publish_levers
@@ -73,7 +74,7 @@ from pipelines.disclosure.cell_suppression import Family, SuppressionReport, sup
 from pipelines.disclosure.release import EXACT_AUDIT_MAX_ATOMS, GROUP_COLS, clear_release
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, PROTECTION_MIN, PROTECTION_SHARE
 from pipelines.file_modes import private_folder, restrict
-from pipelines.paths import reference_dir, truth_dir
+from pipelines.paths import reference_dir
 
 GROUP = GROUP_COLS
 ADOPTION_SUMS = ("ev_sessions", "ev_active", "mobile_sessions", "services_used")
@@ -365,9 +366,12 @@ def _write_reference(con, present: set[str], reference: Path) -> None:
         """)
 
 
-def _is_synthetic() -> bool:
-    truth = truth_dir()
-    return os.environ.get("ENT_DEMO") == "1" or (truth.exists() and any(truth.iterdir()))
+def _is_synthetic(con, present: set[str]) -> bool:
+    """Demo data: the warehouse was pseudonymized with the public demo key (recorded at its first ingest)."""
+    if "warehouse_settings" not in present:
+        return False
+    rows = con.execute("SELECT value FROM warehouse_settings WHERE key = 'pseudonymization_key'").fetchall()
+    return bool(rows) and is_demo_fingerprint(rows[0][0])
 
 
 def publish_serving(con, target: Path, *, audit_max_atoms: int | None = EXACT_AUDIT_MAX_ATOMS,
@@ -457,7 +461,7 @@ def publish_serving(con, target: Path, *, audit_max_atoms: int | None = EXACT_AU
             meta = {
                 "schema_version": SCHEMA_VERSION,
                 "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "synthetic": "true" if _is_synthetic() else "false",
+                "synthetic": "true" if _is_synthetic(con, present) else "false",
                 "suppression_rule": SUPPRESSION_RULE,
                 "min_n": str(MIN_DENOMINATOR), "min_k": str(MIN_CELL),
                 "missing_inputs": ",".join(summary.missing_inputs),

@@ -74,7 +74,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0 if paths else 1
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``report`` subcommand (its handler is ``args.func``)."""
     parser = subparsers.add_parser(
         "report",

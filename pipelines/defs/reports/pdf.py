@@ -165,19 +165,6 @@ class _DevToolsSession:
         }, timeout=timeout)
         pdf.write_bytes(base64.b64decode(result["data"]))
 
-    def screenshot(self, html: Path, png: Path, width: int = 1000, timeout: float = PAGE_TIMEOUT) -> None:
-        """Full-page PNG of a report (used to look at a rendering)."""
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": False}, timeout=timeout)
-        self.load(html, timeout)
-        metrics = self.call("Page.getLayoutMetrics", timeout=timeout)
-        size = metrics.get("cssContentSize") or metrics["contentSize"]
-        result = self.call("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1},
-        }, timeout=timeout)
-        png.write_bytes(base64.b64decode(result["data"]))
-
     def close(self) -> None:
         try:
             self._send("Browser.close")
@@ -302,9 +289,3 @@ class PdfPrinter:
             if self._cli_failures >= 2:  # do not spend a timeout on each of 31 reports
                 self.unavailable = f"Chromium échoue à répétition, PDF abandonnés : {exc}"
             return str(exc)
-
-    def screenshot(self, html: Path, png: Path, width: int = 1000) -> None:
-        """Full-page PNG of ``html`` (needs the DevTools session)."""
-        if self._session is None:
-            raise PdfError("capture d'écran impossible sans session Chromium")
-        self._session.screenshot(html, png, width, self.page_timeout)
