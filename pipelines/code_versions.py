@@ -14,6 +14,7 @@ import ast
 import hashlib
 import os
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 
 import dagster as dg
@@ -24,6 +25,9 @@ DBT_PROJECT = PROJECT_ROOT / "pipelines_dbt"
 # Environment settings that change the rows or files the pipeline writes (the paths are not among them:
 # another warehouse is another history, docs/rerun.md).
 SETTINGS = ("ENT_SOURCE_TIMEZONE", "ENT_DBT_TARGET", "ENT_FILE_MODE")
+# What builds the Dagster definitions besides the project's files (definitions_fingerprint).
+DBT_MANIFEST = DBT_PROJECT / "target" / "manifest.json"
+PACKAGES = ("dagster", "dagster-dbt", "dbt-core")
 
 
 def _module_file(name: str) -> Path | None:
@@ -89,17 +93,39 @@ def _dbt_configuration() -> str:
     return _digest([(p.relative_to(PROJECT_ROOT).as_posix(), p.read_bytes()) for p in files if p.is_file()])
 
 
-def with_code_versions(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """The assets with their code versions set (a dbt model's combines its checksum with the above)."""
-    versioned = []
+def definitions_fingerprint() -> str:
+    """A hash of everything the asset graph of ``pipelines/definitions.py`` is built from: every file of
+    the ``pipelines`` package, the dbt project's files and the manifest Dagster reads, the settings and
+    the versions of Dagster and dbt. The same fingerprint, the same asset graph (pipelines/asset_graph.py)."""
+    dbt_sources = [p for p in DBT_PROJECT.rglob("*")
+                   if p.is_file() and not {"target", "logs"} & set(p.relative_to(DBT_PROJECT).parts)]
+    files = [p for p in (PROJECT_ROOT / PACKAGE).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files += [*dbt_sources, *([DBT_MANIFEST] if DBT_MANIFEST.is_file() else [])]
+    parts = [(p.relative_to(PROJECT_ROOT).as_posix(), p.read_bytes()) for p in sorted(files)]
+    parts += [(f"setting {s}", os.environ.get(s, "").encode()) for s in SETTINGS]
+    parts += [(f"package {name}", version(name).encode()) for name in PACKAGES]
+    return _digest(parts)
+
+
+def asset_code_version(module: str, dbt_checksum: str | None) -> str:
+    """The code version of an asset defined in ``module`` (a dbt model's also holds its checksum)."""
+    parts = [code_version_of_module(module)] + ([dbt_checksum, _dbt_configuration()] if dbt_checksum else [])
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+def asset_sources(assets: list[dg.AssetsDefinition]) -> dict[dg.AssetKey, tuple[str, str | None]]:
+    """What each asset's code version is computed from: the module defining it, and the code version
+    its definition gives it (dagster-dbt's checksum of a model's SQL, None for the others)."""
+    sources = {}
     for asset in assets:
         fn = asset.op.compute_fn
         module = getattr(fn, "decorated_fn", fn).__module__
-        code = code_version_of_module(module)
+        sources |= {spec.key: (module, spec.code_version) for spec in asset.specs}
+    return sources
 
-        def version(spec: dg.AssetSpec, code: str = code) -> dg.AssetSpec:
-            parts = [code] + ([spec.code_version, _dbt_configuration()] if spec.code_version else [])
-            return spec.replace_attributes(code_version=hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24])
 
-        versioned.append(asset.map_asset_specs(version))
-    return versioned
+def with_code_versions(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """The assets with their code versions set (``asset_code_version``)."""
+    sources = asset_sources(assets)
+    return [asset.map_asset_specs(lambda spec: spec.replace_attributes(code_version=asset_code_version(*sources[spec.key])))
+            for asset in assets]

@@ -25,13 +25,17 @@ from pipelines.resources import warehouse_resource
 from pipelines.stage_log import stage_logger
 
 
+def pipeline_assets() -> list[dg.AssetsDefinition]:
+    """Every asset of the code location, before their code versions are set."""
+    return [*reference_assets, landed_files, events, *event_model_assets, *period_indicator_assets, *equity_assets,
+            *lever_assets, *serving_assets, expired_events_purge, weekly_report]
+
+
 def build_defs() -> dg.Definitions:
     """Definitions bound to the current ``ENT_DATA_DIR`` (tests call this after pointing it at tmp_path)."""
     return dg.Definitions(
         # Code versions on every asset: a re-run compares them with the last materializations' (runner.py).
-        assets=with_code_versions([
-            *reference_assets, landed_files, events, *event_model_assets, *period_indicator_assets, *equity_assets,
-            *lever_assets, *serving_assets, expired_events_purge, weekly_report]),
+        assets=with_code_versions(pipeline_assets()),
         asset_checks=[*schools_checks, *ingest_checks, *indicator_checks, *equity_checks, *lever_checks],
         jobs=[ingest_job, weekly_job, indicators_job, serving_job, retention_job, weekly_report_job],
         schedules=[retention_schedule, weekly_report_schedule],

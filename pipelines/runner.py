@@ -2,7 +2,8 @@
 ingest job, the weekly job over the weeks that changed, the indicators, then the serving copy the
 dashboard reads; each job runs only the assets whose inputs, code or settings changed since their last
 materialization, read from the instance's event log (docs/rerun.md). A re-run with nothing new runs no
-job and says why."""
+job and says why; it decides from the asset graph's snapshot (pipelines/asset_graph.py) and builds the
+Dagster definitions, which import dagster-dbt, dbt and great_expectations, only when a job runs."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.definitions import build_defs
+from pipelines import asset_graph
+from pipelines.asset_graph import AssetGraph
 from pipelines.defs.ingest import lake
 from pipelines.defs.ingest.ingest_file import KeyMismatchError, check_key, landing_signature, landing_signature_digest
 from pipelines.defs.ingest.pseudonymize import pseudonymizer_from_env
 from pipelines.defs.publication.paths import serving_path
-from pipelines.defs.reference.assets import reference_assets, reference_version
-from pipelines.jobs import indicators_job, ingest_job, serving_job, weekly_job
+from pipelines.defs.reference.assets import reference_version
 from pipelines.paths import lake_dir, landing_dir, reference_dir, warehouse_path
 from pipelines.stage_log import quiet_run
 
@@ -30,13 +31,12 @@ LANDING = dg.AssetKey("landing_manifest")
 LAKE_EVENTS = dg.AssetKey("lake_events")
 EVENTS = dg.AssetKey("events")
 SERVING = dg.AssetKey("published_serving")
-REFERENCE = [k for a in reference_assets for k in a.keys]
+# The jobs of pipelines/jobs.py, in the order they run.
+INGEST_JOB, WEEKLY_JOB, INDICATORS_JOB, SERVING_JOB = "ingest_job", "weekly_job", "indicators_job", "serving_job"
 # Read outside the asset graph's deps: the period models start from the last retention purge
 # (warehouse_settings.events_purged_before), so a purge makes them stale.
 EXTRA_PARENTS = {dg.AssetKey("adoption_school"): [dg.AssetKey("expired_events_purge")],
                  dg.AssetKey("feature_reach_school"): [dg.AssetKey("expired_events_purge")]}
-# Their inputs are files, not assets: the ingest reads only new landing files whatever changed upstream.
-INPUTS_ARE_FILES = {*REFERENCE, LANDING}
 
 
 @dataclass
@@ -50,10 +50,44 @@ class PipelineRun:
     problems: list[str] = field(default_factory=list)  # what is wrong although nothing changed
 
 
+class Pipeline:
+    """The asset graph the runner decides from, and the Dagster definitions, built only when a job runs.
+
+    The graph is the snapshot in the instance's folder when the sources are those it was written from
+    (pipelines/asset_graph.py); otherwise, and whenever the definitions are built, it is taken from them
+    and the snapshot written again."""
+
+    def __init__(self, instance: dg.DagsterInstance):
+        self._folder = Path(instance.root_directory)
+        self._defs: dg.Definitions | None = None
+        self.graph = asset_graph.load(self._folder) or self._build()
+
+    def _build(self) -> AssetGraph:
+        from pipelines.definitions import build_defs, pipeline_assets
+        from pipelines.defs.reference.assets import reference_assets
+
+        self._defs = build_defs()
+        graph = asset_graph.from_definitions(self._defs, pipeline_assets(), reference_assets,
+                                             [INGEST_JOB, WEEKLY_JOB, INDICATORS_JOB, SERVING_JOB])
+        asset_graph.save(self._folder, graph)
+        return graph
+
+    @property
+    def defs(self) -> dg.Definitions:
+        if self._defs is None:
+            self._build()
+        return self._defs
+
+    def selection(self, selection: dg.AssetSelection) -> list[dg.AssetKey]:
+        """The keys of ``selection`` with the multi-assets they belong to, on the definitions' graph."""
+        graph = self.defs.resolve_asset_graph()
+        return sorted(selection.required_multi_asset_neighbors().resolve(graph), key=str)
+
+
 class History:
     """This warehouse's last materializations, read through the public DagsterInstance API."""
 
-    def __init__(self, instance: dg.DagsterInstance, graph, trusted: bool):
+    def __init__(self, instance: dg.DagsterInstance, graph: AssetGraph, trusted: bool):
         self.instance, self.graph, self.trusted = instance, graph, trusted
         self._runs: dict[str, bool] = {}
         self._latest: dict[dg.AssetKey, dg.EventLogRecord | None] = {}
@@ -98,15 +132,14 @@ class History:
             return "never materialized"
         if not self.run_succeeded(record.run_id):
             return f"its last run {record.run_id[:8]} did not succeed"
-        if record.asset_materialization.tags.get(CODE_VERSION_TAG) != self.graph.get(key).code_version:
+        if record.asset_materialization.tags.get(CODE_VERSION_TAG) != self.graph.code_version(key):
             return "its code or settings changed"
-        if key in INPUTS_ARE_FILES:
-            return None
-        node = self.graph.get(key)
-        for parent in sorted([*node.parent_keys, *EXTRA_PARENTS.get(key, [])], key=str):
+        if key in {*self.graph.reference, LANDING}:
+            return None  # their inputs are files: the ingest reads only new landing files whatever changed upstream
+        for parent in sorted([*self.graph.parents(key), *EXTRA_PARENTS.get(key, [])], key=str):
             if parent == LAKE_EVENTS and key == EVENTS:
                 continue  # weeks: the lake_events materializations that touched them (stale_weeks)
-            same_partition = partition if partition and self.graph.get(parent).partitions_def else None
+            same_partition = partition if partition and self.graph.partitioned(parent) else None
             upstream = self.latest(parent, same_partition)
             if upstream is not None and upstream.storage_id > record.storage_id:
                 return f"{parent.to_user_string()} was materialized since"
@@ -145,14 +178,14 @@ def _warehouse_state(out: PipelineRun) -> tuple[str | None, list[str], bool]:
 def _ingest_selection(history: History, orphans: bool) -> tuple[list[dg.AssetKey], list[str]]:
     reasons, keys = [], []
     version = reference_version(reference_dir())
-    for key in REFERENCE:
+    for key in history.graph.reference:
         why = history.stale(key)
         if why is None and history.latest(key).asset_materialization.tags.get(DATA_VERSION_TAG) != version:
             why = "the reference files changed"
         if why:
             reasons.append(f"{key.to_user_string()}: {why}")
     if reasons:
-        keys += REFERENCE  # one folder read by all four
+        keys += history.graph.reference  # one folder read by all four
     why = history.stale(LANDING)
     if why is None:
         metadata = history.latest(LANDING).asset_materialization.metadata
@@ -192,15 +225,14 @@ def _stale_week_ranges(history: History, keys: list[dg.AssetKey], weeks: list[st
     return ranges, [f"{why} ({len(ws)} week(s): {ws[0]} … {ws[-1]})" for why, ws in reasons.items()]
 
 
-def _downstream_selection(history: History, job: dg.JobDefinition) -> tuple[list[dg.AssetKey], list[str]]:
+def _downstream_selection(history: History, pipeline: Pipeline, job: str) -> tuple[list[dg.AssetKey], list[str]]:
     """The job's stale assets, what depends on them in the job, and the multi-assets they belong to."""
-    keys = [k for k in history.graph.get_all_asset_keys() if k in job.asset_layer.selected_asset_keys]
+    keys = [k for k in history.graph.keys if k in history.graph.jobs[job]]
     reasons = {k: why for k in keys if (why := history.stale(k))}
     if not reasons:
         return [], []
-    selection = dg.AssetSelection.assets(*reasons).downstream() & dg.AssetSelection.assets(*keys)
-    selected = selection.required_multi_asset_neighbors().resolve(history.graph)
-    return sorted(selected, key=str), [f"{k.to_user_string()}: {why}" for k, why in sorted(reasons.items(), key=str)]
+    selected = pipeline.selection(dg.AssetSelection.assets(*reasons).downstream() & dg.AssetSelection.assets(*keys))
+    return selected, [f"{k.to_user_string()}: {why}" for k, why in sorted(reasons.items(), key=str)]
 
 
 def _serving_file_changed(history: History) -> str | None:
@@ -263,56 +295,55 @@ def _trusted(instance: dg.DagsterInstance, lake_id: str | None) -> bool:
 def run_pipeline(instance: dg.DagsterInstance, announce=print) -> PipelineRun:
     """Ingest what is new, then the weeks, indicators and serving copy that changed (``announce`` gets
     one line per stage)."""
-    defs = build_defs()
-    graph = defs.resolve_asset_graph()
+    pipeline = Pipeline(instance)
+    graph = pipeline.graph
     outcome = PipelineRun()
     lake_id, weeks, orphans = _warehouse_state(outcome)
     history = History(instance, graph, _trusted(instance, lake_id))
 
     keys, reasons = _ingest_selection(history, orphans)
     if keys:
-        outcome.reasons.append((ingest_job.name, reasons))
+        outcome.reasons.append((INGEST_JOB, reasons))
         announce(f"stage ingest: {_because(reasons)}")
-        _execute(defs.resolve_job_def(ingest_job.name), instance, outcome,
-                 asset_selection=sorted(dg.AssetSelection.assets(*keys).required_multi_asset_neighbors().resolve(graph), key=str))
+        _execute(pipeline.defs.resolve_job_def(INGEST_JOB), instance, outcome,
+                 asset_selection=pipeline.selection(dg.AssetSelection.assets(*keys)))
         if not outcome.success:
             return outcome
         lake_id, weeks, _ = _warehouse_state(outcome)
         history = History(instance, graph, history.trusted)  # an untrusted history stays so: all re-runs
     else:
-        outcome.skipped.append((ingest_job.name, f"no landing file new or changed ({len(landing_signature(landing_dir()))} "
-                                                 "files as last ingested), reference data unchanged"))
+        outcome.skipped.append((INGEST_JOB, f"no landing file new or changed ({len(landing_signature(landing_dir()))} "
+                                            "files as last ingested), reference data unchanged"))
     if outcome.problems:
         outcome.success = False
         return outcome
 
-    weekly = defs.resolve_job_def(weekly_job.name)
-    keys = sorted(weekly.asset_layer.selected_asset_keys, key=lambda k: (k != EVENTS, str(k)))  # upstream first
+    keys = sorted(graph.jobs[WEEKLY_JOB], key=lambda k: (k != EVENTS, str(k)))  # upstream first
     ranges, reasons = _stale_week_ranges(history, keys, weeks)
     if ranges:
-        outcome.reasons.append((weekly_job.name, reasons))
+        outcome.reasons.append((WEEKLY_JOB, reasons))
         outcome.weeks = (ranges[0][0], ranges[-1][-1])
     else:
-        outcome.skipped.append((weekly_job.name, f"every week of the lake ({len(weeks)}) is up to date"))
+        outcome.skipped.append((WEEKLY_JOB, f"every week of the lake ({len(weeks)}) is up to date"))
     for week_range in ranges:
         announce(f"stage weekly: weeks {week_range[0]} to {week_range[-1]}, {_because(reasons)}")
-        _execute(weekly, instance, outcome, tags={"dagster/asset_partition_range_start": week_range[0],
-                                                   "dagster/asset_partition_range_end": week_range[-1]})
+        _execute(pipeline.defs.resolve_job_def(WEEKLY_JOB), instance, outcome,
+                 tags={"dagster/asset_partition_range_start": week_range[0],
+                       "dagster/asset_partition_range_end": week_range[-1]})
         if not outcome.success:
             return outcome
     history = History(instance, graph, history.trusted)  # its reads are cached: read again after runs
 
-    for job in (indicators_job, serving_job):
-        job_def = defs.resolve_job_def(job.name)
-        keys, reasons = _downstream_selection(history, job_def)
-        if job is serving_job and not keys and (why := _serving_file_changed(history)):
+    for job in (INDICATORS_JOB, SERVING_JOB):
+        keys, reasons = _downstream_selection(history, pipeline, job)
+        if job == SERVING_JOB and not keys and (why := _serving_file_changed(history)):
             keys, reasons = [SERVING], [f"published_serving: {why}"]
         if not keys:
-            outcome.skipped.append((job.name, "no input changed since its last run"))
+            outcome.skipped.append((job, "no input changed since its last run"))
             continue
-        outcome.reasons.append((job.name, reasons))
-        announce(f"stage {job.name.removesuffix('_job')}: {len(keys)} asset(s), {_because(reasons)}")
-        _execute(job_def, instance, outcome, asset_selection=keys)
+        outcome.reasons.append((job, reasons))
+        announce(f"stage {job.removesuffix('_job')}: {len(keys)} asset(s), {_because(reasons)}")
+        _execute(pipeline.defs.resolve_job_def(job), instance, outcome, asset_selection=keys)
         if not outcome.success:
             return outcome
         history = History(instance, graph, history.trusted)

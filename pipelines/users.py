@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -56,8 +57,13 @@ DEMO_ACADEMIE_CODE = "14"  # Rennes: the département 35 annuaire gives real REP
 
 _hasher = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory profile)
 _lock = threading.Lock()
-# Verified against for unknown logins, so that "no such user" costs as much time as "wrong password".
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against for unknown logins, so that "no such user" costs as much time as "wrong password".
+    Hashed by the first verification whatever its login (not on import: ``ent-equity run`` imports this)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class UserError(ValueError):
@@ -235,11 +241,12 @@ def user_by_email(email: str, *, path: Path | None = None) -> User | None:
 
 def verify_password(login: str, password: str, *, path: Path | None = None) -> User | None:
     """The user if ``password`` matches its hash, else None (same cost for an unknown login)."""
+    dummy = _dummy_hash()  # before the lookup: the first call costs the same for a known or unknown login
     path = path or users_file()
     data = _load(path)
     record = data["users"].get(login or "")
     try:
-        _hasher.verify(record["password_hash"] if record else _DUMMY_HASH, password or "")
+        _hasher.verify(record["password_hash"] if record else dummy, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if not record:

@@ -183,3 +183,21 @@ def test_retention_purge_reruns_the_period_models_and_serving(project):
     assert [job for job, *_ in outcome.runs] == ["indicators_job", "serving_job"]
     assert "adoption_school: expired_events_purge was materialized since" in dict(outcome.reasons)["indicators_job"]
     _assert_noop(_run())
+
+
+def test_noop_rerun_process_builds_no_definitions(project):
+    """A no-op ``ent-equity run`` decides from the asset graph's snapshot: none of dagster-dbt, dbt, great
+    expectations, plotly, the asset modules or the reports is imported (docs/rerun.md)."""
+    import os
+    import subprocess
+    import sys
+
+    heavy = ["dagster_dbt", "dbt", "great_expectations", "plotly", "pandas", "pipelines.definitions", "pipelines.jobs",
+             "pipelines.defs.ingest.assets", "pipelines.defs.reports.weekly"]
+    script = ("import sys; from pipelines.cli import main; code = main(['run']); "
+              f"print('imported:', [m for m in {heavy!r} if m in sys.modules]); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=os.environ | {"PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "nothing changed since the last run" in done.stdout
+    assert "imported: []" in done.stdout, done.stdout

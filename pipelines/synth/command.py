@@ -12,14 +12,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import polars as pl
 
 from pipelines.defs.reference.schools import build_schools
 from pipelines.paths import ENV_VAR, landing_dir, reference_dir, truth_dir
-from pipelines.synth.adoption_model import parent_coefficients
 from pipelines.synth.calendar import CALENDARS
-from pipelines.synth.generator import generate
+
+if TYPE_CHECKING:
+    import polars as pl
+# The generator and its model (scipy, polars) are imported when the command runs: every ``ent-equity``
+# command, ``run`` included, builds this parser.
 
 SYNTH_DESCRIPTION = (
     "Generate a synthetic school year of ENT usage for a sample of real schools (all 30 académies): "
@@ -53,6 +57,8 @@ def _effect_arg(value: str) -> tuple[str, float]:
         size = float(number)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number after {name}=, got {number!r}") from None
+    from pipelines.synth.adoption_model import parent_coefficients
+
     try:
         parent_coefficients({name.strip(): size})
     except ValueError as error:
@@ -121,6 +127,8 @@ def load_schools(reference: Path) -> pl.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipelines.synth.generator import generate
+
     with _data_dir(args.data_dir):
         reference, landing, truth = reference_dir(), landing_dir(), truth_dir()
         if not reference.is_dir():

@@ -12,8 +12,6 @@ import argparse
 import contextlib
 import logging
 
-from pipelines.defs.reports.weekly import parse_iso_week
-
 NO_WEEK = ("ent-equity report : aucune semaine ISO complète avec des données dans la copie publiée {serving} ; "
            "précisez la semaine avec --week AAAA-Www.\n"
            "ent-equity report: no complete ISO week with data in the serving copy {serving}; "
@@ -21,6 +19,8 @@ NO_WEEK = ("ent-equity report : aucune semaine ISO complète avec des données d
 
 
 def _week_arg(value: str):
+    from pipelines.defs.reports.weekly import parse_iso_week  # here: ``ent-equity run`` does not load the reports
+
     try:
         return parse_iso_week(value)
     except ValueError as exc:
