@@ -11,9 +11,10 @@ Beside the events, the dimensions the period models join (``write_fixture_wareho
 DuckDB file with accounts (activation dates, late creations, an ACTIVATION event standing for a missing
 date, sessions of accounts missing from every snapshot), ODE statistics of a school known only that way
 (a weekly, a daily and a monthly export), the schools, and the periods; then
-exported to ``lake/dimensions/`` by ``pipelines.lake.dimensions``. Two Guadeloupe schools (UTC−4) have
-the same traffic every week, except one week when the second is almost empty: a data gap. One school
-has accounts and no event at all.
+exported to ``lake/dimensions/`` by ``pipelines.lake.dimensions``. Three Guadeloupe schools (UTC−4)
+have the same traffic every week, except one week when the busy one is almost empty (a data gap) and
+one when the small one is (too few events were expected there to judge it). One school has accounts
+and no event at all.
 """
 
 from __future__ import annotations
@@ -36,8 +37,15 @@ REUNION_SCHOOL = "9740001K"  # académie de La Réunion (UTC+4): Europe/Paris we
 SERVICES = ("notes", "vie_scolaire", "cahier_de_textes", "messagerie", "blog", "documents",
             "carnet_de_liaison", "actualites", "agenda", "autre")
 GUADELOUPE_SCHOOL = "9710001A"  # académie de la Guadeloupe (UTC−4): the same traffic every week
-GAP_SCHOOL = "9710002B"  # the same académie and traffic, except in GAP_WEEK: a probable data gap
+GAP_SCHOOL = "9710002B"  # the same académie, busier, almost empty in GAP_WEEK: a probable data gap
 GAP_WEEK = "2025-10-20"
+SMALL_SCHOOL = "9710003C"  # the same académie, small, almost empty in SMALL_WEEK: not judged
+SMALL_WEEK = "2025-11-03"
+# Accounts of each Guadeloupe school (five events a week each), and the weeks when only a few visit:
+# (school, week) -> (accounts, events each).
+GUADELOUPE_ACCOUNTS = {GUADELOUPE_SCHOOL: ("gp-steady", 10), GAP_SCHOOL: ("gp-gap", 40),
+                       SMALL_SCHOOL: ("gp-small", 6)}
+DROPS = {(GAP_SCHOOL, GAP_WEEK): (1, 2), (SMALL_SCHOOL, SMALL_WEEK): (2, 2)}
 QUIET_SCHOOL = "0350002B"  # accounts, no event
 # Alone in its académie (Mayotte), with events in the lake's first and last weeks only: the académie's
 # median week is empty, so no week of it can be judged a data gap.
@@ -46,6 +54,7 @@ ODE_SCHOOL = "0350003C"  # known only through ODE statistics exports
 # uai -> (academie_code, departement_code)
 SCHOOLS = {RENNES_SCHOOL: ("14", "035"), QUIET_SCHOOL: ("14", "035"), ODE_SCHOOL: ("14", "035"),
            REUNION_SCHOOL: ("28", "974"), GUADELOUPE_SCHOOL: ("32", "971"), GAP_SCHOOL: ("32", "971"),
+           SMALL_SCHOOL: ("32", "971"),
            MAYOTTE_SCHOOL: ("43", "976")}
 GUADELOUPE = ZoneInfo(TIME_ZONE_OF_ACADEMIE["32"])
 # The first day of the periods (the first weekly partition).
@@ -179,20 +188,22 @@ def week_start(instant: datetime) -> date:
     return local - timedelta(days=local.weekday())
 
 
-def guadeloupe_events(weeks: list[date]) -> list[dict]:
-    """Each week, on Tuesday from 19:00 Guadeloupe time (past midnight in Paris), ten accounts of each
-    Guadeloupe school visit five times, five minutes apart: a LOGIN, notes, notes, messagerie, notes;
-    odd accounts on the mobile app. In GAP_WEEK the second school has two events only."""
+def guadeloupe_events(weeks: list[date], drops: bool = True) -> list[dict]:
+    """Each week, on Tuesday from 19:00 Guadeloupe time (past midnight in Paris), the accounts of each
+    Guadeloupe school (GUADELOUPE_ACCOUNTS) visit five times, five minutes apart: a LOGIN, notes, notes,
+    messagerie, notes; odd accounts on the mobile app. In the weeks of DROPS (unless ``drops`` is false)
+    only the first accounts visit, with the first events."""
     events = []
     kinds = [("LOGIN", "connexion"), ("ACCESS", "notes"), ("ACCESS", "notes"), ("ACCESS", "messagerie"),
              ("ACCESS", "notes")]
     for week in weeks:
         evening = datetime.combine(week + timedelta(days=1), datetime.min.time(), GUADELOUPE).replace(hour=19)
-        for uai, prefix in ((GUADELOUPE_SCHOOL, "gp-steady"), (GAP_SCHOOL, "gp-gap")):
-            gap = uai == GAP_SCHOOL and week == date.fromisoformat(GAP_WEEK)
-            for k in range(1 if gap else 10):
+        for uai, (prefix, accounts) in GUADELOUPE_ACCOUNTS.items():
+            usual = (accounts, len(kinds))
+            accounts, visits = DROPS.get((uai, week.isoformat()), usual) if drops else usual
+            for k in range(accounts):
                 channel = "mobile_app" if k % 2 else "web"
-                for i, (event_type, service) in enumerate(kinds[:2] if gap else kinds):
+                for i, (event_type, service) in enumerate(kinds[:visits]):
                     at = (evening + timedelta(minutes=k + 5 * i)).astimezone(timezone.utc)
                     events.append(_event(f"{prefix}-{week}-{k:02d}-{i}", at, uai, f"{prefix}-{k:02d}",
                                          event_type, service, channel=channel))
@@ -235,8 +246,8 @@ def fixture_accounts() -> list[tuple]:
         profile = ("parent", "eleve", "enseignant", "personnel", "autre")[a % 5]
         rows.append((f"random-{a:02d}", uai, profile, "2025-11-03" if a % 5 == 1 else None,
                      None if a % 3 == 0 else f"2025-09-{a + 2:02d}"))
-    for uai, prefix in ((GUADELOUPE_SCHOOL, "gp-steady"), (GAP_SCHOOL, "gp-gap")):
-        rows += [(f"{prefix}-{k:02d}", uai, "parent", None, "2025-09-15") for k in range(10)]
+    for uai, (prefix, accounts) in GUADELOUPE_ACCOUNTS.items():
+        rows += [(f"{prefix}-{k:02d}", uai, "parent", None, "2025-09-15") for k in range(accounts)]
     rows.append(("gp-steady-late", GUADELOUPE_SCHOOL, "parent", None, None))  # its ACTIVATION: 14 Oct
     rows.append(("gp-steady-new", GUADELOUPE_SCHOOL, "parent", "2026-03-01", "2026-03-02"))
     rows += [(f"quiet-{k}", QUIET_SCHOOL, "parent", None, "2025-09-20" if k < 2 else None) for k in range(5)]

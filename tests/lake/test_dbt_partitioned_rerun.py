@@ -19,8 +19,8 @@ import pytest
 
 from tests.lake.conftest import WINDOW
 from tests.lake.dbt_run import duckdb_table, run_dbt
-from tests.lake.event_lake import (FIRST_DAY, GAP_SCHOOL, GAP_WEEK, GUADELOUPE_SCHOOL, REUNION_SCHOOL, SCHEMA,
-                                   fixture_periods, guadeloupe_events, pseudo)
+from tests.lake.event_lake import (FIRST_DAY, GAP_SCHOOL, GAP_WEEK, REUNION_SCHOOL, SCHEMA, fixture_periods,
+                                   guadeloupe_events)
 from tests.lake.model_rows import COLUMNS, as_dicts, duckdb_model, spark_model
 
 pytestmark = [pytest.mark.spark, pytest.mark.usefixtures("require_spark")]
@@ -32,16 +32,12 @@ HIVE = {"ENT_SPARK_CATALOG": "hive"}
 
 def _change_lake(lake) -> None:
     """The late file of GAP_WEEK: the gap school's events that the fixture left out that week (its usual
-    traffic: the steady school's, under its own ids and accounts); the files of EMPTIED_WEEK rewritten
-    without the Réunion school, and those of LATER_WEEK without the gap school."""
+    traffic); the files of EMPTIED_WEEK rewritten without the Réunion school, and those of LATER_WEEK
+    without the gap school."""
     week = lake / "events" / f"week_start={GAP_WEEK}"
     present = set(pq.read_table(week, columns=["event_id"]).column("event_id").to_pylist())
-    late = []
-    for event in guadeloupe_events([date.fromisoformat(GAP_WEEK)]):
-        event_id = event["event_id"].replace("gp-steady-", "gp-gap-")
-        if event["uai"] == GUADELOUPE_SCHOOL and event_id not in present:
-            account = "gp-gap-" + event_id.split("-")[-2]  # ids end with -<account k>-<visit i>
-            late.append(event | {"event_id": event_id, "uai": GAP_SCHOOL, "user_pseudo": pseudo(account)})
+    late = [event for event in guadeloupe_events([date.fromisoformat(GAP_WEEK)], drops=False)
+            if event["uai"] == GAP_SCHOOL and event["event_id"] not in present]
     assert late
     pq.write_table(pa.Table.from_pylist(late, schema=SCHEMA), week / "part-late.parquet", compression="zstd")
     for week, uai in ((EMPTIED_WEEK, REUNION_SCHOOL), (LATER_WEEK, GAP_SCHOOL)):

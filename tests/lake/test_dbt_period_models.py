@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import Counter
 from datetime import date
 
 import duckdb
@@ -14,8 +15,8 @@ import pytest
 from pipelines.lake.dimensions import DIMENSIONS, dimension_path, export_dimensions
 from pipelines.synth.calendar import DEFAULT_TIME_ZONE, TIME_ZONE_OF_ACADEMIE
 from tests.lake.event_lake import (
-    GAP_SCHOOL, GAP_WEEK, GUADELOUPE_SCHOOL, ODE_SCHOOL, QUIET_SCHOOL, RENNES_SCHOOL, SCHOOLS, fixture_accounts,
-    pseudo,
+    GAP_SCHOOL, GAP_WEEK, GUADELOUPE_SCHOOL, ODE_SCHOOL, QUIET_SCHOOL, RENNES_SCHOOL, SCHOOLS, SMALL_SCHOOL,
+    SMALL_WEEK, fixture_accounts, pseudo, week_start,
 )
 from tests.lake.model_rows import as_dicts, duckdb_model
 
@@ -108,14 +109,22 @@ def test_feature_reach(duckdb_build):
     assert not any(r["uai"] == QUIET_SCHOOL for r in rows)
 
 
-def test_data_gaps(duckdb_build):
-    # GAP_SCHOOL: 50 events a week, 2 in GAP_WEEK; the académie (with GUADELOUPE_SCHOOL) 100 a week,
-    # 52 then: expected 50 × 0.52 = 26 ≥ 20, and 2 < 0.2 × 26. Every other school-week is normal or
-    # alone in its académie; MAYOTTE_SCHOOL's académie has an empty median week, so it sets no
-    # expectation (no row, not a division by zero).
+def test_data_gaps(event_lake, duckdb_build):
+    # GAP_SCHOOL: 200 events a week, 2 in GAP_WEEK; the académie (with GUADELOUPE_SCHOOL's 50 and
+    # SMALL_SCHOOL's 30) 280 a week, 82 then: expected 200 × 82 / 280 ≈ 58.6 ≥ 50, and 2 < 0.2 × 58.6.
+    # SMALL_SCHOOL: 30 a week, 4 in SMALL_WEEK (the académie 254): expected 30 × 254 / 280 ≈ 27.2, and 4 <
+    # 0.2 × 27.2, but a few sessions short of so few is chance (docs/scale/dbt_engines.md, section 3): not
+    # judged. Every other school-week is normal or alone in its académie; MAYOTTE_SCHOOL's académie has an
+    # empty median week, so it sets no expectation (no row, not a division by zero).
+    _, events = event_lake
+    weekly = Counter((e["uai"], week_start(e["occurred_at"]).isoformat()) for e in events if e["uai"] in (
+        GUADELOUPE_SCHOOL, GAP_SCHOOL, SMALL_SCHOOL))
+    assert (weekly[GAP_SCHOOL, GAP_WEEK], weekly[SMALL_SCHOOL, SMALL_WEEK]) == (2, 4)
+    assert {weekly[GUADELOUPE_SCHOOL, w] + weekly[GAP_SCHOOL, w] + weekly[SMALL_SCHOOL, w]
+            for w in (GAP_WEEK, SMALL_WEEK)} == {82, 254}
     rows = as_dicts(*duckdb_model(duckdb_build, "data_gaps"))
     assert rows == [{"uai": GAP_SCHOOL, "week_start": date.fromisoformat(GAP_WEEK), "events": 2,
-                     "median_events": 50.0, "school_ratio": 0.04, "academie_ratio": 0.52}]
+                     "median_events": 200.0, "school_ratio": 0.01, "academie_ratio": 82 / 280}]
 
 
 def test_accounts_export_keeps_the_lake_pseudonyms(event_lake, fixture_warehouse):

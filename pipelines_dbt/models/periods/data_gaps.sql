@@ -3,9 +3,11 @@
     median week scaled by the académie's volume that week relative to its median, so school holidays
     and summer, which empty every school of the académie at once, lower the expectation instead of
     raising flags. Only weeks where at least the var data_gaps_min_median events were expected are
-    judged: below that, a quiet week is noise. Every event counts (all event types), over the lake's
-    whole history (the medians need it). An académie whose median week is empty sets no expectation
-    (the warehouse's former SQL divided by zero there: docs/scale/dbt_engines.md, section 3). -#}
+    judged: below that, a week 80 % short is a few sessions short, which chance gives every so often
+    (docs/scale/dbt_engines.md, section 3, "Why data_gaps judges 50 expected events and more"). Every
+    event counts (all event types), over the lake's whole history (the medians need it). An académie
+    whose median week is empty sets no expectation (the warehouse's former SQL divided by zero there:
+    docs/scale/dbt_engines.md, section 3). -#}
 {{ config(tags=['weekly'], pre_hook="{{ delete_run_weeks() }}") }}
 
 with weekly as (
