@@ -118,22 +118,22 @@ def theil_decomposition(y: Any, weights: Any, groups: Any) -> TheilDecomposition
 THEIL_PARTS = ("total", "between", "within", "between_share")
 
 
-def _decomposition_parts(y: np.ndarray, w: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """total, between, within and between / total of the resamples in the last axis of ``y``, ``w`` and
-    ``codes`` (group codes 0 .. n_groups - 1), as an array of shape (4, resamples); within = total - between
-    (the decomposition is exact). Group sums of every resample at once with one ``bincount``."""
-    p = w / w.sum(axis=-1, keepdims=True)
-    py = p * y
-    mu = py.sum(axis=-1, keepdims=True)
-    ratio = np.where(mu > 0, y / np.where(mu > 0, mu, 1), 0)
-    total = (p * np.where(ratio > 0, ratio * np.log(np.where(ratio > 0, ratio, 1)), 0)).sum(axis=-1)
-    resamples = int(np.prod(total.shape))
-    slot = (np.arange(resamples).reshape(*total.shape, 1) * n_groups + codes).ravel()
-    size = resamples * n_groups
-    pg = np.bincount(slot, weights=p.ravel(), minlength=size).reshape(*total.shape, n_groups)
-    sg = np.bincount(slot, weights=py.ravel(), minlength=size).reshape(*total.shape, n_groups) / mu
-    terms = np.where((pg > 0) & (sg > 0), sg * np.log(np.where(sg > 0, sg, 1) / np.where(pg > 0, pg, 1)), 0)
-    between = terms.sum(axis=-1)
+def _parts_of_sums(xlogx: np.ndarray, group_w: np.ndarray, group_wy: np.ndarray) -> np.ndarray:
+    """total, between, within and between / total from a sample's sums: ``xlogx`` = Σ w y ln y, and per group
+    (last axis) ``group_w`` = Σ w and ``group_wy`` = Σ w y; shape (4, *leading shape). With ``A = Σ w y``,
+    ``mu = A / Σ w``: total = Σ w y ln y / A − ln mu (the module's T with ln(y/mu) = ln y − ln mu), between =
+    Σ_g (A_g / A) ln((A_g / W_g) / mu); within = total − between (the decomposition is exact). total is
+    clipped at 0 and between to [0, total], their true bounds, which rounding of the subtractions could
+    cross by a hair."""
+    w, a = group_w.sum(axis=-1), group_wy.sum(axis=-1)
+    pos = a > 0
+    safe_a = np.where(pos, a, 1)
+    mu = np.where(pos, a / np.where(w > 0, w, 1), 1)
+    total = np.where(pos, np.maximum(xlogx / safe_a - np.log(mu), 0), 0)
+    held = (group_w > 0) & (group_wy > 0)
+    mean_g = np.where(held, group_wy / np.where(held, group_w, 1), 1)
+    between = (np.where(held, group_wy, 0) * np.log(mean_g / mu[..., None])).sum(axis=-1) / safe_a
+    between = np.clip(np.where(pos, between, 0), 0, total)
     share = np.where(total > 0, between / np.where(total > 0, total, 1), np.nan)
     return np.stack([total, between, total - between, share])
 
@@ -148,11 +148,22 @@ def theil_decomposition_ci(y: Any, weights: Any, groups: Any, *, n_resamples: in
     (43,000 schools nationally). A resample keeps each unit's weight and group."""
     yy, w, _ = nonnegative_outcome(y, weights)
     codes, labels = pd.factorize(pd.Series(as_labels(groups, len(yy)), dtype=object))
+    n, n_groups = len(yy), len(labels)
+    # Every part is a function of the sums Σ w y ln y and, per group, Σ w and Σ w y (_parts_of_sums): no
+    # logarithm per resampled unit, one bincount per group sum for a batch of resamples.
+    wxlogx, wy = w * _xlogx_ratio(yy, 1.0), w * yy
 
     def statistic(index, axis=-1):
-        return _decomposition_parts(yy[index], w[index], codes[index], len(labels))
+        shape = index.shape[:-1]
+        resamples = int(np.prod(shape))
+        index = index.reshape(resamples, n)
+        slot = (np.arange(resamples)[:, None] * n_groups + codes[index]).ravel()
+        size = resamples * n_groups
+        group_w = np.bincount(slot, weights=w[index].ravel(), minlength=size).reshape(resamples, n_groups)
+        group_wy = np.bincount(slot, weights=wy[index].ravel(), minlength=size).reshape(resamples, n_groups)
+        return _parts_of_sums(wxlogx[index].sum(axis=-1), group_w, group_wy).reshape(4, *shape)
 
-    result = stats.bootstrap((np.arange(len(yy)),), statistic, vectorized=True, method="percentile",
+    result = stats.bootstrap((np.arange(n),), statistic, vectorized=True, method="percentile",
                              n_resamples=n_resamples, confidence_level=confidence, batch=100,
                              rng=np.random.default_rng(seed))
     low, high = result.confidence_interval

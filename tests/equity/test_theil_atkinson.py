@@ -108,9 +108,11 @@ def test_errors():
     assert atkinson([0, 1], [1, 1], 0.5) == pytest.approx(1 - (0.5**2) / 0.5)
 
 
-def test_theil_bootstrap_interval_is_scipy_bootstrap_of_the_decomposition():
-    """``theil_decomposition_ci`` (a vectorised statistic) gives the percentile intervals scipy's bootstrap gives
-    with ``theil_decomposition`` itself, resample by resample (same draws)."""
+@pytest.mark.parametrize("zeros", [False, True])
+def test_theil_bootstrap_interval_is_scipy_bootstrap_of_the_decomposition(zeros):
+    """``theil_decomposition_ci`` (a vectorised statistic on the resamples' sums) gives the percentile intervals
+    scipy's bootstrap gives with ``theil_decomposition`` itself, resample by resample (same draws); also with
+    a group whose outcome is all zero and zeros elsewhere (0 ln 0 = 0)."""
     from scipy import stats
 
     from pipelines.equity.theil import THEIL_PARTS, theil_decomposition, theil_decomposition_ci
@@ -118,6 +120,10 @@ def test_theil_bootstrap_interval_is_scipy_bootstrap_of_the_decomposition():
     rng = np.random.default_rng(7)
     y, w = rng.beta(3, 5, 40), rng.integers(20, 300, 40).astype(float)
     groups = rng.choice(["29", "35", "56"], 40)
+    if zeros:
+        groups[:4] = "22"
+        y[:4] = 0.0
+        y[10:14] = 0.0
 
     def naive(index):
         t = theil_decomposition(y[index], w[index], groups[index])

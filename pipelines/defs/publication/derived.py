@@ -56,6 +56,8 @@ def published_equity(rates: pd.DataFrame) -> pd.DataFrame:
 
 
 THEIL_MEASURES = {f"theil_{part}": part for part in THEIL_PARTS}
+# How far a Theil estimate may fall outside its interval by floating-point rounding alone.
+ROUNDING = 1e-12
 
 
 def theil_intervals(frame: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
@@ -70,24 +72,27 @@ def theil_intervals(frame: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
         return frame
     frame = frame.copy()
     rates = rates[rates["loaded"] > 0]
-    by_period = dict(iter(rates.groupby(["period_type", "period", "profile"], sort=False)))
-    keys = ["period_type", "period", "profile", "scope", "scope_code", "level"]
-    for key, rows in frame[theil].groupby(keys, sort=False):  # one bootstrap per group of schools
-        period_type, period, profile, scope, code, level = key
-        schools = by_period[(period_type, period, profile)]
-        schools = schools[schools["academie_code"] == code]
-        if level != "all":
-            schools = schools[schools["level"] == level]
-        groups = schools[THEIL_GROUPS[scope]].fillna("inconnu").to_numpy(object)
-        bounds = theil_decomposition_ci(schools["active_rate"].to_numpy(float), schools["loaded"].to_numpy(float),
-                                        groups)
-        parts = rows["measure"].map(THEIL_MEASURES)
-        frame.loc[rows.index, "ci_low"] = [bounds[part][0] for part in parts]
-        frame.loc[rows.index, "ci_high"] = [bounds[part][1] for part in parts]
+    y, w = rates["active_rate"].to_numpy(float), rates["loaded"].to_numpy(float)
+    groups = rates[THEIL_GROUPS["academie"]].fillna("inconnu").to_numpy(object)
+    # The row positions in rates of each académie's schools, of all levels and of each level, in rates' order.
+    of_academie = ["period_type", "period", "profile", "academie_code"]
+    schools = {**{(*key, "all"): at for key, at in rates.groupby(of_academie, sort=False).indices.items()},
+               **rates.groupby([*of_academie, "level"], sort=False).indices}
+    rows = frame[theil]
+    part = rows["measure"].map(THEIL_MEASURES).to_numpy(object)
+    low, high = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    keys = ["period_type", "period", "profile", "scope_code", "level"]
+    for key, at in rows.groupby(keys, sort=False).indices.items():  # one bootstrap per group of schools
+        units = schools[key]
+        bounds = theil_decomposition_ci(y[units], w[units], groups[units])
+        low[at] = [bounds[p][0] for p in part[at]]
+        high[at] = [bounds[p][1] for p in part[at]]
+    frame.loc[rows.index, "ci_low"], frame.loc[rows.index, "ci_high"] = low, high
     # A percentile interval that leaves out its own estimate (the between share of a biased resampling on few
-    # schools) or is not finite is not published: no interval rather than a misleading one.
-    bad = theil & ~(np.isfinite(frame["ci_low"].astype(float)) & np.isfinite(frame["ci_high"].astype(float))
-                   & (frame["ci_low"] <= frame["value"]) & (frame["value"] <= frame["ci_high"]))
+    # schools) or is not finite is not published: no interval rather than a misleading one. Rounding aside:
+    # the between part of one département is 0 in every resample and ±2e-16 as computed by the estimate.
+    low, high, value = (frame[c].astype(float) for c in ("ci_low", "ci_high", "value"))
+    bad = theil & ~(np.isfinite(low) & np.isfinite(high) & (low <= value + ROUNDING) & (value - ROUNDING <= high))
     frame.loc[bad, ["ci_low", "ci_high"]] = np.nan
     return frame
 
