@@ -451,6 +451,7 @@ def test_ips_fit_slope_interval_is_the_wls_interval(tiny_warehouse: Path):
 def test_theil_rows_carry_their_bootstrap_interval(tiny_warehouse: Path, monkeypatch):
     """The Theil rows of the serving copy's equity table carry the percentile bootstrap of the académie's
     published schools (départements as groups), or none where it would not hold the value."""
+    from pipelines.defs.publication.derived import ROUNDING
     from pipelines.equity.theil import theil_decomposition_ci
 
     with duckdb.connect(str(tiny_warehouse)) as con:
@@ -467,7 +468,33 @@ def test_theil_rows_carry_their_bootstrap_interval(tiny_warehouse: Path, monkeyp
                                     g.departement_code.to_numpy(object))
         for r in rows.itertuples():
             low, high = ci[r.measure.removeprefix("theil_")]
-            if low <= r.value <= high:
+            if low - ROUNDING <= r.value <= high + ROUNDING:
                 assert (r.ci_low, r.ci_high) == pytest.approx((low, high)), r
             else:
                 assert pd.isna(r.ci_low) and pd.isna(r.ci_high), r
+
+
+def test_theil_interval_of_one_departement_is_zero_not_missing():
+    """An académie (or level) with one département has a between part of 0 in every resample, and an
+    estimate that rounding leaves at ±2e-16: its interval [0, 0], widened to hold it, is published; one that
+    misses its estimate by more is not."""
+    from pipelines.defs.publication.derived import theil_intervals
+    from pipelines.equity.theil import theil_decomposition
+
+    rng = np.random.default_rng(6)
+    rates = pd.DataFrame({"period_type": "month", "period": "2025-10", "profile": "parent", "academie_code": "43",
+                          "departement_code": "976", "level": rng.choice(["ecole", "college"], 30),
+                          "loaded": rng.integers(20, 300, 30).astype(float), "active_rate": rng.beta(2, 5, 30)})
+    value = theil_decomposition(rates.active_rate, rates.loaded, rates.departement_code)
+    assert 0 < -value.between < 1e-15  # the rounding of this draw
+    frame = pd.DataFrame({"period_type": "month", "period": "2025-10", "profile": "parent", "scope": "academie",
+                          "scope_code": "43", "level": "all",
+                          "measure": ["theil_total", "theil_between", "theil_within", "theil_between_share"],
+                          "value": [value.total, value.between, value.within, value.between / value.total],
+                          "ci_low": np.nan, "ci_high": np.nan})
+    out = theil_intervals(frame, rates).set_index("measure")
+    assert (out.loc["theil_between", "ci_low"], out.loc["theil_between", "ci_high"]) == (value.between, 0.0)
+    assert out.loc["theil_total", "ci_low"] < value.total < out.loc["theil_total", "ci_high"]
+    assert out.loc["theil_between_share", "ci_high"] == 0.0 and out.loc["theil_between_share", "ci_low"] < 0
+    frame.loc[frame.measure == "theil_between", "value"] = 1e-9  # beyond rounding: left out
+    assert theil_intervals(frame, rates).set_index("measure").loc["theil_between", ["ci_low", "ci_high"]].isna().all()

@@ -64,9 +64,9 @@ def theil_intervals(frame: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     """Fill ``ci_low`` / ``ci_high`` of the académie Theil rows of ``frame`` (summary rows) with the percentile
     bootstrap over the group's published schools (``theil.theil_decomposition_ci``): between / within
     départements (``THEIL_GROUPS``), the schools of ``rates`` the value was computed on (positive loaded
-    accounts); none where the interval does not hold the value (docs/equity_fit_guards.md)."""
+    accounts); none where the interval does not hold the value beyond rounding (docs/equity_fit_guards.md)."""
     # Académie rows only: the dashboard shows the split between départements (a national group of 43,000
-    # schools costs ~3 s CPU a bootstrap, and France's split between académies is shown nowhere).
+    # schools costs ~1 s CPU a bootstrap, and France's split between académies is shown nowhere).
     theil = frame["measure"].isin(THEIL_MEASURES) & (frame["scope"] == "academie")
     if not theil.any():
         return frame
@@ -90,10 +90,12 @@ def theil_intervals(frame: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     frame.loc[rows.index, "ci_low"], frame.loc[rows.index, "ci_high"] = low, high
     # A percentile interval that leaves out its own estimate (the between share of a biased resampling on few
     # schools) or is not finite is not published: no interval rather than a misleading one. Rounding aside:
-    # the between part of one département is 0 in every resample and ±2e-16 as computed by the estimate.
+    # the between part of one département is 0 in every resample and ±2e-16 as computed by the estimate: its
+    # interval is widened to hold it (the publication's rule ci_not_around_value, equity/checks.py).
     low, high, value = (frame[c].astype(float) for c in ("ci_low", "ci_high", "value"))
-    bad = theil & ~(np.isfinite(low) & np.isfinite(high) & (low <= value + ROUNDING) & (value - ROUNDING <= high))
-    frame.loc[bad, ["ci_low", "ci_high"]] = np.nan
+    holds = theil & np.isfinite(low) & np.isfinite(high) & (low <= value + ROUNDING) & (value - ROUNDING <= high)
+    frame.loc[holds, "ci_low"], frame.loc[holds, "ci_high"] = np.minimum(low, value)[holds], np.maximum(high, value)[holds]
+    frame.loc[theil & ~holds, ["ci_low", "ci_high"]] = np.nan
     return frame
 
 
