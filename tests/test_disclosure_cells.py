@@ -10,8 +10,10 @@ import pytest
 
 from pipelines.disclosure.cell_suppression import (
     Family,
-    audit_groups,
+    audit_family,
+    build_cells,
     passes,
+    prepare_units,
     recoverable_columns,
     suppress,
 )
@@ -92,14 +94,43 @@ def test_exact_audit_finds_a_three_partition_disclosure():
     assert not recoverable_columns(matrix[:2]).any()
 
 
-def test_audit_groups_reports_a_lone_school_behind_a_published_cell():
+def _primary_only(con, rows, family):
+    """Units and cells with only the primary rule applied (rules 2-3 would already protect the schools)."""
+    _units(con, rows)
+    prepare_units(con, family)
+    build_cells(con, family)
+
+
+def test_exact_audit_reports_a_lone_school_behind_a_published_cell():
+    """x fails the rule and is the only hidden school of D1: D1 minus its published schools gives it away.
+    The fix is the least important published cell holding x (its level cell before the département total)."""
+    con = duckdb.connect()
     family = Family("t", ("period",), geo_levels=("departement",), breakdowns=(), by_secteur=False, measures=1)
-    piece = {"departement_code": "D1", "level": "ecole", "n_units": 1, "uai": "x", "size": 5, "m0_n": 5, "m0_k": 2,
-             "all_pass": False}
-    cells = [{"cell_id": 1, "geo_level": "departement", "geo_code": "D1", "level": "all", "secteur": "all",
-              "breakdown": "all", "breakdown_value": "all", "size": 5, "schools": 1, "cls_importance": 170}]
-    found = audit_groups(family, [piece], cells)
-    assert found and found[0]["uai"] == "x" and found[0]["fix_cell_id"] == 1
+    _primary_only(con, [("x", "A1", "D1", "ecole", "public", 5, 2),
+                        *((f"e{i}", "A1", "D1", "ecole", "public", 40 + i, 20) for i in range(3)),
+                        *((f"c{i}", "A1", "D1", "college", "public", 300 + i, 100) for i in range(3))], family)
+    found, skipped = audit_family(con, family)
+    assert not skipped
+    assert [(d["group"], d["uai"], d["units"]) for d in found] == [(("p",), "x", 1)]
+    fix = con.execute("SELECT level, published FROM t_cells WHERE cell_id = ?", [found[0]["fix_cell_id"]]).fetchall()
+    assert fix == [("ecole", True)]
+    assert found[0]["fix_small_cell"] is True  # the école cell holds 4 schools: suppressed itself
+    # Only the group asked for is audited; a group too large is skipped and said so.
+    assert audit_family(con, family, groups={("q",)}) == ([], False)
+    assert audit_family(con, family, max_atoms=0) == ([], True)
+
+
+def test_exact_audit_lets_a_pooled_pair_that_passes_through():
+    """Two hidden schools in exactly the same published cells form one atom: recoverable as a pair only, and
+    harmless when the pair passes the rule; a pair that fails is a disclosure."""
+    family = Family("t", ("period",), geo_levels=("departement",), breakdowns=(), by_secteur=False, measures=1)
+    others = [(f"e{i}", "A1", "D1", "ecole", "public", 40 + i, 20) for i in range(3)]
+    for (n1, k1), (n2, k2), disclosed in (((8, 4), (9, 4), False), ((4, 1), (4, 1), True)):
+        con = duckdb.connect()
+        _primary_only(con, [("x", "A1", "D1", "ecole", "public", n1, k1),
+                            ("y", "A1", "D1", "ecole", "public", n2, k2), *others], family)
+        found, _ = audit_family(con, family)
+        assert [(d["uai"], d["units"]) for d in found] == ([("x", 2)] if disclosed else [])
 
 
 # --- the published file, audited independently ----------------------------------------------------------

@@ -76,7 +76,6 @@ by the exact audit.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -297,8 +296,9 @@ def _member_patterns(family: Family) -> list[tuple[str, bool, bool, str]]:
     return patterns
 
 
-def _build_members(con, family: Family) -> None:
-    """``<name>_members(unit_id, cell_id)``: every cell each unit belongs to (school-level families).
+def _memberships_sql(family: Family, source: str, key: str, cells: str) -> str:
+    """SELECT (``key``, ``cell_id``): every cell of ``cells`` (the family's cells table or a subquery of it)
+    holding each row of ``source`` (rows with the group columns and the attributes the cells look at).
 
     One plain equi-join per kind of cell (the cell's key columns against the unit's): a single join over
     a pattern × unit cross product with computed keys took 25 times longer at 43 k schools (same rows)."""
@@ -310,10 +310,16 @@ def _build_members(con, family: Family) -> None:
         secteur = "c.secteur = u.secteur" if by_secteur else "c.secteur = 'all'"
         value = f"c.breakdown_value = u.{b}" if b != "all" else "c.breakdown_value = 'all'"
         parts.append(f"""
-            SELECT u.unit_id, c.cell_id FROM {family.units} u JOIN {family.cells} c
+            SELECT u.{key}, c.cell_id FROM {source} u JOIN {cells} c
             ON {g} AND c.geo_code = {geo_of[geo]} AND {level} AND {secteur} AND {value}
             WHERE c.geo_level = '{geo}' AND c.breakdown = '{b}'""")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {family.name}_members AS {' UNION ALL '.join(parts)}")
+    return " UNION ALL ".join(parts)
+
+
+def _build_members(con, family: Family) -> None:
+    """``<name>_members(unit_id, cell_id)``: every cell each unit belongs to (school-level families)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {family.name}_members AS "
+                f"{_memberships_sql(family, family.units, 'unit_id', family.cells)}")
 
 
 def _unit_rule(con, family: Family) -> int:
@@ -554,28 +560,20 @@ def _fix(con, family: Family, disclosures: list[dict]) -> None:
 # --- exact audit --------------------------------------------------------------------------------------
 
 
-def unit_cell_keys(family: Family, unit: dict) -> list[tuple]:
-    """Keys (CELL_KEY order) of every cell of the family that contains the unit."""
-    keys = []
-    for geo in family.geo_levels:
-        code = unit[GEO_COLUMN[geo]] if geo in GEO_COLUMN else "FR"
-        breakdowns = [("all", "all")]
-        if geo != "departement" and geo in family.breakdown_geos:
-            breakdowns += [(b, unit[b]) for b in family.breakdowns]
-        for level in ("all", unit["level"]):
-            for secteur in ("all", unit["secteur"]) if family.by_secteur else ("all",):
-                for b, v in breakdowns:
-                    if b != "all" and ((secteur != "all" and not family.secteur_breakdowns)
-                                       or (level != "all" and not family.breakdown_levels)):
-                        continue
-                    keys.append((geo, code, level, secteur, b, v))
-    return keys
-
-
 def _rank(s: np.ndarray, shape: tuple) -> int:
     """Numerical rank from singular values; the scale is at least 1 (the matrices hold 0/1 memberships, or
     products of them with orthonormal bases: a product that is zero up to rounding has rank 0)."""
     return int((s > max(s.max(), 1.0) * max(shape) * np.finfo(float).eps * 10).sum()) if s.size else 0
+
+
+def _positions(group: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For items labelled ``group`` (0..size-1): the items sorted by group (stable), the start of each
+    group in that order (size + 1 bounds) and each item's rank inside its group."""
+    order = np.argsort(group, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=size))])
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group)) - starts[group[order]]
+    return order, starts, rank
 
 
 def recoverable_columns(matrix: np.ndarray, tol: float = 1e-8, coupling: np.ndarray | None = None) -> np.ndarray:
@@ -588,7 +586,9 @@ def recoverable_columns(matrix: np.ndarray, tol: float = 1e-8, coupling: np.ndar
     {Z c : W c = 0} with W = [N Z_1, N Z_2, …] (N the coupling rows), so the squared norm of row j of its
     orthonormal basis is |z_j|² − |z_j V_c|², V the right singular vectors of W's row space. One small SVD
     per component and one of W, instead of a dense SVD of the whole matrix (a national group of 5,000
-    atoms: minutes)."""
+    atoms: minutes). Each component's dense block (its rows with an entry, its columns, both in matrix
+    order) and its coupling block are filled straight from the matrix entries sorted by component: slicing
+    the sparse matrix once per component cost more than the SVDs."""
     n = matrix.shape[1]
     if matrix.shape[0] == 0 or n == 0:
         return np.zeros(n, dtype=bool)
@@ -597,26 +597,49 @@ def recoverable_columns(matrix: np.ndarray, tol: float = 1e-8, coupling: np.ndar
         _, s, vt = np.linalg.svd(dense, full_matrices=False)
         leverage = (vt[:_rank(s, dense.shape)] ** 2).sum(axis=0)
         return leverage > 1 - tol
-    matrix = sparse.csr_matrix(matrix)
-    local, tie = matrix[np.flatnonzero(~coupling)].tocsc(), matrix[np.flatnonzero(coupling)].tocsc()
-    rows, cols = local.nonzero()
-    m = local.shape[0]
-    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, m + cols)), shape=(m + n, m + n))
+    coupling = np.asarray(coupling, dtype=bool)
+    entries = sparse.csr_matrix(matrix, dtype=float).tocoo()  # duplicates summed
+    entries.eliminate_zeros()
+    r, c, v = entries.row.astype(np.int64), entries.col.astype(np.int64), entries.data
+    m, k = int((~coupling).sum()), int(coupling.sum())
+    row_pos = np.empty(len(coupling), dtype=np.int64)  # a row's index among the local / coupling rows
+    row_pos[~coupling], row_pos[coupling] = np.arange(m), np.arange(k)
+    tied = coupling[r]
+    lr, lc, lv = row_pos[r[~tied]], c[~tied], v[~tied]
+    tr, tc, tv = row_pos[r[tied]], c[tied], v[tied]
+    graph = sparse.coo_matrix((np.ones(len(lr)), (lr, m + lc)), shape=(m + n, m + n))
     _, label = connected_components(graph, directed=False)
-    label = label[m:]
-    order = np.argsort(label, kind="stable")
-    bounds = np.flatnonzero(np.diff(label[order])) + 1
+    _, comp = np.unique(label[m:], return_inverse=True)  # the columns' components, in label order
+    comp = comp.astype(np.int64)
+    n_comp = int(comp.max()) + 1
+    col_order, col_starts, col_rank = _positions(comp, n_comp)
+    # Every local row with an entry lies in one component (its entries connect its columns).
+    row_comp = np.full(m, -1, dtype=np.int64)
+    row_comp[lr] = comp[lc]
+    with_entries = np.flatnonzero(row_comp >= 0)
+    row_rank = np.zeros(m, dtype=np.int64)
+    _, row_starts, row_rank[with_entries] = _positions(row_comp[with_entries], n_comp)
+    n_rows = np.diff(row_starts)
+    local_order, local_starts, _ = _positions(comp[lc], n_comp)
+    li, lj, lv = row_rank[lr][local_order], col_rank[lc][local_order], lv[local_order]
+    tie_order, tie_starts, _ = _positions(comp[tc], n_comp)
+    ti, tj, tv = tr[tie_order], col_rank[tc][tie_order], tv[tie_order]
     bases, pieces = [], []
-    for idx in np.split(order, bounds):
-        sub = local[:, idx]
-        sub = sub[np.flatnonzero(np.diff(sub.tocsr().indptr))].toarray()
-        if len(sub):
+    for i in range(n_comp):
+        width = col_starts[i + 1] - col_starts[i]
+        lo, hi = local_starts[i], local_starts[i + 1]
+        if n_rows[i]:
+            sub = np.zeros((n_rows[i], width))
+            sub[li[lo:hi], lj[lo:hi]] = lv[lo:hi]
             _, s, vt = np.linalg.svd(sub, full_matrices=True)
             z = vt[_rank(s, sub.shape):].T  # orthonormal basis of the component's null space
         else:
-            z = np.eye(len(idx))
-        bases.append((idx, z))
-        pieces.append(tie[:, idx].toarray() @ z)
+            z = np.eye(width)
+        lo, hi = tie_starts[i], tie_starts[i + 1]
+        block = np.zeros((k, width))
+        block[ti[lo:hi], tj[lo:hi]] = tv[lo:hi]
+        bases.append(z)
+        pieces.append(block @ z)
     w = np.hstack(pieces)
     null_norm = np.zeros(n)
     if w.size:
@@ -625,61 +648,13 @@ def recoverable_columns(matrix: np.ndarray, tol: float = 1e-8, coupling: np.ndar
     else:
         v = np.zeros((w.shape[1], 0))
     start = 0
-    for idx, z in bases:
+    for i, z in enumerate(bases):
         d = z.shape[1]
         if d:
+            idx = col_order[col_starts[i]:col_starts[i + 1]]
             null_norm[idx] = (z ** 2).sum(axis=1) - ((z @ v[start:start + d]) ** 2).sum(axis=1)
         start += d
     return null_norm < tol
-
-
-def audit_groups(family: Family, pieces: list[dict], cells: list[dict], max_atoms: int | None = None):
-    """Exact disclosure audit of one group.
-
-    ``pieces``: the unpublished units, pre-grouped by the attributes the family's cells look at (dicts
-    with those attributes, ``n_units``, ``uai`` (one of them), ``size``, the measures and ``all_pass``);
-    ``cells``: the published cells (CELL_KEY, ``cell_id``, ``size``). Returns a list of disclosures
-    (dicts), or None when the group has more than ``max_atoms`` atoms.
-    """
-    index = {tuple(c[k] for k in CELL_KEY): c for c in cells}
-    atoms: dict[tuple, list[dict]] = defaultdict(list)
-    for piece in pieces:
-        signature = tuple(sorted(index[k]["cell_id"] for k in unit_cell_keys(family, piece) if k in index))
-        atoms[signature].append(piece)
-
-    def harmless(members: list[dict]) -> bool:
-        """Recovering this atom reveals nothing the rule hides."""
-        if all(m["all_pass"] for m in members):
-            return True
-        pooled = (sum(m["size"] for m in members),
-                  [(sum(m[f"m{i}_n"] for m in members), sum(m[f"m{i}_k"] for m in members))
-                   for i in range(family.measures)])
-        return sum(m["n_units"] for m in members) >= 2 and passes(*pooled)
-
-    sensitive = {sig for sig, members in atoms.items() if not harmless(members)}
-    if not sensitive:
-        return []
-    if max_atoms is not None and len(atoms) > max_atoms:
-        return None
-    signatures = list(atoms)
-    rows = sorted({cell_id for sig in signatures for cell_id in sig})
-    row_of = {cell_id: i for i, cell_id in enumerate(rows)}
-    entries = [(row_of[cell_id], j) for j, sig in enumerate(signatures) for cell_id in sig]
-    r, c = (np.array(x, dtype=np.int64) for x in zip(*entries)) if entries else (np.zeros(0, int),) * 2
-    matrix = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(rows), len(signatures)))
-    by_id = {c["cell_id"]: c for c in cells}
-    recoverable = recoverable_columns(matrix, coupling=np.array([by_id[c]["geo_level"] == "nation" for c in rows]))
-    disclosures = []
-    for j, sig in enumerate(signatures):
-        if not recoverable[j] or sig not in sensitive:
-            continue
-        members = atoms[sig]
-        n_units = sum(m["n_units"] for m in members)
-        fix = min((by_id[c] for c in sig), key=lambda c: (c["cls_importance"], c["size"], c["cell_id"])) if sig else None
-        small = fix is not None and (fix["breakdown"] != "all" or fix["schools"] <= SMALL_CELL_SCHOOLS)
-        disclosures.append({"uai": min(m["uai"] for m in members), "units": n_units,
-                            "fix_cell_id": fix["cell_id"] if fix else None, "fix_small_cell": small})
-    return disclosures
 
 
 def _relevant_attributes(family: Family) -> list[str]:
@@ -688,40 +663,106 @@ def _relevant_attributes(family: Family) -> list[str]:
 
 
 def audit_family(con, family: Family, max_atoms: int | None = 5000, groups: set[tuple] | None = None):
-    """Run ``audit_groups`` on every group of the family (or only ``groups``).
+    """Exact disclosure audit of every group of the family (or only ``groups``: values of the group columns).
 
-    Returns (disclosures, skipped): the disclosures found, each with the cell to suppress, and whether
-    some group was too large to audit.
+    Set-based up to the linear algebra. The hidden units are pooled into pieces (same group, same
+    attributes the cells look at); a piece's *signature* is the sorted list of the published cells holding
+    it (one equi-join per kind of cell, as ``<name>_members``); the pieces of one signature form an atom,
+    whose pooled figure says whether recovering it reveals anything the rule hides (harmless: every school
+    in it passes, or it holds two schools or more whose pooled figure passes). A group with a sensitive
+    atom gets its published cells × atoms 0/1 matrix tested by ``recoverable_columns`` (the national cells
+    as coupling rows), unless it has more than ``max_atoms`` atoms.
+
+    Returns (disclosures, skipped): one dict per recoverable sensitive atom (``group``, ``uai`` its smallest
+    school, ``units``, ``fix_cell_id`` the least important published cell holding it, ``fix_small_cell``),
+    and whether some group was too large to audit.
     """
     g = ", ".join(family.group_cols)
-    attrs = _relevant_attributes(family)
-    sums = ", ".join(f"sum({c}) AS {c}" for c in ["size", *family.measure_cols()])
-    piece_cols = [*attrs, "n_units", "uai", "size", *family.measure_cols(), "all_pass"]
-    pieces = con.execute(f"""
-        SELECT {g}, {', '.join(attrs)}, count(*) AS n_units, min(uai) AS uai, {sums}, bool_and(primary_pass)
-        FROM {family.units} WHERE NOT published GROUP BY ALL
-    """).fetchall()
-    if not pieces:
-        return [], False
-    cells = con.execute(
-        f"SELECT {g}, cell_id, {', '.join(CELL_KEY)}, size, schools, cls_importance FROM {family.cells} WHERE published"
-    ).fetchall()
+    attrs = ", ".join(_relevant_attributes(family))
+    measures = ["size", *family.measure_cols()]
     ng = len(family.group_cols)
-    pieces_by_group: dict[tuple, list[dict]] = defaultdict(list)
-    for row in pieces:
-        if groups is None or row[:ng] in groups:
-            pieces_by_group[row[:ng]].append(dict(zip(piece_cols, row[ng:])))
-    cells_by_group: dict[tuple, list[dict]] = defaultdict(list)
-    for row in cells:
-        if row[:ng] in pieces_by_group:
-            cells_by_group[row[:ng]].append(dict(zip(("cell_id", *CELL_KEY, "size", "schools", "cls_importance"),
-                                                     row[ng:])))
-    disclosures = []
-    skipped = False
-    for group, group_pieces in pieces_by_group.items():
-        found = audit_groups(family, group_pieces, cells_by_group.get(group, []), max_atoms)
-        if found is None:
-            skipped = True
-            continue
-        disclosures += [{**d, "group": group} for d in found if d["fix_cell_id"] is not None]
+    only = ""
+    if groups is not None:
+        if not groups:
+            return [], False
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _audit_groups AS SELECT DISTINCT {g} FROM {family.units} LIMIT 0")
+        con.executemany(f"INSERT INTO _audit_groups VALUES ({', '.join(['?'] * ng)})", [list(k) for k in groups])
+        only = f"SEMI JOIN _audit_groups USING ({g})"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _audit_pieces AS
+        SELECT *, row_number() OVER () AS piece_id FROM (
+            SELECT {g}, {attrs}, count(*) AS n_units, min(uai) AS uai,
+                   {', '.join(f'sum({c}) AS {c}' for c in measures)},
+                   bool_and(coalesce(primary_pass, false)) AS all_pass
+            FROM {family.units} {only} WHERE NOT published GROUP BY ALL)
+    """)
+    published = f"(SELECT * FROM {family.cells} WHERE published)"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _audit_atoms AS
+        WITH m AS ({_memberships_sql(family, '_audit_pieces', 'piece_id', published)}),
+        sig AS (SELECT piece_id, list(cell_id ORDER BY cell_id) AS sig FROM m GROUP BY piece_id),
+        atoms AS (
+            SELECT {', '.join(f'p.{c}' for c in family.group_cols)}, coalesce(s.sig, []::BIGINT[]) AS sig,
+                   sum(p.n_units) AS n_units, min(p.uai) AS uai, {', '.join(f'sum(p.{c}) AS {c}' for c in measures)},
+                   bool_and(p.all_pass) AS all_pass
+            FROM _audit_pieces p LEFT JOIN sig s USING (piece_id) GROUP BY ALL)
+        SELECT *, NOT (all_pass OR (n_units >= 2 AND coalesce({pass_sql(family.measures)}, false))) AS sensitive
+        FROM atoms
+    """)
+    too_many = "false" if max_atoms is None else f"atoms > {int(max_atoms)}"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _audit_solve AS
+        SELECT {g}, row_number() OVER (ORDER BY {g}) - 1 AS group_idx, atoms FROM (
+            SELECT {g}, count(*) AS atoms FROM _audit_atoms GROUP BY ALL HAVING bool_or(sensitive))
+        WHERE NOT ({too_many})
+    """)
+    skipped = con.execute(f"""
+        SELECT count(*) FROM (SELECT count(*) AS atoms FROM _audit_atoms GROUP BY {g} HAVING bool_or(sensitive))
+        WHERE {too_many}
+    """).fetchall()[0][0] > 0
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _audit_cols AS
+        SELECT s.group_idx, row_number() OVER (PARTITION BY s.group_idx ORDER BY a.sig) - 1 AS col,
+               a.sig, a.sensitive, a.uai, a.n_units
+        FROM _audit_atoms a JOIN _audit_solve s USING ({g})
+    """)
+    sizes = con.sql("SELECT atoms FROM _audit_solve ORDER BY group_idx").fetchnumpy()["atoms"]
+    if not len(sizes):
+        return [], skipped
+    cols = con.sql("SELECT group_idx, sensitive FROM _audit_cols ORDER BY group_idx, col").fetchnumpy()
+    entries = con.sql(f"""
+        SELECT e.group_idx, e.col, e.cell_id, c.geo_level = 'nation' AS nation
+        FROM (SELECT group_idx, col, unnest(sig) AS cell_id FROM _audit_cols) e JOIN {family.cells} c USING (cell_id)
+        ORDER BY e.group_idx, e.col, e.cell_id
+    """).fetchnumpy()
+    group_idx, col = entries["group_idx"].astype(np.int64), entries["col"].astype(np.int64)
+    cell_id, nation = entries["cell_id"].astype(np.int64), entries["nation"].astype(bool)
+    bounds = np.searchsorted(group_idx, np.arange(len(sizes) + 1))
+    col_bounds = np.searchsorted(cols["group_idx"].astype(np.int64), np.arange(len(sizes) + 1))
+    sensitive = cols["sensitive"].astype(bool)
+    hit_groups, hit_cols = [], []
+    for i, n_atoms in enumerate(sizes.astype(np.int64)):
+        lo, hi = bounds[i], bounds[i + 1]
+        rows, row = np.unique(cell_id[lo:hi], return_inverse=True)
+        coupling = np.zeros(len(rows), dtype=bool)
+        coupling[row] = nation[lo:hi]
+        matrix = sparse.csr_matrix((np.ones(hi - lo), (row, col[lo:hi])), shape=(len(rows), n_atoms))
+        found = np.flatnonzero(recoverable_columns(matrix, coupling=coupling)
+                               & sensitive[col_bounds[i]:col_bounds[i + 1]])
+        hit_groups += [i] * len(found)
+        hit_cols += found.tolist()
+    if not hit_cols:
+        return [], skipped
+    picks = con.execute(f"""
+        WITH h AS (SELECT unnest(?::BIGINT[]) AS group_idx, unnest(?::BIGINT[]) AS col),
+        e AS (SELECT a.group_idx, a.col, a.uai, a.n_units, unnest(a.sig) AS cell_id
+              FROM _audit_cols a SEMI JOIN h USING (group_idx, col))
+        SELECT {', '.join(f's.{c}' for c in family.group_cols)}, e.uai, e.n_units, c.cell_id, c.breakdown, c.schools
+        FROM e JOIN {family.cells} c USING (cell_id) JOIN _audit_solve s USING (group_idx)
+        QUALIFY row_number() OVER (PARTITION BY e.group_idx, e.col ORDER BY c.cls_importance, c.size, c.cell_id) = 1
+        ORDER BY e.group_idx, e.col
+    """, [hit_groups, hit_cols]).fetchall()
+    disclosures = [{"uai": uai, "units": units, "fix_cell_id": cell,
+                    "fix_small_cell": breakdown != "all" or schools <= SMALL_CELL_SCHOOLS, "group": tuple(key)}
+                   for *key, uai, units, cell, breakdown, schools in picks]
     return disclosures, skipped

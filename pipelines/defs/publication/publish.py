@@ -312,11 +312,13 @@ def _write_ips_fit(con) -> None:
 
 
 def _write_reference(con, present: set[str], reference: Path) -> None:
+    """Reference tables of the serving file. Rows made in Python (zones, holidays, boundaries) go in as one
+    registered frame each: one INSERT per row is one commit each into the serving file (seconds)."""
     zones = academie_zones()
-    con.execute("CREATE TABLE srv.academies AS SELECT academie_code, academie_name, NULL::VARCHAR AS zone "
-                "FROM academies ORDER BY academie_code")
-    con.executemany("UPDATE srv.academies SET zone = ? WHERE academie_code = ?",
-                    [(zone, code) for code, zone in zones.items()])
+    con.register("_zones", pd.DataFrame({"academie_code": list(zones), "zone": list(zones.values())}, dtype=object)
+                 .assign(zone_order=range(len(zones))))
+    con.execute("CREATE TABLE srv.academies AS SELECT a.academie_code, a.academie_name, z.zone::VARCHAR AS zone "
+                "FROM academies a LEFT JOIN _zones z ON z.academie_code = a.academie_code ORDER BY a.academie_code")
     con.execute("CREATE TABLE srv.departements AS SELECT departement_code, departement_name, academie_code "
                 "FROM departements ORDER BY departement_code")
     # the schools' public reference data: the parent-weighted quintile
@@ -345,18 +347,26 @@ def _write_reference(con, present: set[str], reference: Path) -> None:
     """)
     con.execute("CREATE TABLE srv.holidays (academie_code VARCHAR, zone VARCHAR, school_year VARCHAR, "
                 "name VARCHAR, first_day DATE, last_day DATE)")
-    holidays = school_holidays()
-    rows = [(code, zone, sy, name, first, last) for code, z in zones.items()
-            for (sy, zone, name, first, last) in holidays if zone == z]
-    if rows:
-        con.executemany("INSERT INTO srv.holidays VALUES (?, ?, ?, ?, ?, ?)", rows)
+    holidays = pd.DataFrame(school_holidays(), columns=["school_year", "zone", "name", "first_day", "last_day"],
+                            dtype=object)
+    con.register("_holidays", holidays.assign(holiday_order=range(len(holidays))))
+    con.execute("""
+        INSERT INTO srv.holidays
+        SELECT z.academie_code, h.zone, h.school_year, h.name, h.first_day::DATE, h.last_day::DATE
+        FROM _zones z JOIN _holidays h ON h.zone = z.zone ORDER BY z.zone_order, h.holiday_order
+    """)
+    con.unregister("_holidays")
+    con.unregister("_zones")
     names = dict(con.execute("SELECT academie_code, academie_name FROM academies").fetchall())
     dep_aca = dict(con.execute("SELECT departement_code, academie_code FROM departements").fetchall())
     con.execute("CREATE TABLE srv.geo_shapes (geo_level VARCHAR, code VARCHAR, name VARCHAR, "
                 "academie_code VARCHAR, geojson VARCHAR)")
-    shapes = boundary_rows(reference, dep_aca, names)
-    if shapes:
-        con.executemany("INSERT INTO srv.geo_shapes VALUES (?, ?, ?, ?, ?)", shapes)
+    shapes = pd.DataFrame(boundary_rows(reference, dep_aca, names),
+                          columns=["geo_level", "code", "name", "academie_code", "geojson"], dtype=object)
+    con.register("_shapes", shapes.assign(shape_order=range(len(shapes))))
+    con.execute("INSERT INTO srv.geo_shapes SELECT geo_level::VARCHAR, code::VARCHAR, name::VARCHAR, "
+                "academie_code::VARCHAR, geojson::VARCHAR FROM _shapes ORDER BY shape_order")
+    con.unregister("_shapes")
     con.execute("CREATE TABLE srv.data_gaps (week_start DATE, academie_code VARCHAR, schools_flagged BIGINT)")
     if "data_gaps" in present:
         con.execute("""
