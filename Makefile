@@ -28,15 +28,17 @@ java:  ## Java 17+ for the local Spark session of the dbt parity tests (Debian's
 	  else echo "java 17+ is missing: run 'sudo apt-get install openjdk-17-jre-headless' (Spark tests will be skipped; under CI=true they fail)"; fi; }
 
 # The demo runs with the public demo pseudonymization key (ENT_DEMO=1); real data needs
-# ENT_PSEUDONYMIZATION_KEY and no ENT_DEMO.
+# ENT_PSEUDONYMIZATION_KEY and no ENT_DEMO. Its data: 1,500 schools, 50 in every académie, the first
+# trimester of 2025-2026 as exported on the last Sunday before the Christmas holidays (README "Demo data").
+DEMO_SYNTH := --schools 1500 --min-per-academie 50 --until 2025-12-21
 demo: setup
-	ENT_DEMO=1 $(RUN) ent-equity synth
+	ENT_DEMO=1 $(RUN) ent-equity synth $(DEMO_SYNTH)
 	ENT_DEMO=1 $(RUN) ent-equity run
 	$(RUN) ent-equity users demo
 	$(RUN) ent-equity dashboard
 
 synth: setup
-	$(RUN) ent-equity synth
+	$(RUN) ent-equity synth $(DEMO_SYNTH)
 
 pipeline: setup
 	$(RUN) ent-equity run

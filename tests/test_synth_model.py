@@ -69,6 +69,11 @@ def test_allocation_is_proportional_with_a_floor():
     assert allocate(counts, 10_000) == counts
     with pytest.raises(ValueError):
         allocate(counts, 11)
+    # The demo's floor: every académie at least 50, the rest still in proportion.
+    alloc = allocate(counts, 400, min_per_academie=50)
+    assert sum(alloc.values()) == 400 and alloc["43"] == alloc["27"] == 50 and alloc["09"] > alloc["01"] > 50
+    with pytest.raises(ValueError, match="200 \\(50 per académie\\)"):
+        allocate(counts, 199, min_per_academie=50)
 
 
 def test_sample_is_spread_over_every_academie(frame):

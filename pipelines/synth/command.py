@@ -7,6 +7,7 @@ calls ``pipelines.synth.generator.generate`` and prints a summary with the gener
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,16 +38,25 @@ DEFAULT_SCHOOLS = 600
 DEFAULT_ENTCORE_SCHOOLS = 6
 
 
-def _schools_arg(value: str) -> int | None:
-    if value == "all":
-        return None
+def _positive_arg(value: str) -> int:
     try:
         n = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError("expected a number of schools or 'all'") from None
+        raise argparse.ArgumentTypeError("expected a positive whole number") from None
     if n <= 0:
-        raise argparse.ArgumentTypeError("expected a positive number of schools")
+        raise argparse.ArgumentTypeError("expected a positive whole number")
     return n
+
+
+def _schools_arg(value: str) -> int | None:
+    return None if value == "all" else _positive_arg(value)
+
+
+def _until_arg(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a date YYYY-MM-DD") from None
 
 
 def _effect_arg(value: str) -> tuple[str, float]:
@@ -78,8 +88,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--schools",
         type=_schools_arg,
         default=DEFAULT_SCHOOLS,
-        help=f"schools to sample across the 30 académies (at least 3 each), "
-        f"or 'all' (default {DEFAULT_SCHOOLS})",
+        help=f"schools to sample across the 30 académies, in proportion to their schools above the floor "
+        f"(--min-per-academie), or 'all' (default {DEFAULT_SCHOOLS})",
+    )
+    parser.add_argument(
+        "--min-per-academie",
+        type=_positive_arg,
+        help="sampling floor: at least this many schools in each académie (default 3)",
+    )
+    parser.add_argument(
+        "--until",
+        type=_until_arg,
+        metavar="YYYY-MM-DD",
+        help="write the school year as exported at the end of that day: accounts, activations, events and "
+        "workshops up to then (default: the whole year)",
     )
     parser.add_argument("--school-year", default="2025-2026", choices=sorted(CALENDARS), help="school year")
     parser.add_argument(
@@ -128,6 +150,7 @@ def load_schools(reference: Path) -> pl.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     from pipelines.synth.generator import generate
+    from pipelines.synth.sampling import MIN_PER_ACADEMIE
 
     with _data_dir(args.data_dir):
         reference, landing, truth = reference_dir(), landing_dir(), truth_dir()
@@ -144,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
             school_year=args.school_year,
             entcore_schools=args.entcore_schools,
             effects=dict(args.effect),
+            min_per_academie=args.min_per_academie or MIN_PER_ACADEMIE,
+            until=args.until,
             progress=lambda line: print(f"synth: {line}", flush=True),
         )
     s = summary

@@ -83,6 +83,16 @@ class Events:
         """Spread one value (or row) per selected session over its events."""
         return np.take(per_session_values, self.session, axis=0)
 
+    def before(self, cutoff_us: int) -> Events:
+        """The events before ``cutoff_us`` (a log exported at that instant). A session's events are in time
+        order from its LOGIN, so each selected session that started before the cutoff keeps a prefix."""
+        keep = self.time_us < cutoff_us
+        if keep.all():
+            return self
+        session = self.session[keep]
+        per_session = np.bincount(session, minlength=len(self.sel))
+        return Events(self.sel, per_session, session, self.position[keep], self.service[keep], self.time_us[keep])
+
 
 def build_events(ses: Sessions, sel: np.ndarray, rng: np.random.Generator) -> Events:
     per_session = 1 + ses.n_access[sel]

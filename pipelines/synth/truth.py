@@ -13,7 +13,9 @@ personnel) with
   ('canonical' or 'entcore'), ``sampling_weight`` (schools of the académie / sampled schools of the
   académie: weight a school by ``sampling_weight × loaded`` for a national estimate, since the sample
   over-represents small académies);
-- the realized counts: ``loaded``, ``activated``, ``active`` (≥ 1 session over the school year);
+- the realized counts: ``loaded``, ``activated``, ``active`` (≥ 1 session over the school year), as of
+  the last day observed (``observed_until`` in parameters.json: with ``synth --until`` they are counts so far,
+  and ``active`` is then below Binomial(loaded, p_active_year));
 - the true probabilities: ``p_activated``, ``p_active_without_workshop``, ``p_active_with_workshop``
   (after the workshop date; equal to the former except for parents), ``p_active_year`` (the
   school-year probability: with the workshop bump where one is held; ``active`` ~ Binomial(loaded,
@@ -48,10 +50,12 @@ def schools_truth(
     cal: SchoolYearCalendar,
     rows: np.ndarray,
     entcore: np.ndarray,
+    loaded: np.ndarray,
     activated: np.ndarray,
     active: np.ndarray,
 ) -> pl.DataFrame:
-    """The per school × profile truth table for the sampled ``rows`` (realized counts aligned to rows)."""
+    """The per school × profile truth table for the sampled ``rows`` (realized counts aligned to rows: the
+    accounts loaded, activated and active by the last day observed)."""
     n_profiles = len(MODEL_PROFILES)
     schools = frame.with_columns(pl.len().over("academie_code").alias("academie_schools"))[rows].select(
         *SCHOOL_COLUMNS,
@@ -64,7 +68,7 @@ def schools_truth(
     table = pl.DataFrame(
         {
             "profile": np.tile(np.array(MODEL_PROFILES), len(rows)),
-            "loaded": per_profile(np.stack([frame[rows][f"loaded_{p}"].to_numpy() for p in MODEL_PROFILES], axis=1)),
+            "loaded": per_profile(loaded),
             "activated": per_profile(activated),
             "active": per_profile(active),
             "p_activated": per_profile(adoption.p_activated[rows]),
