@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections import Counter
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -16,16 +17,24 @@ import dagster as dg
 
 _console = None  # where stage lines go while a run's own output is redirected (quiet_run)
 
+# The dbt steps' INFO messages are dagster-dbt's own (selection used, partial-parse copy, the dbt command
+# line, observations logged instead of checks): dbt's log holds the same in the run output file, so only
+# their warnings and errors are printed. tests/test_stage_log.py keeps this set equal to the dbt assets.
+DBT_STEPS = frozenset({"weekly_event_models", "period_models"})
+
 
 @contextmanager
 def quiet_run(output: Path):
     """Stage lines to the current stdout; everything else the run prints (dbt's own log, which dagster-dbt
-    writes to stdout) appended to ``output``."""
+    writes to stdout) and the Python warnings it raises (libraries' deprecation and preview notices)
+    appended to ``output``."""
     global _console
     output.parent.mkdir(parents=True, exist_ok=True)
     previous, _console = _console, sys.stdout
     try:
-        with open(output, "a", encoding="utf-8") as raw, redirect_stdout(raw):
+        with open(output, "a", encoding="utf-8") as raw, redirect_stdout(raw), warnings.catch_warnings():
+            warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: raw.write(
+                warnings.formatwarning(message, category, filename, lineno, line))
             yield
     finally:
         _console = previous
@@ -40,7 +49,7 @@ class _StageHandler(logging.Handler):
         meta = getattr(record, "dagster_meta", None) or {}
         event, step = meta.get("dagster_event"), meta.get("step_key") or ""
         if event is None:
-            if record.levelno >= logging.INFO:
+            if record.levelno >= (logging.WARNING if step in DBT_STEPS else logging.INFO):
                 self._print(f"    {step}: {meta.get('orig_message', record.getMessage())}")
             return
         kind = event.event_type_value
