@@ -163,6 +163,20 @@ def wald_bounds(value, se) -> tuple[float | None, float | None]:
     return value - Z95 * se, value + Z95 * se
 
 
+def wilson(active, loaded, suppressed=False) -> tuple[float | None, float | None]:
+    """95 % Wilson interval of one school's rate from its published loaded and active accounts (within one
+    school the accounts are the units); None, None when they are not published."""
+    try:  # int() refuses None, NaN and pd.NA: figures not published
+        k, n = int(active), int(loaded)
+    except (TypeError, ValueError):
+        return None, None
+    if suppressed or not n:
+        return None, None
+    from statsmodels.stats.proportion import proportion_confint  # heavy import, only where an interval is asked
+
+    return tuple(float(x) for x in proportion_confint(k, n, method="wilson"))
+
+
 def change_significant(delta, se) -> bool | None:
     """Whether the 95 % interval of a change leaves out 0 (None: no interval)."""
     low, high = wald_bounds(delta, se)

@@ -2,7 +2,8 @@
 a report's HTML actually prints.
 
 A report of the week prints figures of the serving copy (rates, counts, reach, trimester school rows, data
-gaps, the 95 % margin of a figure from its published standard error), changes of a figure between two weeks,
+gaps, the 95 % margin of a figure from its published standard error, the Wilson interval of a trimester
+school rate), changes of a figure between two weeks,
 with their interval, gaps between two groups of the same territory with their
 interval, the change of a gap with its interval,
 the SII of the five IPS-quintile cells, and feature reach with its rounded margin ("[39,0 ; 45,0]"). ``allowed_figures`` lists all of them, as printed
@@ -148,12 +149,14 @@ def allowed_figures(serving_file: Path, week_start: dt.date, code: str) -> Allow
         out.rate(1 - reach)
         for share in (reach, 1 - reach):
             out.numbers |= {fr.number(100 * b, 1) for b in fr.margin_bounds(share, margin) if b is not None}
-    for rate, target, loaded in con.execute(f"""
-            SELECT active_rate, funnel_target, loaded FROM school_adoption
+    for rate, target, loaded, active in con.execute(f"""
+            SELECT active_rate, funnel_target, loaded, active FROM school_adoption
             WHERE period_type = 'trimester' AND profile = 'parent' AND NOT suppressed AND {academie}""").fetchall():
         out.rate(rate)
         out.rate(target)
         out.numbers.add(fr.number(loaded))
+        # the rate's 95 % Wilson interval, printed "[10,1 ; 14,9]"
+        out.numbers |= {fr.number(100 * b, 1) for b in fr.wilson(active, loaded) if b is not None}
     out.numbers |= {fr.number(n) for (n,) in con.execute(
         f"SELECT sum(schools_flagged) FROM data_gaps WHERE week_start = ? AND {academie} GROUP BY academie_code",
         [week_start]).fetchall()}

@@ -6,8 +6,9 @@ Two serving copies, both written by the real publisher (``publish_serving``):
 - the session's demo pipeline (90 schools in 30 académies, seed 7): the 31 reports of week 46, as the
   publisher writes them today;
 - a fake warehouse of three académies (Paris, Rennes, Créteil; 25 schools each, 20 weeks, two
-  trimesters) where Créteil has two active parent accounts in week 2026-W03, one Rennes school is known
-  only through ODE exports in January, every school has an IPS quintile, and the levers have their inputs.
+  trimesters) where Créteil has two active parent accounts in week 2026-W03, one Paris school has 4 % of
+  its parents active on the second trimester (flagged), one Rennes school is known only through ODE exports
+  in January, every school has an IPS quintile, and the levers have their inputs.
 
 Every file goes to tmp dirs.
 """
@@ -31,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 from pipelines import fr_format as fr
 from pipelines.defs.publication.paths import SERVING_FILENAME
@@ -108,6 +110,17 @@ def fake(tmp_path_factory):
         ode = con.execute("SELECT max(uai) FROM fake_schools WHERE academie_code = '14'").fetchall()[0][0]
         con.execute("UPDATE adoption_school SET source = 'ode_statistics' WHERE period_type = 'month' "
                     "AND period = '2026-01' AND profile = 'parent' AND uai = ?", [ode])
+        # A Paris school far below its level on the second trimester (4 % active): flagged by the funnel after
+        # Benjamini-Hochberg, newly so (its first trimester is left as drawn), and listed with its interval.
+        con.execute("""
+            UPDATE adoption_school a SET active = round(a.loaded * 0.04), active_rate = round(a.loaded * 0.04) / a.loaded,
+                sessions = round(a.visits_per_active * round(a.loaded * 0.04)),
+                mobile_sessions = round(a.mobile_share * a.visits_per_active * round(a.loaded * 0.04)),
+                services_used = round(a.breadth * round(a.loaded * 0.04))
+            WHERE a.period_type = 'trimester' AND a.period = '2025-2026 T2' AND a.profile = 'parent'
+              AND a.uai = (SELECT b.uai FROM adoption_school b JOIN fake_schools s USING (uai)
+                           WHERE s.academie_code = '01' AND b.period_type = 'trimester' AND b.period = '2025-2026 T2'
+                             AND b.profile = 'parent' ORDER BY b.loaded DESC, b.uai LIMIT 1)""")
         creteil = con.execute("""
             SELECT sum(a.loaded), sum(a.active) FROM adoption_school a JOIN fake_schools s USING (uai)
             WHERE s.academie_code = '24' AND a.period_type = 'week' AND a.period = '2026-W03'
@@ -403,11 +416,17 @@ def test_sections_render_for_france_and_an_academie(fake):
     with _open(fake.serving) as srv:
         fr_w03 = _cell(srv, "FR", "2026-W03")
         quintiles = _serving(srv, """
-            SELECT active_rate, loaded FROM adoption_cells WHERE period_type = 'week' AND period = '2026-W03'
+            SELECT active_rate, loaded, active_rate_se FROM adoption_cells WHERE period_type = 'week'
+              AND period = '2026-W03' AND profile = 'parent' AND geo_code = 'FR' AND breakdown = 'ips_quintile'
+              AND NOT suppressed
+            ORDER BY breakdown_value""")
+        previous_quintiles = _serving(srv, """
+            SELECT active_rate, loaded, active_rate_se FROM adoption_cells WHERE period_type = 'week' AND period = '2026-W02'
               AND profile = 'parent' AND geo_code = 'FR' AND breakdown = 'ips_quintile' AND NOT suppressed
             ORDER BY breakdown_value""")
         flagged = _serving(srv, """
-            SELECT s.name, t.funnel_flag, t.active_rate, t.loaded, t.funnel_target, p.funnel_flag, p.suppressed
+            SELECT s.name, t.funnel_flag, t.active_rate, t.loaded, t.funnel_target, t.active, p.funnel_flag,
+                   p.suppressed
             FROM school_adoption t JOIN schools s USING (uai)
             LEFT JOIN school_adoption p ON p.uai = t.uai AND p.period_type = 'trimester'
                  AND p.period = '2025-2026 T1' AND p.profile = 'parent'
@@ -436,11 +455,22 @@ def test_sections_render_for_france_and_an_academie(fake):
     # Gaps: differences of two published week cells of the same territory.
     assert len(quintiles) == 5
     q5_q1 = quintiles[4][0] - quintiles[0][0]
-    assert f"Q5 : {fr.percent(quintiles[4][0])} Q1 : {fr.percent(quintiles[0][0])} {fr.points(q5_q1)}" in national
-    # SII of the week on the five IPS quintiles of France, with its interval.
-    sii = quintile_sii([Cell(1, False, loaded=n, active_rate=r) for r, n in quintiles])
+    # Each group's rate with the half-width of its 95 % interval, then the gap.
+    assert all(se is not None for _, _, se in quintiles)
+    assert (f"Q5 : {fr.rate_with_margin(quintiles[4][0], quintiles[4][2])} "
+            f"Q1 : {fr.rate_with_margin(quintiles[0][0], quintiles[0][2])} {fr.points(q5_q1)}") in national
+    # The week before's gap with its interval too (the two groups as independent estimates).
+    previous_gap = previous_quintiles[4][0] - previous_quintiles[0][0]
+    half = fr.Z95 * (previous_quintiles[4][2] ** 2 + previous_quintiles[0][2] ** 2) ** 0.5
+    assert (f"{fr.points(previous_gap)} {fr.points(previous_gap - half)} à {fr.points(previous_gap + half)}"
+            in national)
+    # SII of the week on the five IPS quintiles of France, and of the week before, each with its interval.
+    sii = quintile_sii([Cell(1, False, loaded=n, active_rate=r) for r, n, _ in quintiles])
+    before = quintile_sii([Cell(1, False, loaded=n, active_rate=r) for r, n, _ in previous_quintiles])
     assert (f"calculé sur les cinq quintiles d'IPS : {fr.points(sii.value)} cette semaine (intervalle de confiance "
             f"à 95 % : {fr.points(sii.low)} à {fr.points(sii.high)}") in national
+    assert (f"{fr.points(before.value)} la semaine précédente ({fr.points(before.low)} à {fr.points(before.high)}"
+            + ("" if before.significant else f" : {fr.NOT_SIGNIFICANT}") + ")") in national
     assert "Indice de pente de l'inégalité (SII) sur les quintiles d'IPS : non calculé" in paris
     # Funnel: schools newly flagged on the trimester that holds the week, against the trimester before.
     assert "2025-2026, 2e trimestre (janvier–mars)" in paris and "2025-2026, 1er trimestre" in paris
@@ -448,10 +478,13 @@ def test_sections_render_for_france_and_an_academie(fake):
     assert [r[0] for r in listed] == sorted((r[0] for r in listed), key=lambda n: (n not in
                                             [f[0] for f in flagged if f[1] == "bas"], n))
     assert {r[0] for r in listed} == {f[0] for f in flagged}
-    for name, flag, rate, loaded, target, _, _ in flagged:
+    assert flagged
+    for name, flag, rate, loaded, target, active, _, _ in flagged:
         row = next(r for r in listed if r[0] == name)
         assert row[3] == ("au-dessus" if flag == "haut" else "en dessous")
-        assert row[5:] == [fr.percent(rate), fr.number(loaded), fr.percent(target)]
+        # the school's rate with its 95 % Wilson interval (its accounts as the units)
+        assert row[5:] == [f"{fr.percent(rate)} {fr.brackets(*proportion_confint(active, loaded, method='wilson'))}",
+                           fr.number(loaded), fr.percent(target)]
     # Services: the week's reach when every service is published, else the month's.
     assert reach_period in paris
     assert all(fr.percent(r) in paris for r in reach.values()) and len(reach) >= 5
@@ -513,22 +546,34 @@ def test_reach_of_the_week_or_of_the_month(week_reports, demo_serving):
     week_dir, _ = week_reports
     text = _text((week_dir / "academie-14-rennes.html").read_text(encoding="utf-8"))
     with _open(demo_serving) as srv:
-        week = _serving(srv, """SELECT service, reach, reach_margin FROM reach_cells WHERE period_type = 'week'
-            AND period = '2025-W46' AND profile = 'parent' AND geo_code = '14' AND level = 'all'
-            AND breakdown = 'all'""")
-        month = {s: (r, m) for s, r, m in _serving(srv, """SELECT service, reach, reach_margin FROM reach_cells
-            WHERE period_type = 'month' AND period = '2025-11' AND profile = 'parent' AND geo_code = '14'
-              AND level = 'all' AND breakdown = 'all' AND NOT suppressed""")}
-    weekly = bool(week) and all(reach is not None for _, reach, _ in week)
+        def reach(period_type, period, geo):
+            return {s: (r, m) for s, r, m in _serving(srv, f"""SELECT service, reach, reach_margin FROM reach_cells
+                WHERE period_type = '{period_type}' AND period = '{period}' AND profile = 'parent'
+                  AND geo_code = '{geo}' AND level = 'all' AND breakdown = 'all'""")}
+
+        week, month = reach("week", "2025-W46", "14"), reach("month", "2025-11", "14")
+        weekly = bool(week) and all(r is not None for r, _ in week.values())
+        france = reach("week", "2025-W46", "FR") if weekly else reach("month", "2025-11", "FR")
     if weekly:
         assert "Période : semaine 46" in text
-        notes, margin = {s: (r, m) for s, r, m in week}["notes"]
+        notes, margin = week["notes"]
     else:
         assert "Période : mois de novembre 2025 , car l'usage des services de la semaine n'est pas publié" in text
         notes, margin = month["notes"]
-    # the reach, its rounded 95 % interval (or « — » under 10 schools), the share that ignored it
+    # the reach, its rounded 95 % interval (or « — » under 10 schools), the share that ignored it, and France's
+    # reach with its rounded interval
     interval = "—" if margin is None else fr.brackets(*fr.margin_bounds(notes, margin))
-    assert f"Notes {fr.percent(notes)} {interval} {fr.percent(1 - notes)}" in text
+    fr_notes, fr_margin = france["notes"]
+    assert fr_margin is not None
+    assert (f"Notes {fr.percent(notes)} {interval} {fr.percent(1 - notes)} {fr.percent(fr_notes)} "
+            f"{fr.brackets(*fr.margin_bounds(fr_notes, fr_margin))}") in text
+    # and the chart's France bars carry the same rounded intervals as error bars
+    traces = _plot((week_dir / "academie-14-rennes.html").read_text(encoding="utf-8"), "graphique-reach")
+    bars = next(t for t in traces if t["name"] == "France")
+    at = bars["y"].index(fr.label(fr.SERVICES, "notes"))
+    low, high = fr.margin_bounds(fr_notes, fr_margin)
+    assert bars["error_x"]["array"][at] == round(100 * (high - fr_notes), 2)
+    assert bars["error_x"]["arrayminus"][at] == round(100 * (fr_notes - low), 2)
     # by IPS quintile (France): each published reach with its rounded interval under it (none under 10 schools)
     text = _text((week_dir / "national.html").read_text(encoding="utf-8"))
     weekly = "Période : semaine 46" in text

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
-from statsmodels.stats.proportion import proportion_confint
 
 from ent_dash import charts, data, downloads
 from pipelines import fr_format as fmt
@@ -191,14 +190,6 @@ def cell_table(cells: pd.DataFrame, name_col: str, names: dict) -> pd.DataFrame:
         "Visites par compte actif": [visits_with_margin(v, e, s) for v, e, s in zip(
             cells["visits_per_active"], cells["visits_per_active_se"], cells["suppressed"])],
     })
-
-
-def wilson(active, loaded, suppressed=False) -> tuple[float | None, float | None]:
-    """95 % Wilson interval of one school's rate from its published loaded and active accounts (within one
-    school the accounts are the units); None, None when they are not published."""
-    if suppressed or pd.isna(active) or pd.isna(loaded) or not loaded:
-        return None, None
-    return tuple(float(x) for x in proportion_confint(int(active), int(loaded), method="wilson"))
 
 
 def filters_caption(ctx: Context, with_secteur: bool = True) -> str:

@@ -183,7 +183,7 @@ else:
         "IPS": [fmt.number(x, 1) for x in schools["ips"]],
         "Comptes (n)": [fmt.SECRET if s else fmt.number(x) for x, s in zip(schools["loaded"], schools["suppressed"])],
         "Taux d'usage actif (IC 95 %)": [
-            fmt.rate_interval(r, *ui.wilson(k, n, s), suppressed=bool(s))
+            fmt.rate_interval(r, *fmt.wilson(k, n, s), suppressed=bool(s))
             for r, k, n, s in zip(schools["active_rate"], schools["active"], schools["loaded"], schools["suppressed"])],
         "Taux lissé (IC 95 %)": [fmt.SECRET if s else fmt.NOT_AVAILABLE if pd.isna(x) else
                                  f"{fmt.percent(x)} ({fmt.percent(lo)} – {fmt.percent(hi)})"

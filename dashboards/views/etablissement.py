@@ -53,7 +53,7 @@ if me.empty:
     st.stop()
 r = me.iloc[0]
 sup = bool(r["suppressed"])
-observed_low, observed_high = ui.wilson(r["active"], r["loaded"], sup)
+observed_low, observed_high = fmt.wilson(r["active"], r["loaded"], sup)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Taux d'usage actif observé", ui.rate_text(r["active_rate"], sup),
           help="Son intervalle de confiance à 95 % (Wilson, sur les comptes de l'établissement) est donné "
@@ -109,7 +109,7 @@ st.caption("Barres noires : intervalles à 95 % (établissement : Wilson sur ses
 history = data.school_history(v, scope, uai, f.profile, "month")
 if len(history):
     months = [fmt.period_label("month", p) for p in history["period"]]
-    bounds = [ui.wilson(k, n, s) for k, n, s in zip(history["active"], history["loaded"], history["suppressed"])]
+    bounds = [fmt.wilson(k, n, s) for k, n, s in zip(history["active"], history["loaded"], history["suppressed"])]
     history["low"], history["high"] = [b[0] for b in bounds], [b[1] for b in bounds]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=history["period_start"], y=100 * history["active_rate"].astype(float),
@@ -133,7 +133,7 @@ ui.table(pd.DataFrame({
     "Établissement": similar["name"], "Commune": similar["commune_name"],
     "Secteur": [fmt.label(fmt.SECTEURS, x) for x in similar["secteur"]],
     "IPS": [fmt.number(x, 1) for x in similar["ips"]],
-    "Taux d'usage actif (IC 95 %)": [fmt.rate_interval(x, *ui.wilson(k, n)) for x, k, n in
+    "Taux d'usage actif (IC 95 %)": [fmt.rate_interval(x, *fmt.wilson(k, n)) for x, k, n in
                                      zip(similar["active_rate"], similar["active"], similar["loaded"])],
     "Attendu": [fmt.percent(x) for x in similar["expected_rate"]],
 }), f"semblables_{uai}_{f.period}.csv", "dl_similar",

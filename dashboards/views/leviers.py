@@ -210,7 +210,7 @@ if len(targets):
         "Rang": targets["rank"], "Établissement": targets["name"], "Commune": targets["commune_name"],
         "UAI": targets["uai"], "Niveau": [fmt.label(fmt.LEVELS, x) for x in targets["level"]],
         "Comptes parents": [fmt.number(x) for x in targets["loaded"]],
-        "Taux d'usage actif (IC 95 %)": [fmt.rate_interval(x, *ui.wilson(k, n)) for x, k, n in
+        "Taux d'usage actif (IC 95 %)": [fmt.rate_interval(x, *fmt.wilson(k, n)) for x, k, n in
                                          zip(targets["active_rate"], targets["active"], targets["loaded"])],
         "Parents actifs en plus attendus": [fmt.number(x) for x in targets["extra_active"]],
         "IC à 95 %": [f"{fmt.number(lo)} à {fmt.number(hi)}"

@@ -88,6 +88,8 @@ class Gap:
     missing: str | None = None  # why there is no figure (groups absent, unknown status, not published)
     se: float | None = None     # standard error of ``value`` (None when a group has no published one)
     previous_se: float | None = None  # standard error of ``previous``
+    high_se: float | None = None  # standard errors of the two groups' rates this week
+    low_se: float | None = None
 
     @property
     def ci_low(self) -> float | None:
@@ -96,6 +98,11 @@ class Gap:
     @property
     def ci_high(self) -> float | None:
         return None if self.value is None or self.se is None else self.value + fr.Z95 * self.se
+
+    @property
+    def previous_ci(self) -> tuple[float | None, float | None]:
+        """95 % interval of the previous week's gap (None, None without a standard error)."""
+        return fr.wald_bounds(self.previous, self.previous_se)
 
     @property
     def change(self) -> float | None:
@@ -161,6 +168,8 @@ class FlaggedSchool:
     rate: float
     loaded: int
     target: float | None
+    low: float | None = None   # 95 % Wilson interval of the rate (the school's accounts as the units)
+    high: float | None = None
 
 
 @dataclass
@@ -171,6 +180,7 @@ class ServiceReach:
     margin: float | None = None    # its rounded-up 95 % half-width (None: fewer than 10 schools)
     national: float | None = None  # France, for comparison in académie reports
     national_suppressed: bool = False
+    national_margin: float | None = None  # its rounded-up 95 % half-width
     # IPS quintile → reach (None: secret statistique); a quintile without a published row is absent.
     by_quintile: dict[str, float | None] = field(default_factory=dict)
     quintile_margins: dict[str, float | None] = field(default_factory=dict)  # their rounded-up 95 % half-widths
@@ -312,7 +322,8 @@ def _gap(data: PublishedWeek, geo: str, definition: tuple) -> Gap:
         gap.suppressed, gap.high, gap.low = True, None, None
         return gap
     gap.value = gap.high - gap.low
-    gap.se = fr.independent_se(*(_se(data, cur, geo, breakdown, v) for v in (high, low)))
+    gap.high_se, gap.low_se = (_se(data, cur, geo, breakdown, v) for v in (high, low))
+    gap.se = fr.independent_se(gap.high_se, gap.low_se)
     gap.previous = _delta(_rate(data, prev, geo, breakdown, high), _rate(data, prev, geo, breakdown, low))
     if gap.previous is not None:
         gap.previous_se = fr.independent_se(*(_se(data, prev, geo, breakdown, v) for v in (high, low)))
@@ -380,7 +391,8 @@ def _flagged(data: PublishedWeek, geo: str) -> tuple[list[FlaggedSchool], str]:
             continue
         listed.append(FlaggedSchool(s.uai, s.name, s.commune, s.academie_code,
                                     data.academies.get(s.academie_code, s.academie_code), s.level, s.funnel_flag,
-                                    previous, s.active_rate, s.loaded, s.funnel_target))
+                                    previous, s.active_rate, s.loaded, s.funnel_target,
+                                    *fr.wilson(s.active, s.loaded)))
     listed.sort(key=lambda s: (s.academie_code, s.flag != "bas", s.name))
     return listed, ""
 
@@ -402,6 +414,7 @@ def _reach(data: PublishedWeek, geo: str) -> tuple[list[ServiceReach], str, str]
             service, figure.reach, figure.suppressed, None if figure.suppressed else figure.margin,
             national=national.reach if national else None,
             national_suppressed=bool(national and national.suppressed),
+            national_margin=national.margin if national and not national.suppressed else None,
             by_quintile={q: table[(geo, service, q)].reach for q in QUINTILES if (geo, service, q) in table},
             quintile_margins={q: table[(geo, service, q)].margin for q in QUINTILES if (geo, service, q) in table
                               and not table[(geo, service, q)].suppressed},

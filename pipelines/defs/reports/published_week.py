@@ -85,6 +85,7 @@ class TrimesterSchool:
     funnel_flag: str | None
     active_rate: float | None
     loaded: int | None
+    active: int | None
     funnel_target: float | None
 
 
@@ -167,7 +168,7 @@ def _trimester_schools(con, periods: list[str]) -> dict[str, list[TrimesterSchoo
     rows = con.execute(
         """
         SELECT a.period, a.uai, s.name, coalesce(s.commune_name, ''), a.academie_code, a.level, a.suppressed,
-               a.funnel_flag, a.active_rate, a.loaded, a.funnel_target
+               a.funnel_flag, a.active_rate, a.loaded, a.active, a.funnel_target
         FROM school_adoption a JOIN schools s USING (uai)
         WHERE a.period_type = 'trimester' AND list_contains(?, a.period) AND a.profile = 'parent'
         ORDER BY a.period, a.academie_code, s.name

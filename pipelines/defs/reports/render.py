@@ -223,11 +223,11 @@ def quintile_chart(report: Report) -> dict:
     return dict(data=data, layout=layout)
 
 
-def _class_error_bars(rows) -> dict:
+def _class_error_bars(reaches, margins) -> dict:
     """95 % error bars (points) of reach bars from their rounded margins, clipped to [0, 100]."""
-    bounds = [fr.margin_bounds(r.reach, r.margin) for r in rows]
-    plus = [None if hi is None else round(100 * (hi - r.reach), 2) for r, (_, hi) in zip(rows, bounds)]
-    minus = [None if lo is None else round(100 * (r.reach - lo), 2) for r, (lo, _) in zip(rows, bounds)]
+    bounds = [fr.margin_bounds(r, m) for r, m in zip(reaches, margins)]
+    plus = [None if hi is None else round(100 * (hi - r), 2) for r, (_, hi) in zip(reaches, bounds)]
+    minus = [None if lo is None else round(100 * (r - lo), 2) for r, (lo, _) in zip(reaches, bounds)]
     return dict(type="data", symmetric=False, array=plus, arrayminus=minus, color="#1e2430", thickness=1.2, width=4)
 
 
@@ -237,10 +237,11 @@ def reach_chart(report: Report) -> dict:
     hover = "%{y} : %{x:.1f} %<extra>%{fullData.name}</extra>"
     data = [dict(type="bar", orientation="h", y=names, x=_pct_points([r.reach for r in rows]),
                  name=report_title(report), marker=dict(color=COLORS["scope"]), hovertemplate=hover,
-                 error_x=_class_error_bars(rows))]
+                 error_x=_class_error_bars([r.reach for r in rows], [r.margin for r in rows]))]
     if not report.is_national:
         data.append(dict(type="bar", orientation="h", y=names, x=_pct_points([r.national for r in rows]),
-                         name="France", marker=dict(color=COLORS["france"]), hovertemplate=hover))
+                         name="France", marker=dict(color=COLORS["france"]), hovertemplate=hover,
+                         error_x=_class_error_bars([r.national for r in rows], [r.national_margin for r in rows])))
     height = int(90 + 24 * max(len(rows), 1) * (1 if report.is_national else 1.6))
     layout = _layout("Part des parents actifs ayant utilisé chaque service", height=height, left=170,
                      barmode="group", xaxis=dict(_AXIS, ticksuffix="\u202f%", rangemode="tozero"),
@@ -364,6 +365,14 @@ def _profiles_table(report: Report) -> str:
     return html_table(header, rows) + f'<p class="note">{esc(legend)}.</p>'
 
 
+def _gap_interval(low, high) -> str:
+    """A gap's 95 % interval under it, « écart non significatif » when it holds 0."""
+    if low is None or high is None:
+        return '<br><span class="small">intervalle non publié</span>'
+    return (f'<br><span class="small">{esc(fr.points(low))} à {esc(fr.points(high))}'
+            + ("" if fr.significant(low, high) else f"<br>{esc(fr.NOT_SIGNIFICANT)}") + "</span>")
+
+
 def _gaps_section(report: Report) -> str:
     rows = []
     for g in report.gaps:
@@ -374,7 +383,8 @@ def _gaps_section(report: Report) -> str:
             rows.append(f'<tr><td>{esc(g.label)}</td><td>{secret()}</td><td class="num">{secret()}</td>'
                         f'<td class="num">—</td><td class="num">—</td><td></td></tr>')
             continue
-        groups = f"{esc(g.high_label)} : {pct(g.high)}<br>{esc(g.low_label)} : {pct(g.low)}"
+        groups = (f"{esc(g.high_label)} : {esc(fr.rate_with_margin(g.high, g.high_se))}<br>"
+                  f"{esc(g.low_label)} : {esc(fr.rate_with_margin(g.low, g.low_se))}")
         trend = {"se creuse": "widen", "se resserre": "narrow"}.get(g.trend, "flat")
         verdict = ('<br><span class="small">évolution significative</span>'
                    if g.trend in ("se creuse", "se resserre", "stable") else "")
@@ -384,12 +394,11 @@ def _gaps_section(report: Report) -> str:
             d = sign * (g.value - g.previous)
             change += (f'<br><span class="small">{esc(fr.points(d - fr.Z95 * g.change_se))} à '
                        f'{esc(fr.points(d + fr.Z95 * g.change_se))}</span>')
-        interval = ('<br><span class="small">intervalle non publié</span>' if g.se is None else
-                    f'<br><span class="small">{esc(fr.points(g.ci_low))} à {esc(fr.points(g.ci_high))}'
-                    + ("" if fr.significant(g.ci_low, g.ci_high) else f"<br>{esc(fr.NOT_SIGNIFICANT)}") + "</span>")
+        previous = "" if g.previous is None else _gap_interval(*g.previous_ci)
         rows.append(
-            f"<tr><td>{esc(g.label)}</td><td>{groups}</td><td class=\"num\">{esc(fr.points(g.value))}{interval}</td>"
-            f'<td class="num">{esc(fr.points(g.previous))}</td><td class="num">{change}</td>'
+            f"<tr><td>{esc(g.label)}</td><td>{groups}</td>"
+            f'<td class="num">{esc(fr.points(g.value))}{_gap_interval(g.ci_low, g.ci_high)}</td>'
+            f'<td class="num">{esc(fr.points(g.previous))}{previous}</td><td class="num">{change}</td>'
             f'<td class="{trend}">{esc(g.trend or "—")}{verdict}</td></tr>'
         )
     table = ('<table class="gaps"><colgroup><col style="width:30%"><col style="width:22%"><col style="width:11%">'
@@ -400,9 +409,11 @@ def _gaps_section(report: Report) -> str:
              f"<tbody>{''.join(rows)}</tbody></table>")
     if report.sii is not None:
         s = report.sii
-        verdict = "" if s.significant else " : écart non significatif"
-        before = ("" if report.sii_previous is None
-                  else f" ; {esc(fr.points(report.sii_previous.value))} la semaine précédente")
+        verdict = "" if s.significant else f" : {fr.NOT_SIGNIFICANT}"
+        b = report.sii_previous
+        before = ("" if b is None else
+                  f" ; {esc(fr.points(b.value))} la semaine précédente ({esc(fr.points(b.low))} à "
+                  f"{esc(fr.points(b.high))}{'' if b.significant else f' : {fr.NOT_SIGNIFICANT}'})")
         sii = (f"<p>Indice de pente de l'inégalité (SII) selon l'IPS, calculé sur les cinq quintiles d'IPS : "
                f"<strong>{esc(fr.points(s.value))}</strong> cette semaine (intervalle de confiance à 95 % : "
                f"{esc(fr.points(s.low))} à {esc(fr.points(s.high))}{verdict}){before}. C'est l'écart de taux "
@@ -458,11 +469,14 @@ def _flagged_section(report: Report) -> str:
         previous = secret() if s.previous == "secret" else esc(PREVIOUS_FLAG.get(s.previous, fr.NOT_AVAILABLE))
         cells = ([f"<td>{esc(s.academie_name)}</td>"] if report.is_national else []) + [
             f"<td>{esc(s.name)}</td>", f"<td>{esc(s.commune)}</td>", f"<td>{esc(LEVEL_LABELS.get(s.level, s.level))}</td>",
-            f"<td>{signal}</td>", f"<td>{previous}</td>", f'<td class="num">{pct(s.rate)}</td>',
+            f"<td>{signal}</td>", f"<td>{previous}</td>",
+            f'<td class="num">{pct(s.rate)}<br><span class="small">{esc(fr.brackets(s.low, s.high))}</span></td>',
             f'<td class="num">{esc(fr.number(s.loaded))}</td>', f'<td class="num">{pct(s.target)}</td>']
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    note = (f'<p class="note">Les établissements sous {fr.SECRET} sur le trimestre ne sont ni évalués ni '
-            "nommés.</p>")
+    note = ("<p class=\"note\">Sous le taux de l'établissement, son intervalle de confiance à 95 % (Wilson, les "
+            "comptes de l'établissement comme unités) ; le signalement tient compte en plus de la dispersion entre "
+            "établissements comparables. Le taux de référence est celui de son niveau dans son académie. "
+            f"Les établissements sous {fr.SECRET} sur le trimestre ne sont ni évalués ni nommés.</p>")
     return intro + html_table("".join(f"<th>{esc(h)}</th>" for h in head), rows) + extra + note
 
 
@@ -501,7 +515,8 @@ def _reach_section(report: Report, chart: str) -> str:
                  f'<td class="num">{pct(r.reach, r.suppressed)}</td>', f'<td class="num">{interval}</td>',
                  f'<td class="num">{pct(None if r.reach is None else 1 - r.reach, r.suppressed)}</td>']
         if not report.is_national:
-            cells.append(f'<td class="num">{pct(r.national, r.national_suppressed)}</td>')
+            cells.append(f'<td class="num">{pct(r.national, r.national_suppressed)}'
+                         f'{_class_interval(r.national, r.national_margin)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     header = "".join(f'<th{" class=num" if i else ""}>{esc(h)}</th>' for i, h in enumerate(head))
     table = html_table(header, rows)
