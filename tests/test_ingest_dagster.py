@@ -95,7 +95,7 @@ def test_missing_key_fails_the_ingest_run_with_a_clear_error(landed, monkeypatch
 
 
 def test_landing_sensor_requests_an_ingest_only_for_new_files(landed):
-    from pipelines.defs.ingest.sensors import landing_sensor
+    from pipelines.sensors import landing_sensor
 
     with dg.DagsterInstance.ephemeral() as instance:
         context = dg.build_sensor_context(instance=instance)

@@ -199,7 +199,7 @@ def test_holidays_come_from_the_official_calendar_for_every_published_year():
     there, and 2025-2026 agrees with the generator's calendar, which was typed from the same arrêté."""
     import datetime as dt
 
-    from pipelines.defs.publication.holidays import metropolitan_holidays, school_holidays
+    from pipelines.defs.reference.school_calendar import metropolitan_holidays, school_holidays
     from pipelines.synth.calendar import CALENDARS
 
     official = metropolitan_holidays()
