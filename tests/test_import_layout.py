@@ -135,3 +135,11 @@ def test_only_the_generator_and_its_command_import_the_generator():
     importers = {files_of for (a, b), files in import_edges().items() if b == "pipelines/synth"
                  for files_of in files}
     assert importers == {"pipelines/cli.py"}
+
+
+def test_the_product_never_imports_the_test_support():
+    """``testing_support`` (the fake warehouse of the tests and benchmarks) is no product code."""
+    importers = sorted(str(path.relative_to(REPO)) for source in SOURCES for path in REPO.joinpath(source).rglob("*.py")
+                       if any(m.split(".")[0] == "testing_support" for m in imported_modules(path)))
+    assert importers == []
+    assert "testing_support.fake_warehouse" in imported_modules(REPO / "tests/test_serving_publish.py")

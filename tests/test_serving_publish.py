@@ -18,12 +18,12 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from scipy import stats
 
-from pipelines.synth.fake_warehouse import build_fake_warehouse
 from pipelines.defs.publication import derived
 from pipelines.defs.publication.paths import SERVING_FILENAME, serving_path
 from pipelines.defs.ingest.pseudonymize import make_pseudonymizer
 from pipelines.defs.publication.publish import publish_serving
 from pipelines.paths import truth_dir
+from testing_support.fake_warehouse import build_fake_warehouse
 from tests.conftest import REFERENCE_DIR
 
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"

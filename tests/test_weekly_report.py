@@ -89,7 +89,7 @@ def week_reports(demo_warehouse, demo_serving, tmp_path_factory):
 def fake(tmp_path_factory):
     """The fake warehouse (see the module docstring), its serving copy and the reports of weeks 3 and 2."""
     from pipelines.defs.publication.publish import publish_serving
-    from pipelines.synth.fake_warehouse import build_fake_warehouse
+    from testing_support.fake_warehouse import build_fake_warehouse
 
     root = tmp_path_factory.mktemp("fake_week")
     warehouse = root / "warehouse.duckdb"

@@ -7,7 +7,8 @@ the equity engineer's ``equity_summary``, ``equity_quintiles`` and ``school_flag
 schemas) and, with ``with_levers``, the levers' inputs ``school_context``, ``mediation_workshops`` and
 ``parent_activity_to_date`` (workshops targeted at low-IPS schools lift the parents active since the rentrée
 from their week on). Rates follow a logistic model of IPS with académie and school effects; every draw is a
-hash of (school, period, profile), so the data are deterministic. Nothing here is used by the pipeline.
+hash of (school, period, profile), so the data are deterministic. Test and benchmark support: the
+product never imports it (testing_support/__init__.py).
 """
 
 from __future__ import annotations
