@@ -162,9 +162,9 @@ def test_ips_quintiles_weight_each_profiles_own_accounts(warehouse):
                        ).fetchall() == [(1, 0.5, 3)]
 
 
-def test_national_and_academie_quintiles_share_the_boundary_rule(tmp_path):
+def test_sql_and_python_quintiles_share_the_boundary_rule(tmp_path):
     """A mid-point exactly on a quintile boundary goes to the lower quintile, in SQL (national) as in
-    ``weighted_quintile`` (académies): weights 2, 4, 4, 4, 4, 2 put the mid-points at .05, .2, .4, .6, .8, .95,
+    ``weighted_quintile`` (the quintile gap): weights 2, 4, 4, 4, 4, 2 put the mid-points at .05, .2, .4, .6, .8, .95,
     four of them on a boundary (the former SQL rule, 1 + floor(5 r), sent them up a quintile)."""
     import duckdb
     import numpy as np

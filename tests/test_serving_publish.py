@@ -77,7 +77,7 @@ def test_asset_publishes_a_read_only_suppressed_file(tiny_warehouse: Path):
 
 def test_publish_without_optional_inputs(tiny_warehouse: Path):
     with duckdb.connect(str(tiny_warehouse)) as con:
-        for table in ("equity_summary", "equity_quintiles", "school_flags", "feature_reach_school", "data_gaps"):
+        for table in ("equity_summary", "school_flags", "feature_reach_school", "data_gaps"):
             con.execute(f"DROP TABLE {table}")
         summary = publish_serving(con, serving_path())
     # Equity measures and school flags do not come from the warehouse: they are computed on the published
