@@ -112,17 +112,6 @@ def test_feature_reach(warehouse):
     assert reach["blog"] == 0 and "connexion" not in reach
 
 
-def test_usage_weekly(warehouse):
-    con, _, _ = warehouse
-    rows = {(s, c): (e, n, a) for s, c, e, n, a in con.execute(
-        "SELECT service, channel, events, sessions, accounts FROM usage_weekly "
-        "WHERE uai = ? AND week_start = '2025-09-08' AND profile = 'parent'", [UAI_A]).fetchall()}
-    assert rows[("all", "all")] == (6, 3, 2)
-    assert rows[("all", "mobile_app")] == (3, 1, 1)
-    assert rows[("notes", "all")] == (1, 1, 1)
-    assert rows[("connexion", "all")] == (2, 3, 2)  # 2 LOGIN events; every session is a connexion
-
-
 def test_ode_only_school(warehouse):
     con, _, uai_c = warehouse
     month = school(con, uai_c, "2025-09")

@@ -377,7 +377,7 @@ def test_no_report_module_suppresses_or_reads_warehouse_figures():
     """The publisher is the one disclosure control: the report modules import no privacy rule, define no
     suppression, and name no warehouse table of figures (they read the serving copy's tables)."""
     warehouse_tables = ("adoption_rollup", "adoption_school", "feature_reach_rollup", "feature_reach_school",
-                        "school_ips_quintiles", "school_flags", "equity_summary", "usage_weekly")
+                        "school_ips_quintiles", "school_flags", "equity_summary")
     for path in sorted(REPORTS.glob("*.py")):
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source)
