@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/dashboard.py [--schools-per-academie N] [--keep DIR]
 
 Builds a fake but plausible warehouse for every school of the reference data (~43,000: rates drawn
-from a logistic model of IPS, see ``pipelines/synth/fake_warehouse.py``), publishes it with the
+from a logistic model of IPS, see ``testing_support/fake_warehouse.py``), publishes it with the
 real serving code (suppression included) into a temporary ``ENT_DATA_DIR``, then times
 ``streamlit.testing.v1.AppTest`` runs of each page for a national user and an académie user (the
 largest académie, Versailles), cold (first run, empty caches) and warm (second run). Target: 1.5 s.
@@ -33,9 +33,9 @@ PAGES = {"Vue nationale": "views/nationale.py", "Académie": "views/academie.py"
 def build(root: Path, schools_per_academie: int | None) -> None:
     import duckdb
 
-    from pipelines.synth.fake_warehouse import build_fake_warehouse
     from pipelines.defs.publication.paths import SERVING_FILENAME
     from pipelines.defs.publication.publish import publish_serving
+    from testing_support.fake_warehouse import build_fake_warehouse
 
     reference = REPO / "data" / "reference"
     (root / "reference").symlink_to(reference, target_is_directory=True)

@@ -141,7 +141,7 @@ def _duckdb_run(con: duckdb.DuckDBPyConnection, run: Path, label: str, n: int, f
     shutil.rmtree(landing)
     with duckdb.connect(str(run / "warehouse.duckdb"), read_only=True) as warehouse:
         tables = {t: warehouse.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-                  for t in ("sessions", "usage_weekly", "adoption_school", "feature_reach_school")}
+                  for t in ("sessions", "adoption_school", "feature_reach_school")}
     assert result["events"] == n, f"{label}: {result['events']} events stored, expected {n}"
     print(f"{label:<34} {result['seconds']:>8.1f} {n / result['seconds']:>12,.0f} {result['peak_rss_gb']:>7.2f} GB "
           f"{result['cpu_seconds']:>10.1f}")

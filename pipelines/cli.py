@@ -87,8 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_users_parser(sub)
     run = sub.add_parser("run", help="materialize the whole pipeline on the project's Dagster instance")
     run.set_defaults(func=cmd_run)
-    ingest = sub.add_parser("ingest", help="ingest new landing files, then the weeks they touched")
-    ingest.set_defaults(func=cmd_run)
     dashboard = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     dashboard.add_argument("--port", type=int, default=8501)
     dashboard.add_argument("--address", default=DASHBOARD_ADDRESS,

@@ -11,7 +11,7 @@ from pipelines.defs.indicators.checks import indicator_checks
 from pipelines.defs.ingest.assets import events, landed_files
 from pipelines.defs.ingest.checks import ingest_checks
 from pipelines.defs.ingest.retention import expired_events_purge, retention_job, retention_schedule
-from pipelines.defs.ingest.sensors import (
+from pipelines.sensors import (
     indicators_after_weeks_sensor, ingested_weeks_sensor, landing_sensor, serving_after_indicators_sensor,
 )
 from pipelines.defs.levers.assets import lever_assets

@@ -13,7 +13,7 @@ from pipelines.defs.publication.assets import serving_assets
 # Unpartitioned: reference data, then every new landing file.
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*reference_assets, landed_files))
 # Weekly partitions (single-run backfills: one run can cover a range of weeks): the lake's weeks, then
-# the weekly dbt models (sessions, usage_weekly, data_gaps).
+# the weekly dbt models (sessions, data_gaps).
 weekly_job = dg.define_asset_job("weekly_job", selection=dg.AssetSelection.assets(events, *weekly_model_assets))
 # Unpartitioned indicators over every period (weeks, months, trimesters, school years): the calendar, the
 # period dbt models (adoption_school, feature_reach_school), the rollups, then equity and levers.

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines import users
-from pipelines.synth.fake_warehouse import shared_fake_serving
+from testing_support.fake_warehouse import shared_fake_serving
 from tests.conftest import REFERENCE_DIR
 
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
@@ -184,7 +184,7 @@ def test_leviers_page_is_scoped_to_the_academie(env):
 
 
 def test_leviers_page_says_when_nothing_is_published(env, tmp_path, monkeypatch):
-    from pipelines.synth.fake_warehouse import build_fake_serving
+    from testing_support.fake_warehouse import build_fake_serving
 
     root = tmp_path / "no_levers"
     (root / "reference").mkdir(parents=True)

@@ -31,7 +31,7 @@ from pipelines import users
 from tests.audit_log import read_audit_log
 from pipelines.cli import dashboard_command
 from pipelines.defs.reports.pdf import find_chromium
-from pipelines.synth.fake_warehouse import shared_fake_serving
+from testing_support.fake_warehouse import shared_fake_serving
 from tests.conftest import REFERENCE_DIR
 
 CHROMIUM = find_chromium()  # Debian's chromium (or ENT_CHROMIUM)

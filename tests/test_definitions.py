@@ -59,7 +59,7 @@ def test_schools_checks_fail_on_bad_rows(tmp_path):
 def test_run_status_sensors_chain_weeks_indicators_and_serving(ent_data_dir):
     """The run-status sensors request the next job of the chain (weekly → indicators → serving), once per
     upstream run (keyed by its id, so a daemon restart never republishes twice for one run)."""
-    from pipelines.defs.ingest.sensors import indicators_after_weeks_sensor, serving_after_indicators_sensor
+    from pipelines.sensors import indicators_after_weeks_sensor, serving_after_indicators_sensor
     from pipelines.jobs import indicators_job, serving_job
 
     @dg.op

@@ -138,7 +138,7 @@ def test_exact_audit_lets_a_pooled_pair_that_passes_through():
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    from pipelines.synth.fake_warehouse import shared_fake_serving
+    from testing_support.fake_warehouse import shared_fake_serving
     from pipelines.defs.publication.paths import SERVING_FILENAME
 
     root = shared_fake_serving(tmp_path_factory.getbasetemp(), REFERENCE_DIR)

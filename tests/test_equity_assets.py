@@ -1,4 +1,4 @@
-"""Equity assets (equity_summary, equity_quintiles, school_flags).
+"""Equity assets (equity_summary, school_flags).
 
 1. Hand-made mini warehouses: the SQL / Python glue checked against values worked out by hand.
 2. End to end on generated data (90 schools, 3 per académie, seed 7): the pipeline, then the equity assets
@@ -18,7 +18,6 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from scipy import special, stats
 
-from pipelines.defs.equity.academie_quintiles import academie_ips_quintiles
 from pipelines.defs.equity.assets import equity_assets
 from pipelines.defs.equity.checks import equity_checks
 from pipelines.defs.equity.school_flag_measures import MIN_SCHOOLS_LOCAL_FIT, flag_rows
@@ -152,15 +151,6 @@ def test_mini_degenerate_groups_write_what_is_defined_and_nothing_else(mini):
     assert "sii" not in flat and "rii" not in flat  # too few ranked schools
 
 
-def test_mini_quintile_rates_by_hand(mini):
-    _, con = mini
-    rows = con.execute("SELECT ips_quintile, rate, loaded, active, schools FROM equity_quintiles "
-                       "WHERE profile = 'parent' AND level = 'all' ORDER BY 1").fetchall()
-    assert rows == [(1, 0.2, 100, 20, 1), (2, 0.2, 100, 20, 1), (3, 0.4, 200, 80, 2), (4, 0.6, 100, 60, 1),
-                    (5, 0.6, 100, 60, 1)]
-    assert con.execute("SELECT count(*) FROM equity_quintiles WHERE scope = 'academie'").fetchall() == [(0,)]
-
-
 def test_mini_school_flags_by_hand(mini):
     _, con = mini
     flags = con.execute("SELECT * FROM school_flags WHERE profile = 'parent' ORDER BY uai").df()
@@ -219,13 +209,6 @@ def test_reference_group_is_the_academie_level_when_large_enough():
     assert set(c["funnel_scope"]) == {"academie"} and set(d["funnel_scope"]) == {"nation"}
     assert c["funnel_target"].iloc[0] == pytest.approx(active[:n_c].sum() / loaded[:n_c].sum())
     assert d["funnel_target"].iloc[0] == pytest.approx(active.sum() / loaded.sum())
-
-
-def test_academie_quintiles_within_the_academie():
-    rates = pd.DataFrame({"period_type": "school_year", "period": PERIOD, "profile": "parent",
-                          "academie_code": ["A"] * 6 + ["B"] * 5, "loaded": 100,
-                          "ips": [70.0, 60, 90, 80, 100, None, 150, 110, 140, 120, 130]})
-    assert academie_ips_quintiles(rates).tolist() == [2, 1, 4, 3, 5, pd.NA, 5, 1, 4, 2, 3]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -293,19 +276,6 @@ def test_schools_without_ips_are_counted_not_ranked(built):
         "SELECT measure, (n_schools, n_schools_without_ips) FROM equity_summary WHERE scope = 'nation' AND period = ? "
         "AND profile = 'parent' AND level = 'all'", [PERIOD]).fetchall())
     assert rows["sii"] == (N_SCHOOLS - without, without) and rows["gini"] == (N_SCHOOLS, 0)
-
-
-def test_national_quintiles_follow_school_ips_quintiles(built):
-    _, _, con = built
-    expected = con.execute(
-        """SELECT q.ips_quintile, sum(a.active) / sum(a.loaded), count(*) FROM adoption_school a
-           JOIN school_ips_quintiles q ON q.uai = a.uai AND q.profile = a.profile::VARCHAR
-           WHERE a.period = ? AND a.profile = 'parent' GROUP BY 1 ORDER BY 1""",
-        [PERIOD]).fetchall()
-    got = con.execute("SELECT ips_quintile, rate, schools FROM equity_quintiles WHERE scope = 'nation' AND period = ? "
-                      "AND profile = 'parent' AND level = 'all' ORDER BY 1", [PERIOD]).fetchall()
-    assert got == [(q, pytest.approx(r), n) for q, r, n in expected]
-    assert got[4][1] > got[0][1] + 0.05  # the planted IPS gradient
 
 
 def test_a_national_parent_sii_recovers_the_planted_gradient(built, truth_year):

@@ -112,17 +112,6 @@ def test_feature_reach(warehouse):
     assert reach["blog"] == 0 and "connexion" not in reach
 
 
-def test_usage_weekly(warehouse):
-    con, _, _ = warehouse
-    rows = {(s, c): (e, n, a) for s, c, e, n, a in con.execute(
-        "SELECT service, channel, events, sessions, accounts FROM usage_weekly "
-        "WHERE uai = ? AND week_start = '2025-09-08' AND profile = 'parent'", [UAI_A]).fetchall()}
-    assert rows[("all", "all")] == (6, 3, 2)
-    assert rows[("all", "mobile_app")] == (3, 1, 1)
-    assert rows[("notes", "all")] == (1, 1, 1)
-    assert rows[("connexion", "all")] == (2, 3, 2)  # 2 LOGIN events; every session is a connexion
-
-
 def test_ode_only_school(warehouse):
     con, _, uai_c = warehouse
     month = school(con, uai_c, "2025-09")
@@ -162,9 +151,9 @@ def test_ips_quintiles_weight_each_profiles_own_accounts(warehouse):
                        ).fetchall() == [(1, 0.5, 3)]
 
 
-def test_national_and_academie_quintiles_share_the_boundary_rule(tmp_path):
+def test_sql_and_python_quintiles_share_the_boundary_rule(tmp_path):
     """A mid-point exactly on a quintile boundary goes to the lower quintile, in SQL (national) as in
-    ``weighted_quintile`` (académies): weights 2, 4, 4, 4, 4, 2 put the mid-points at .05, .2, .4, .6, .8, .95,
+    ``weighted_quintile`` (the quintile gap): weights 2, 4, 4, 4, 4, 2 put the mid-points at .05, .2, .4, .6, .8, .95,
     four of them on a boundary (the former SQL rule, 1 + floor(5 r), sent them up a quintile)."""
     import duckdb
     import numpy as np

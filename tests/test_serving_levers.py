@@ -12,7 +12,7 @@ import pytest
 from pipelines.defs.levers import rows as r
 from pipelines.defs.publication.levers import TABLES
 from pipelines.defs.publication.publish import publish_serving
-from pipelines.synth.fake_warehouse import TEST_FAKE, build_fake_warehouse
+from testing_support.fake_warehouse import TEST_FAKE, build_fake_warehouse
 from tests.conftest import REFERENCE_DIR
 
 YEAR = "2025-2026"

@@ -18,12 +18,12 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from scipy import stats
 
-from pipelines.synth.fake_warehouse import build_fake_warehouse
 from pipelines.defs.publication import derived
 from pipelines.defs.publication.paths import SERVING_FILENAME, serving_path
 from pipelines.defs.ingest.pseudonymize import make_pseudonymizer
 from pipelines.defs.publication.publish import publish_serving
 from pipelines.paths import truth_dir
+from testing_support.fake_warehouse import build_fake_warehouse
 from tests.conftest import REFERENCE_DIR
 
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
@@ -77,7 +77,7 @@ def test_asset_publishes_a_read_only_suppressed_file(tiny_warehouse: Path):
 
 def test_publish_without_optional_inputs(tiny_warehouse: Path):
     with duckdb.connect(str(tiny_warehouse)) as con:
-        for table in ("equity_summary", "equity_quintiles", "school_flags", "feature_reach_school", "data_gaps"):
+        for table in ("equity_summary", "school_flags", "feature_reach_school", "data_gaps"):
             con.execute(f"DROP TABLE {table}")
         summary = publish_serving(con, serving_path())
     # Equity measures and school flags do not come from the warehouse: they are computed on the published
@@ -199,7 +199,7 @@ def test_holidays_come_from_the_official_calendar_for_every_published_year():
     there, and 2025-2026 agrees with the generator's calendar, which was typed from the same arrêté."""
     import datetime as dt
 
-    from pipelines.defs.publication.holidays import metropolitan_holidays, school_holidays
+    from pipelines.defs.reference.school_calendar import metropolitan_holidays, school_holidays
     from pipelines.synth.calendar import CALENDARS
 
     official = metropolitan_holidays()

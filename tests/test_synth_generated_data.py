@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import binom
 
 from pipelines.formats.entcore import CHANNEL_UA_PATTERNS, MODULE_TO_SERVICE, PROFIL_TO_PROFILE, USER_AGENTS
-from pipelines.synth.calendar import ZONE_OF_ACADEMIE
+from pipelines.defs.reference.school_calendar import ZONE_OF_ACADEMIE
 from pipelines.synth.command import add_parser
 from pipelines.synth.usage_model import MODEL_SERVICES
 from tests.conftest import REFERENCE_DIR

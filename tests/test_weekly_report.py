@@ -91,7 +91,7 @@ def week_reports(demo_warehouse, demo_serving, tmp_path_factory):
 def fake(tmp_path_factory):
     """The fake warehouse (see the module docstring), its serving copy and the reports of weeks 3 and 2."""
     from pipelines.defs.publication.publish import publish_serving
-    from pipelines.synth.fake_warehouse import build_fake_warehouse
+    from testing_support.fake_warehouse import build_fake_warehouse
 
     root = tmp_path_factory.mktemp("fake_week")
     warehouse = root / "warehouse.duckdb"
@@ -390,7 +390,7 @@ def test_no_report_module_suppresses_or_reads_warehouse_figures():
     """The publisher is the one disclosure control: the report modules import no privacy rule, define no
     suppression, and name no warehouse table of figures (they read the serving copy's tables)."""
     warehouse_tables = ("adoption_rollup", "adoption_school", "feature_reach_rollup", "feature_reach_school",
-                        "school_ips_quintiles", "school_flags", "equity_summary", "equity_quintiles", "usage_weekly")
+                        "school_ips_quintiles", "school_flags", "equity_summary")
     for path in sorted(REPORTS.glob("*.py")):
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source)

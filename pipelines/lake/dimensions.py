@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.file_modes import private_folder, replace_durably
-from pipelines.synth.calendar import DEFAULT_TIME_ZONE, TIME_ZONE_OF_ACADEMIE
+from pipelines.defs.reference.school_calendar import DEFAULT_TIME_ZONE, TIME_ZONE_OF_ACADEMIE
 
 
 def _time_zone_of_academie() -> str:

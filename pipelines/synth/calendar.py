@@ -5,18 +5,13 @@ window is ``window_start + d``.
 
 Sources and assumptions:
 - Holidays 2025-2026, metropolitan zones A/B/C, pont de l'Ascension, summer from 4 July 2026: the official
-  calendar (arrêté of the Ministère de l'Éducation nationale). Zones per académie: same source.
-- La Réunion 2025-2026: académie de La Réunion as quoted by calendrier-scolaire.education. Its school year
-  starts on 19 August 2025, before the window: the window covers it from 1 September.
-- Noël in Guadeloupe, Martinique, Guyane (20 Dec - 5 Jan) and Mayotte (13 Dec - 12 Jan):
-  vacances-scolaires.com. Every other Corse and DROM holiday is an APPROXIMATION (assumption, no source):
-  Corse follows zone B for winter and spring; Antilles and Guyane get a carnival week around Mardi gras
-  (17 Feb 2026) and two weeks around Easter (5 Apr 2026); Mayotte is modelled on La Réunion's rhythm.
+  calendar (arrêté of the Ministère de l'Éducation nationale).
+- Zones and time zones per académie, Corse and overseas holidays: the product's facts, with their sources,
+  in ``pipelines/defs/reference/school_calendar.py`` (the generator models the calendar the product serves).
 - Public holidays: the national list; DROM-specific ones (abolition of slavery) are left out (assumption).
 - Seasonality (near zero in July-August, holiday dips, peaks at the rentrée and at the end of each term),
   weekday and hour-of-day profiles: assumption, no source (ENT_USAGE_FIGURES.md: "we found no published
   monthly curve"; counts are reported "hors vacances d'été", so summer usage is negligible).
-- Each académie uses its own time zone (DROM included); metropolitan France and Corse use Europe/Paris.
 """
 
 from __future__ import annotations
@@ -28,28 +23,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from pipelines.defs.reference.school_calendar import (
+    DEFAULT_TIME_ZONE, REGIONAL_HOLIDAYS, TIME_ZONE_OF_ACADEMIE, ZONE_OF_ACADEMIE,
+)
+
 # Profiles in the generator's order (index = profile code in every array).
 MODEL_PROFILES = ("parent", "eleve", "enseignant", "personnel")
-
-ZONE_OF_ACADEMIE = {
-    **dict.fromkeys(("03", "04", "06", "07", "08", "22", "10", "13"), "A"),
-    **dict.fromkeys(("02", "20", "09", "12", "17", "23", "70", "18", "19", "14", "15"), "B"),
-    **dict.fromkeys(("24", "11", "01", "16", "25"), "C"),
-    "27": "corse",
-    "31": "antilles",
-    "32": "antilles",
-    "33": "guyane",
-    "28": "reunion",
-    "43": "mayotte",
-}
-TIME_ZONE_OF_ACADEMIE = {
-    "31": "America/Martinique",
-    "32": "America/Guadeloupe",
-    "33": "America/Cayenne",
-    "28": "Indian/Reunion",
-    "43": "Indian/Mayotte",
-}
-DEFAULT_TIME_ZONE = "Europe/Paris"
 
 
 def _d(text: str) -> dt.date:
@@ -88,14 +67,6 @@ _METRO_COMMON = (
     ("pont_ascension", "2026-05-14", "2026-05-18"),
     ("ete", "2026-07-04", "2026-09-01"),
 )
-_ANTILLES_GUYANE = (
-    ("toussaint", "2025-10-18", "2025-11-03"),  # approximation
-    ("noel", "2025-12-20", "2026-01-05"),
-    ("carnaval", "2026-02-14", "2026-02-23"),  # approximation
-    ("paques", "2026-03-28", "2026-04-13"),  # approximation
-    ("ete", "2026-07-04", "2026-09-01"),  # approximation
-)
-
 CALENDARS = {
     "2025-2026": SchoolYearCalendar(
         school_year="2025-2026",
@@ -105,24 +76,7 @@ CALENDARS = {
             "A": _METRO_COMMON + (("hiver", "2026-02-07", "2026-02-23"), ("printemps", "2026-04-04", "2026-04-20")),
             "B": _METRO_COMMON + (("hiver", "2026-02-14", "2026-03-02"), ("printemps", "2026-04-11", "2026-04-27")),
             "C": _METRO_COMMON + (("hiver", "2026-02-21", "2026-03-09"), ("printemps", "2026-04-18", "2026-05-04")),
-            # Approximation: Corse winter and spring holidays taken as zone B's.
-            "corse": _METRO_COMMON + (("hiver", "2026-02-14", "2026-03-02"), ("printemps", "2026-04-11", "2026-04-27")),
-            "antilles": _ANTILLES_GUYANE,
-            "guyane": _ANTILLES_GUYANE,
-            "reunion": (
-                ("periode_1", "2025-10-11", "2025-10-27"),
-                ("ete_austral", "2025-12-19", "2026-01-21"),
-                ("periode_3", "2026-02-28", "2026-03-16"),
-                ("periode_4", "2026-05-02", "2026-05-18"),
-                ("hiver_austral", "2026-07-04", "2026-09-01"),
-            ),
-            "mayotte": (
-                ("periode_1", "2025-10-18", "2025-11-03"),  # approximation
-                ("noel", "2025-12-13", "2026-01-12"),
-                ("periode_3", "2026-02-28", "2026-03-16"),  # approximation
-                ("periode_4", "2026-04-25", "2026-05-11"),  # approximation
-                ("ete", "2026-07-04", "2026-09-01"),  # approximation
-            ),
+            **REGIONAL_HOLIDAYS["2025-2026"],
         },
         public_holidays=(
             "2025-11-01", "2025-11-11", "2025-12-25", "2026-01-01", "2026-04-06", "2026-05-01",

@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.synth.calendar import TIME_ZONE_OF_ACADEMIE
+from pipelines.defs.reference.school_calendar import TIME_ZONE_OF_ACADEMIE
 
 PARIS = ZoneInfo("Europe/Paris")
 RENNES_SCHOOL = "0350001A"

@@ -11,14 +11,13 @@ from tests.lake.dbt_run import duckdb_table, spark_table_folder
 # Each model's columns, in the order of its SQL (and of its DuckDB table).
 _SESSIONS = ["uai", "user_pseudo", "profile", "week_start", "iso_week", "started_at", "channel",
              "events", "services_mask", "hour_paris", "weekday_paris", "hour_local", "weekday_local"]
-_USAGE = ["uai", "week_start", "profile", "service", "channel", "events", "sessions", "accounts"]
 _ADOPTION = ["period_type", "period", "uai", "profile", "source", "loaded", "activated", "active", "sessions",
              "mobile_sessions", "services_used", "active_without_account", "sessions_by_hour",
              "sessions_by_weekday", "missing_reason", "activation_rate", "active_rate", "visits_per_active",
              "breadth", "mobile_share"]
 _REACH = ["period_type", "period", "uai", "profile", "service", "users", "active", "reach"]
 _GAPS = ["uai", "week_start", "events", "median_events", "school_ratio", "academie_ratio"]
-COLUMNS = {"sessions": _SESSIONS, "usage_weekly": _USAGE, "adoption_school": _ADOPTION,
+COLUMNS = {"sessions": _SESSIONS, "adoption_school": _ADOPTION,
            "feature_reach_school": _REACH, "data_gaps": _GAPS}
 
 

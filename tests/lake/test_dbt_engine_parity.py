@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.usefixtures("require_spark")]
 
 
 @pytest.mark.parametrize(("model", "min_rows"), [
-    ("sessions", 1000), ("usage_weekly", 1000), ("adoption_school", 500), ("feature_reach_school", 1000),
+    ("sessions", 1000), ("adoption_school", 500), ("feature_reach_school", 1000),
     ("data_gaps", 1)])
 def test_equal_row_for_row(duckdb_build, spark_build, model, min_rows):
     columns = COLUMNS[model]

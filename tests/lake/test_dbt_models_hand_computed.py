@@ -1,10 +1,9 @@
 """The dbt models on DuckDB give what a plain Python reading of their definition gives on the fixture's
 events: sessions (a LOGIN, a gap of 30 minutes or more, or a change of school starts one; it belongs to
-the Europe/Paris week it starts in; 30 minutes of the previous week are read) and usage_weekly (visits,
-sessions and distinct accounts per school × week × profile × service × channel, 'all' for totals).
+the Europe/Paris week it starts in; 30 minutes of the previous week are read).
 
 Until the dbt models replaced them, these tables were computed by pipelines/defs/indicators/sql/
-sessions.sql and usage_weekly.sql, and this test compared the models to those files; the demo's
+sessions.sql (and usage_weekly.sql, a model since deleted: docs/scale/dbt_engines.md), and this test compared the models to those files; the demo's
 figures were checked equal before they were deleted (docs/scale/dbt_engines.md, state table)."""
 
 from __future__ import annotations
@@ -63,25 +62,6 @@ def expected_sessions(events: list[dict]) -> list[dict]:
     return out
 
 
-def expected_usage(events: list[dict], sessions: list[dict]) -> dict[tuple, tuple[int, int, int]]:
-    counts, accounts, session_counts = defaultdict(int), defaultdict(set), defaultdict(int)
-    for e in events:
-        week = week_start(e["occurred_at"])
-        if e["event_type"] not in VISIT_EVENT_TYPES or not FIRST <= week <= LAST:
-            continue
-        for service in (e["service"], "all"):
-            for channel in (e["channel"], "all"):
-                key = (e["uai"], week, e["profile"], service, channel)
-                counts[key] += 1
-                accounts[key].add(e["user_pseudo"])
-    for s in sessions:
-        used = ["connexion", "all"] + [sv for sv, code in CODE.items() if s["services_mask"] & (1 << code)]
-        for service in used:
-            for channel in (s["channel"], "all"):
-                session_counts[(s["uai"], s["week_start"], s["profile"], service, channel)] += 1
-    return {k: (n, session_counts.get(k, 0), len(accounts[k])) for k, n in counts.items()}
-
-
 @pytest.fixture(scope="module")
 def sessions(duckdb_build):
     return as_dicts(*duckdb_model(duckdb_build, "sessions"))
@@ -93,12 +73,3 @@ def test_sessions(event_lake, sessions):
     expected = sorted(tuple(s[c] for c in columns) for s in expected_sessions(event_lake[1]))
     assert len(expected) > 1000
     assert sorted(tuple(s[c] for c in columns) for s in sessions) == expected
-
-
-def test_usage_weekly(event_lake, duckdb_build):
-    rows = as_dicts(*duckdb_model(duckdb_build, "usage_weekly"))
-    got = {(r["uai"], r["week_start"], r["profile"], r["service"], r["channel"]): (r["events"], r["sessions"], r["accounts"])
-           for r in rows}
-    expected = expected_usage(event_lake[1], expected_sessions(event_lake[1]))
-    assert len(got) == len(rows) > 1000 and {"all", "connexion", "notes"} <= {k[3] for k in got}
-    assert got == expected

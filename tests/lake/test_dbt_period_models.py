@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from pipelines.lake.dimensions import DIMENSIONS, dimension_path, export_dimensions
-from pipelines.synth.calendar import DEFAULT_TIME_ZONE, TIME_ZONE_OF_ACADEMIE
+from pipelines.defs.reference.school_calendar import DEFAULT_TIME_ZONE, TIME_ZONE_OF_ACADEMIE
 from tests.lake.event_lake import (
     GAP_SCHOOL, GAP_WEEK, GUADELOUPE_SCHOOL, ODE_SCHOOL, QUIET_SCHOOL, RENNES_SCHOOL, SCHOOLS, SMALL_SCHOOL,
     SMALL_WEEK, fixture_accounts, pseudo, week_start,

@@ -1,14 +1,13 @@
-"""Equity assets: inequality summaries per nation / académie, active rates by IPS quintile, and per-school
-shrunk rates, expected rates and funnel flags."""
+"""Equity assets: inequality summaries per nation / académie, and per-school shrunk rates, expected rates
+and funnel flags."""
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.equity.academie_quintiles import academie_ips_quintiles
 from pipelines.defs.equity.queries import equity_sql
 from pipelines.defs.equity.school_flag_measures import flag_rows
-from pipelines.defs.equity.summary_measures import MIN_SCHOOLS, summary_rows
+from pipelines.defs.equity.summary_measures import summary_rows
 
 EQUITY = dict(deps=["adoption_school", "schools", "school_ips_quintiles", "periods"],
               group_name="equity", kinds={"duckdb"})
@@ -56,18 +55,6 @@ def equity_summary(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 
 @dg.asset(**EQUITY)
-def equity_quintiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Active rate, loaded and active accounts by IPS quintile per period × profile × scope × level (bar charts)."""
-    with duckdb.get_connection() as con:
-        rates = school_rates(con, SUMMARY_PERIOD_TYPES)
-        rates["academie_ips_quintile"] = academie_ips_quintiles(rates)
-        columns = ["period_type", "period", "profile", "academie_code", "level", "loaded", "active",
-                   "national_ips_quintile", "academie_ips_quintile"]
-        rows = replace_table(con, "equity_quintiles", "quintile_rows", rates[columns], {"min_schools": MIN_SCHOOLS})
-    return dg.MaterializeResult(metadata={"rows": rows})
-
-
-@dg.asset(**EQUITY)
 def school_flags(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Per school: empirical-Bayes shrunk rate, expected rate à IPS comparable and funnel-plot flag (years, trimesters)."""
     with duckdb.get_connection() as con:
@@ -79,4 +66,4 @@ def school_flags(duckdb: DuckDBResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"rows": rows, **{f"school_year_flag_{k}": v for k, v in flags.items()}})
 
 
-equity_assets = [equity_summary, equity_quintiles, school_flags]
+equity_assets = [equity_summary, school_flags]

@@ -41,13 +41,6 @@ SUMMARY_RULES = {
     "sii_on_fewer_than_min_ranked_schools": f"{SII_MEASURES} AND n_schools < {MIN_RANKED_SCHOOLS}",
 }
 
-QUINTILE_RULES = {
-    "not_finite": _not_finite(("rate",)),
-    "rate_outside_0_1": _outside_0_1(("rate",)),
-    "active_above_loaded": "active > loaded",
-    "quintile_outside_1_5": "ips_quintile NOT BETWEEN 1 AND 5",
-}
-
 FLAG_RATES = ("observed_rate", "shrunk_rate", "shrunk_low", "shrunk_high", "eb_shrinkage", "expected_rate", "funnel_target",
               "funnel_low95", "funnel_high95", "funnel_low998", "funnel_high998")
 FLAG_RULES = {
@@ -104,18 +97,6 @@ def equity_summary_theil_adds_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
 
 
-@dg.asset_check(asset="equity_quintiles", blocking=True,
-                description=f"Rates finite and in [0, 1]; quintiles 1-5; every scope × level on at least {MIN_SCHOOLS} schools.")
-def equity_quintiles_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        found = violations(con, "equity_quintiles", QUINTILE_RULES)
-        found["groups_below_min_schools"] = con.execute(
-            f"""SELECT count(*) FROM (SELECT sum(schools) AS schools FROM equity_quintiles
-                GROUP BY period_type, period, profile, scope, scope_code, level) WHERE schools < {MIN_SCHOOLS}"""
-        ).fetchall()[0][0]
-    return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
-
-
 @dg.asset_check(asset="school_flags", blocking=True,
                 description="Rates, shrunk rates and limits finite and in [0, 1]; shrunk rate inside its interval; "
                             "nested funnel limits; p and q in [0, 1], q >= p; flags 'haut' / 'bas' exactly where the "
@@ -126,4 +107,4 @@ def school_flags_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
 
 
-equity_checks = [equity_summary_values_valid, equity_summary_theil_adds_up, equity_quintiles_valid, school_flags_valid]
+equity_checks = [equity_summary_values_valid, equity_summary_theil_adds_up, school_flags_valid]

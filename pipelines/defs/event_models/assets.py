@@ -1,6 +1,6 @@
 """The event-scale models of the dbt project (pipelines_dbt/models/) as Dagster assets.
 
-Two ``@dbt_assets``: the models tagged ``weekly`` (``sessions``, ``usage_weekly``, ``data_gaps`` and the
+Two ``@dbt_assets``: the models tagged ``weekly`` (``sessions``, ``data_gaps`` and the
 seed they read), weekly partitions, a run materializing a range of weeks with one ``dbt build``, the
 range passed as vars first_week / last_week; and the models tagged ``periods`` (``adoption_school``,
 ``feature_reach_school``), unpartitioned, recomputing the periods that start on or after ``from_day``.
@@ -95,7 +95,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, dbt_vars: dic
     name="weekly_event_models",
 )
 def weekly_event_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """``dbt build`` of the weekly models over the partition range (sessions, usage_weekly, data_gaps)."""
+    """``dbt build`` of the weekly models over the partition range (sessions, data_gaps)."""
     keys = context.partition_keys
     export_dimensions(warehouse_path(), lake_dir(), WEEKLY_DIMENSIONS)  # before dbt opens the warehouse
     yield from _build(context, dbt, {"first_week": keys[0], "last_week": keys[-1]}, {})

@@ -1,5 +1,5 @@
 """Usage and adoption indicators: reporting periods, IPS quintiles, rollups. The event-scale ones
-(sessions, usage_weekly, adoption_school, feature_reach_school) are dbt models: pipelines/defs/event_models/."""
+(sessions, data_gaps, adoption_school, feature_reach_school) are dbt models: pipelines/defs/event_models/."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource

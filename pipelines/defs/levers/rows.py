@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.defs.publication.holidays import academie_zones
+from pipelines.defs.reference.school_calendar import ZONE_OF_ACADEMIE
 from pipelines.levers import context_model as cm
 from pipelines.levers import workshop_did as did
 from pipelines.levers.design import FACTOR_GROUPS, LEVER_COLUMNS, IpsScale, covariates
@@ -65,7 +65,7 @@ def school_year(con) -> str | None:
 def read_inputs(con, year: str) -> LeverInputs:
     schools = con.sql(lever_sql("lever_schools"), params={"school_year": year}).df()
     schools["workshop_date"] = pd.to_datetime(schools["workshop_date"])
-    schools["zone"] = schools["academie_code"].map(academie_zones())
+    schools["zone"] = schools["academie_code"].map(ZONE_OF_ACADEMIE)
     panel = con.sql("SELECT * FROM parent_activity_to_date WHERE school_year = $y", params={"y": year}).df()
     mean, sd = con.execute("SELECT avg(ips), stddev_pop(ips) FROM schools WHERE ips IS NOT NULL").fetchall()[0]
     return LeverInputs(year, schools, panel, IpsScale(float(mean), float(sd)))

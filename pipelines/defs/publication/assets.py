@@ -7,7 +7,7 @@ from pipelines.defs.publication.paths import serving_path
 from pipelines.defs.publication.publish import publish_serving
 
 # What the publisher reads. Aggregates are recomputed from the school rows (the suppression needs each
-# cell's schools), so adoption_rollup / feature_reach_rollup / equity_quintiles are not read; the
+# cell's schools), so adoption_rollup / feature_reach_rollup are not read; the
 # equity engineer's equity_summary and school_flags are optional (published without them if absent).
 SERVING_DEPS = [
     "schools", "academies", "departements", "periods", "adoption_school", "feature_reach_school",

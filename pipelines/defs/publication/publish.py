@@ -55,26 +55,26 @@ import pandas as pd
 from scipy import stats
 
 from pipelines.defs.equity.checks import SUMMARY_RULES, violations
+from pipelines.defs.ingest.pseudonymize import is_demo_fingerprint
 from pipelines.defs.publication.derived import (
     RATE_SE,
     published_equity,
     published_flags,
     published_school_rates,
-    write_cell_rate_se,
     write_cell_mean_se,
+    write_cell_rate_se,
     write_cluster_margins,
 )
-from pipelines.fr_format import Z95
-from pipelines.defs.ingest.pseudonymize import is_demo_fingerprint
 from pipelines.defs.publication.geo import boundary_rows
-from pipelines.defs.publication.holidays import academie_zones, school_holidays
 from pipelines.defs.publication.levers import publish_levers
 from pipelines.defs.publication.paths import SCHEMA_VERSION
+from pipelines.defs.reference.school_calendar import ZONE_OF_ACADEMIE, school_holidays
 from pipelines.disclosure.cell_suppression import Family, SuppressionReport, suppress
 from pipelines.disclosure.release import EXACT_AUDIT_MAX_ATOMS, GROUP_COLS, clear_release
-from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, PROTECTION_MIN, PROTECTION_SHARE
 from pipelines.file_modes import private_folder, restrict
+from pipelines.fr_format import Z95
 from pipelines.paths import reference_dir
+from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, PROTECTION_MIN, PROTECTION_SHARE
 
 GROUP = GROUP_COLS
 ADOPTION_SUMS = ("ev_sessions", "ev_active", "mobile_sessions", "services_used")
@@ -314,7 +314,7 @@ def _write_ips_fit(con) -> None:
 def _write_reference(con, present: set[str], reference: Path) -> None:
     """Reference tables of the serving file. Rows made in Python (zones, holidays, boundaries) go in as one
     registered frame each: one INSERT per row is one commit each into the serving file (seconds)."""
-    zones = academie_zones()
+    zones = ZONE_OF_ACADEMIE
     con.register("_zones", pd.DataFrame({"academie_code": list(zones), "zone": list(zones.values())}, dtype=object)
                  .assign(zone_order=range(len(zones))))
     con.execute("CREATE TABLE srv.academies AS SELECT a.academie_code, a.academie_name, z.zone::VARCHAR AS zone "

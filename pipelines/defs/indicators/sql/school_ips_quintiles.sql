@@ -2,7 +2,7 @@
 -- ("family-weighted" for parents, "pupil-weighted" for élèves, ...): each quintile holds about 20 % of the
 -- profile's accounts. The ridit is the mid-point of the school's cumulative weight share (schools with the
 -- same IPS share it); the quintile is ceil(5 × ridit), a mid-point exactly on a boundary going to the lower
--- quintile: the rule of pipelines.equity.weighted_quintile, which the académie quintiles use.
+-- quintile: the rule of pipelines.equity.weighted_quintile (the quintile gap of pipelines/equity/quintile_gap.py).
 CREATE OR REPLACE TABLE school_ips_quintiles AS
 WITH weights AS (
     SELECT s.uai, a.profile::VARCHAR AS profile, s.ips, count(*) AS accounts

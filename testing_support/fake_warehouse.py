@@ -3,11 +3,12 @@
 Builds, in a DuckDB connection, the tables ``published_serving`` reads, for real schools of the
 reference data (all of them, or a sample per académie): reference tables through the real loader, then
 ``periods``, ``school_ips_quintiles``, ``adoption_school``, ``feature_reach_school``, ``data_gaps``,
-the equity engineer's ``equity_summary``, ``equity_quintiles`` and ``school_flags`` (their documented
+the equity engineer's ``equity_summary`` and ``school_flags`` (their documented
 schemas) and, with ``with_levers``, the levers' inputs ``school_context``, ``mediation_workshops`` and
 ``parent_activity_to_date`` (workshops targeted at low-IPS schools lift the parents active since the rentrée
 from their week on). Rates follow a logistic model of IPS with académie and school effects; every draw is a
-hash of (school, period, profile), so the data are deterministic. Nothing here is used by the pipeline.
+hash of (school, period, profile), so the data are deterministic. Test and benchmark support: the
+product never imports it (testing_support/__init__.py).
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def _fake_lever_inputs(con) -> None:
 
 
 def _fake_equity(con) -> None:
-    """equity_summary, equity_quintiles and school_flags with plausible values (documented schemas)."""
+    """equity_summary and school_flags with plausible values (documented schemas)."""
     con.execute("""
         CREATE OR REPLACE TABLE _eq_base AS
         SELECT a.period_type, a.period, a.profile, a.uai, s.academie_code, s.departement_code, s.level,
@@ -281,12 +282,6 @@ def _fake_equity(con) -> None:
             ('theil_within', theil_total - theil_between),
             ('theil_between_share', theil_between / nullif(theil_total, 0))
         ) x(measure, value)
-    """)
-    con.execute("""
-        CREATE OR REPLACE TABLE equity_quintiles AS
-        SELECT period_type, period, profile, scope, scope_code, lvl AS level, ips_quintile,
-               sum(k) / sum(w) AS rate, sum(w)::BIGINT AS loaded, sum(k)::BIGINT AS active, count(*) AS schools
-        FROM _eq_scoped WHERE ips_quintile IS NOT NULL GROUP BY ALL
     """)
     con.execute("""
         CREATE OR REPLACE TABLE school_flags AS
