@@ -6,9 +6,9 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.equity.academie_quintiles import academie_ips_quintiles
-from pipelines.defs.equity.queries import equity_sql
 from pipelines.defs.equity.school_flag_measures import flag_rows
 from pipelines.defs.equity.summary_measures import MIN_SCHOOLS, summary_rows
+from pipelines.sql_files import load_sql
 
 EQUITY = dict(deps=["adoption_school", "schools", "school_ips_quintiles", "periods"],
               group_name="equity", kinds={"duckdb"})
@@ -18,7 +18,7 @@ FLAG_PERIOD_TYPES = ["school_year", "trimester"]
 
 def school_rates(con, period_types: list[str]) -> pd.DataFrame:
     """School × period × profile active rates with the school attributes (``sql/school_rates.sql``)."""
-    return con.sql(equity_sql("school_rates"), params={"period_types": period_types}).df()
+    return con.sql(load_sql("pipelines.defs.equity", "school_rates"), params={"period_types": period_types}).df()
 
 
 def replace_table(con, sql_name: str, view: str, frame: pd.DataFrame, params: dict | None = None) -> int:
@@ -27,7 +27,7 @@ def replace_table(con, sql_name: str, view: str, frame: pd.DataFrame, params: di
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(equity_sql(sql_name), params or {})
+            con.execute(load_sql("pipelines.defs.equity", sql_name), params or {})
             rows = con.execute(f"SELECT count(*) FROM {sql_name}").fetchall()[0][0]
             con.execute("COMMIT")
         except Exception:

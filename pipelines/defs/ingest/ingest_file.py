@@ -37,8 +37,7 @@ from pipelines.defs.ingest.stage_events import (
 from pipelines.defs.ingest.stage_tables import stage_table_rows
 from pipelines.defs.ingest.stage_timer import stage
 from pipelines.paths import lake_dir
-
-SCHEMA_SQL = Path(__file__).parent / "sql" / "schema.sql"
+from pipelines.sql_files import load_sql
 
 # Files that others resolve against are read first: structures and accounts before events.
 FORMAT_ORDER = [
@@ -87,7 +86,7 @@ class FileOutcome:
 def ensure_schema(con: duckdb.DuckDBPyConnection, lake_root: Path | None = None) -> None:
     """Create the ingest tables and the view ``events`` over the lake if missing; refuse a warehouse
     built before keyed event ids or before the lake (its events are tables in the DuckDB file)."""
-    con.execute(SCHEMA_SQL.read_text())
+    con.execute(load_sql("pipelines.defs.ingest", "schema"))
     legacy = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
         "AND table_name IN ('staged_events', 'events') AND column_name = 'event_id' AND data_type = 'VARCHAR'"

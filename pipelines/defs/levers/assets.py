@@ -10,6 +10,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.levers import rows as r
+from pipelines.sql_files import load_sql
 
 LEVERS = dict(group_name="levers", kinds={"duckdb"})
 INPUTS = ["parent_activity_to_date", "adoption_school", "schools", "school_context", "mediation_workshops",
@@ -53,7 +54,7 @@ def parent_activity_to_date(duckdb: DuckDBResource) -> dg.MaterializeResult:
         year = r.school_year(con)
         if year is None:
             return _skipped()
-        frame = con.sql(r.lever_sql("parent_activity_to_date"), params={"school_year": year}).df()
+        frame = con.sql(load_sql("pipelines.defs.levers", "parent_activity_to_date"), params={"school_year": year}).df()
         rows = replace_year(con, "parent_activity_to_date", frame.drop(columns="school_year"), year)
     return dg.MaterializeResult(metadata={"school_year": year, "rows": rows, "gap_weeks": int((~frame["valid"]).sum())})
 

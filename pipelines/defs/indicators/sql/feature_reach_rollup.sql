@@ -20,5 +20,22 @@ SELECT
     count(*) AS schools, sum(users) AS users, sum(active) AS active, sum(users) / sum(active) AS reach
 FROM school_rows
 GROUP BY GROUPING SETS (
-    {grouping_sets}
+    (period_type, period, profile, service),
+    (period_type, period, profile, service, level),
+    (period_type, period, profile, service, secteur),
+    (period_type, period, profile, service, education_prioritaire),
+    (period_type, period, profile, service, rural_urban),
+    (period_type, period, profile, service, ips_quintile),
+    (period_type, period, profile, service, academie_code),
+    (period_type, period, profile, service, academie_code, level),
+    (period_type, period, profile, service, academie_code, secteur),
+    (period_type, period, profile, service, academie_code, education_prioritaire),
+    (period_type, period, profile, service, academie_code, rural_urban),
+    (period_type, period, profile, service, academie_code, ips_quintile),
+    (period_type, period, profile, service, departement_code, academie_code),
+    (period_type, period, profile, service, departement_code, academie_code, level),
+    (period_type, period, profile, service, departement_code, academie_code, secteur),
+    (period_type, period, profile, service, departement_code, academie_code, education_prioritaire),
+    (period_type, period, profile, service, departement_code, academie_code, rural_urban),
+    (period_type, period, profile, service, departement_code, academie_code, ips_quintile)
 )
