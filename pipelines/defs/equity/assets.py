@@ -9,6 +9,7 @@ from pipelines.defs.equity.academie_quintiles import academie_ips_quintiles
 from pipelines.defs.equity.school_flag_measures import flag_rows
 from pipelines.defs.equity.summary_measures import MIN_SCHOOLS, summary_rows
 from pipelines.sql_files import load_sql
+from pipelines.transactions import replace_rows
 
 EQUITY = dict(deps=["adoption_school", "schools", "school_ips_quintiles", "periods"],
               group_name="equity", kinds={"duckdb"})
@@ -21,21 +22,9 @@ def school_rates(con, period_types: list[str]) -> pd.DataFrame:
     return con.sql(load_sql("pipelines.defs.equity", "school_rates"), params={"period_types": period_types}).df()
 
 
-def replace_table(con, sql_name: str, view: str, frame: pd.DataFrame, params: dict | None = None) -> int:
-    """Rebuild a table from ``frame`` (registered as ``view``) with ``sql/<sql_name>.sql``, in one transaction."""
-    con.register(view, frame)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(load_sql("pipelines.defs.equity", sql_name), params or {})
-            rows = con.execute(f"SELECT count(*) FROM {sql_name}").fetchall()[0][0]
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister(view)
-    return rows
+def replace_table(con, table: str, view: str, frame: pd.DataFrame, params: dict | None = None) -> int:
+    """Rebuild ``table`` whole with ``sql/<table>.sql`` over ``frame`` (registered as ``view``); the rows written."""
+    return replace_rows(con, table, load_sql("pipelines.defs.equity", table), params=params, views={view: frame})
 
 
 @dg.asset(**EQUITY)

@@ -4,7 +4,6 @@
 -- registered view quintile_rows). Levels: every level together ('all') and each level, with the quintile
 -- of the scope (so a level's schools need not fill every quintile). A scope × level with fewer than
 -- $min_schools ranked schools, or without loaded accounts, gets no row.
-CREATE OR REPLACE TABLE equity_quintiles AS
 WITH assigned AS (
     SELECT period_type, period, profile, 'nation' AS scope, 'FR' AS scope_code, level,
            national_ips_quintile AS ips_quintile, loaded, active
