@@ -54,7 +54,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from pipelines.defs.equity.checks import SUMMARY_RULES, violations
+from pipelines.defs.equity.checks import SUMMARY_RULES
 from pipelines.defs.publication.derived import (
     RATE_SE,
     published_equity,
@@ -73,6 +73,7 @@ from pipelines.defs.publication.paths import SCHEMA_VERSION
 from pipelines.disclosure.cell_suppression import Family, SuppressionReport, suppress
 from pipelines.disclosure.release import EXACT_AUDIT_MAX_ATOMS, GROUP_COLS, clear_release
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, PROTECTION_MIN, PROTECTION_SHARE
+from pipelines.quality.violations import violations
 from pipelines.file_modes import private_folder, restrict
 from pipelines.paths import reference_dir
 
