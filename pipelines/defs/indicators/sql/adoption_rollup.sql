@@ -37,23 +37,11 @@ rolled AS (
         [sum(sessions_by_weekday[1]), sum(sessions_by_weekday[2]), sum(sessions_by_weekday[3]), sum(sessions_by_weekday[4]),
          sum(sessions_by_weekday[5]), sum(sessions_by_weekday[6]), sum(sessions_by_weekday[7])] AS sessions_by_weekday
     FROM school_rows
-    GROUP BY GROUPING SETS (
-        (period_type, period, profile),
-        (period_type, period, profile, level),
-        (period_type, period, profile, secteur),
-        (period_type, period, profile, education_prioritaire),
-        (period_type, period, profile, rural_urban),
-        (period_type, period, profile, academie_code),
-        (period_type, period, profile, academie_code, level),
-        (period_type, period, profile, academie_code, secteur),
-        (period_type, period, profile, academie_code, education_prioritaire),
-        (period_type, period, profile, academie_code, rural_urban),
-        (period_type, period, profile, departement_code, academie_code),
-        (period_type, period, profile, departement_code, academie_code, level),
-        (period_type, period, profile, departement_code, academie_code, secteur),
-        (period_type, period, profile, departement_code, academie_code, education_prioritaire),
-        (period_type, period, profile, departement_code, academie_code, rural_urban)
-    )
+    -- Every geography (nation, académie, département) crossed with every breakdown: the product of the
+    -- two grouping-set lists.
+    GROUP BY period_type, period, profile,
+        GROUPING SETS ((), (academie_code), (departement_code, academie_code)),
+        GROUPING SETS ((), (level), (secteur), (education_prioritaire), (rural_urban))
 )
 SELECT *,
     activated / nullif(loaded, 0) AS activation_rate,

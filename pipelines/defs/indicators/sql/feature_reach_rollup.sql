@@ -19,23 +19,8 @@ SELECT
     coalesce(level, secteur, education_prioritaire, rural_urban, ips_quintile, 'all') AS breakdown_value,
     count(*) AS schools, sum(users) AS users, sum(active) AS active, sum(users) / sum(active) AS reach
 FROM school_rows
-GROUP BY GROUPING SETS (
-    (period_type, period, profile, service),
-    (period_type, period, profile, service, level),
-    (period_type, period, profile, service, secteur),
-    (period_type, period, profile, service, education_prioritaire),
-    (period_type, period, profile, service, rural_urban),
-    (period_type, period, profile, service, ips_quintile),
-    (period_type, period, profile, service, academie_code),
-    (period_type, period, profile, service, academie_code, level),
-    (period_type, period, profile, service, academie_code, secteur),
-    (period_type, period, profile, service, academie_code, education_prioritaire),
-    (period_type, period, profile, service, academie_code, rural_urban),
-    (period_type, period, profile, service, academie_code, ips_quintile),
-    (period_type, period, profile, service, departement_code, academie_code),
-    (period_type, period, profile, service, departement_code, academie_code, level),
-    (period_type, period, profile, service, departement_code, academie_code, secteur),
-    (period_type, period, profile, service, departement_code, academie_code, education_prioritaire),
-    (period_type, period, profile, service, departement_code, academie_code, rural_urban),
-    (period_type, period, profile, service, departement_code, academie_code, ips_quintile)
-)
+-- Every geography (nation, académie, département) crossed with every breakdown: the product of the
+-- two grouping-set lists.
+GROUP BY period_type, period, profile, service,
+    GROUPING SETS ((), (academie_code), (departement_code, academie_code)),
+    GROUPING SETS ((), (level), (secteur), (education_prioritaire), (rural_urban), (ips_quintile))
