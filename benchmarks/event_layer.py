@@ -67,7 +67,7 @@ def child_duckdb(landing: str, workdir: str, first_week: str, last_week: str, me
 
     from dbt.cli.main import dbtRunner
 
-    from pipelines.defs.indicators.queries import indicator_sql
+    from pipelines.sql_files import load_sql
     from pipelines.defs.ingest.ingest_file import ingest_landing
     from pipelines.defs.ingest.partitions import FIRST_WEEK
     from pipelines.defs.ingest.pseudonymize import make_pseudonymizer
@@ -89,7 +89,7 @@ def child_duckdb(landing: str, workdir: str, first_week: str, last_week: str, me
                                   dt.date(2025, 9, 1), lake_root=work / "lake")
         events = sum(o.rows_stored for o in outcomes if o.format == "canonical_parquet")
         stage("ingest to the lake")
-        con.execute(indicator_sql("periods"), {"first_day": FIRST_WEEK})
+        con.execute(load_sql("pipelines.defs.indicators", "periods"), {"first_day": FIRST_WEEK})
         export_dimensions(con, work / "lake")  # every dimension: both selections run
         stage("periods + dimension export")
     os.environ.update(_dbt_env(work, "duckdb", memory_limit))

@@ -158,7 +158,7 @@ def test_sql_and_python_quintiles_share_the_boundary_rule(tmp_path):
     import duckdb
     import numpy as np
 
-    from pipelines.defs.indicators.queries import indicator_sql
+    from pipelines.sql_files import load_sql
     from pipelines.equity import weighted_quintile
 
     weights = np.array([2, 4, 4, 4, 4, 2])
@@ -169,7 +169,7 @@ def test_sql_and_python_quintiles_share_the_boundary_rule(tmp_path):
     for i, w in enumerate(weights):
         con.execute("INSERT INTO schools VALUES (?, ?)", [f"S{i}", ips[i]])
         con.executemany("INSERT INTO accounts VALUES (?, 'parent')", [[f"S{i}"]] * int(w))
-    con.execute(indicator_sql("school_ips_quintiles"))
+    con.execute(load_sql("pipelines.defs.indicators", "school_ips_quintiles"))
     sql = [q for (q,) in con.execute("SELECT ips_quintile FROM school_ips_quintiles ORDER BY ips").fetchall()]
     ridits = [r for (r,) in con.execute("SELECT ips_ridit FROM school_ips_quintiles ORDER BY ips").fetchall()]
     assert any(abs(5 * r - round(5 * r)) < 1e-12 for r in ridits)  # a mid-point on a boundary

@@ -174,7 +174,7 @@ def test_non_visit_events_open_no_session_and_activation_dates_an_account(landed
     import duckdb
 
     from pipelines.defs.event_models.assets import PERIOD_DIMENSIONS
-    from pipelines.defs.indicators.queries import indicator_sql
+    from pipelines.sql_files import load_sql
     from pipelines.lake.dimensions import export_dimensions
     from tests.lake.dbt_run import run_dbt
 
@@ -192,7 +192,7 @@ def test_non_visit_events_open_no_session_and_activation_dates_an_account(landed
     # Parents: u-parent-1 (LOGIN + Zimbra + the profil-less ACCESS; its CREATE at 09:00 opens nothing),
     # u-parent-2 (app LOGIN + Pronote); u-parent-3 has only an ACTIVATION. Others: student, guest, teacher (2).
     assert sessions == [(False, 4), (True, 2)]
-    con.execute(indicator_sql("periods"), {"first_day": "2025-09-01"})
+    con.execute(load_sql("pipelines.defs.indicators", "periods"), {"first_day": "2025-09-01"})
     con.close()  # the dbt model adoption_school reads the dimensions exported from it, and writes it
     export_dimensions(Path(warehouse), tmp_path / "lake", PERIOD_DIMENSIONS)
     run_dbt(["build", "--select", "adoption_school"], "duckdb", tmp_path / "dbt", tmp_path / "lake",

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.defs.equity.checks import SUMMARY_RULES, violations
+from pipelines.defs.equity.checks import SUMMARY_RULES
+from pipelines.quality.violations import violations
 from pipelines.defs.equity.summary_measures import summary_rows
 from pipelines.equity import (
     MIN_OVERLAP,

@@ -5,9 +5,10 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.equity.queries import equity_sql
 from pipelines.defs.equity.school_flag_measures import flag_rows
 from pipelines.defs.equity.summary_measures import summary_rows
+from pipelines.sql_files import load_sql
+from pipelines.transactions import replace_rows
 
 EQUITY = dict(deps=["adoption_school", "schools", "school_ips_quintiles", "periods"],
               group_name="equity", kinds={"duckdb"})
@@ -17,24 +18,12 @@ FLAG_PERIOD_TYPES = ["school_year", "trimester"]
 
 def school_rates(con, period_types: list[str]) -> pd.DataFrame:
     """School × period × profile active rates with the school attributes (``sql/school_rates.sql``)."""
-    return con.sql(equity_sql("school_rates"), params={"period_types": period_types}).df()
+    return con.sql(load_sql("pipelines.defs.equity", "school_rates"), params={"period_types": period_types}).df()
 
 
-def replace_table(con, sql_name: str, view: str, frame: pd.DataFrame, params: dict | None = None) -> int:
-    """Rebuild a table from ``frame`` (registered as ``view``) with ``sql/<sql_name>.sql``, in one transaction."""
-    con.register(view, frame)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(equity_sql(sql_name), params or {})
-            rows = con.execute(f"SELECT count(*) FROM {sql_name}").fetchall()[0][0]
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister(view)
-    return rows
+def replace_table(con, table: str, view: str, frame: pd.DataFrame, params: dict | None = None) -> int:
+    """Rebuild ``table`` whole with ``sql/<table>.sql`` over ``frame`` (registered as ``view``); the rows written."""
+    return replace_rows(con, table, load_sql("pipelines.defs.equity", table), params=params, views={view: frame})
 
 
 @dg.asset(**EQUITY)

@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.equity.summary_measures import MIN_SCHOOLS
 from pipelines.equity import FDR_LEVEL, MIN_RANKED_SCHOOLS, RII_MAX
+from pipelines.quality.violations import violations
 
 THEIL_TOLERANCE = 1e-9
 
@@ -18,13 +19,6 @@ def _not_finite(columns: tuple[str, ...]) -> str:
 
 def _outside_0_1(columns: tuple[str, ...]) -> str:
     return "(" + " OR ".join(f"{c} NOT BETWEEN 0 AND 1" for c in columns) + ")"  # a NULL is not counted
-
-
-def violations(con, table: str, conditions: dict[str, str]) -> dict[str, int]:
-    """Rows of ``table`` meeting each condition (each named condition is a rule broken)."""
-    select = ", ".join(f"count(*) FILTER (WHERE {cond}) AS \"{name}\"" for name, cond in conditions.items())
-    row = con.execute(f"SELECT {select} FROM {table}").fetchall()[0]
-    return dict(zip(conditions, row))
 
 
 SII_MEASURES = "measure IN ('sii', 'sii_linear', 'rii')"

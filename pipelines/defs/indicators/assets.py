@@ -4,8 +4,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.indicators.queries import indicator_sql
 from pipelines.defs.ingest.partitions import FIRST_WEEK
+from pipelines.sql_files import load_sql
 
 WHOLE = dict(group_name="indicators", kinds={"duckdb"})
 
@@ -14,7 +14,7 @@ WHOLE = dict(group_name="indicators", kinds={"duckdb"})
 def periods(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Reporting periods: ISO weeks, months, school trimesters and school years, up to the data horizon."""
     with duckdb.get_connection() as con:
-        con.execute(indicator_sql("periods"), {"first_day": FIRST_WEEK})
+        con.execute(load_sql("pipelines.defs.indicators", "periods"), {"first_day": FIRST_WEEK})
         rows = dict(con.execute("SELECT period_type, count(*) FROM periods GROUP BY ALL").fetchall())
     return dg.MaterializeResult(metadata={f"{k}s": v for k, v in rows.items()})
 
@@ -23,7 +23,7 @@ def periods(duckdb: DuckDBResource) -> dg.MaterializeResult:
 def school_ips_quintiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """National IPS quintile of each school for each profile, weighted by the profile's loaded accounts."""
     with duckdb.get_connection() as con:
-        con.execute(indicator_sql("school_ips_quintiles"))
+        con.execute(load_sql("pipelines.defs.indicators", "school_ips_quintiles"))
         counts = con.execute(
             "SELECT profile, ips_quintile, sum(accounts) FROM school_ips_quintiles GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
@@ -31,7 +31,7 @@ def school_ips_quintiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 
 def _rollup(con, table: str) -> int:
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS {indicator_sql(table)}")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {load_sql('pipelines.defs.indicators', table)}")
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 

@@ -3,14 +3,9 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.quality.violations import violations
+
 COUNTS = ("loaded", "activated", "active", "sessions")
-
-
-def _violations(con, table: str, conditions: dict[str, str]) -> dict[str, int]:
-    select = ", ".join(f"count(*) FILTER (WHERE {cond}) AS \"{name}\"" for name, cond in conditions.items())
-    row = con.execute(f"SELECT {select} FROM {table}").fetchall()[0]
-    return dict(zip(conditions, row))
-
 
 ADOPTION_RULES = {
     "activation_rate_outside_0_1": "activation_rate NOT BETWEEN 0 AND 1",
@@ -24,14 +19,14 @@ ADOPTION_RULES = {
 @dg.asset_check(asset="adoption_school", blocking=True, description="Rates in [0, 1]; active ≤ loaded; activated ≤ loaded.")
 def adoption_school_rates_consistent(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
-        found = _violations(con, "adoption_school", ADOPTION_RULES)
+        found = violations(con, "adoption_school", ADOPTION_RULES)
     return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
 
 
 @dg.asset_check(asset="feature_reach_school", blocking=True, description="Reach in [0, 1]; users ≤ active.")
 def feature_reach_in_bounds(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
-        found = _violations(con, "feature_reach_school", {"reach_outside_0_1": "reach NOT BETWEEN 0 AND 1",
+        found = violations(con, "feature_reach_school", {"reach_outside_0_1": "reach NOT BETWEEN 0 AND 1",
                                                           "users_above_active": "users > active"})
     return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
 
@@ -64,7 +59,7 @@ def rollup_mismatches(con) -> dict[str, int]:
 @dg.asset_check(asset="adoption_rollup", blocking=True, description="Département sums = académie sums = nation; rates in [0, 1].")
 def adoption_rollup_adds_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
-        found = rollup_mismatches(con) | _violations(con, "adoption_rollup", ADOPTION_RULES)
+        found = rollup_mismatches(con) | violations(con, "adoption_rollup", ADOPTION_RULES)
     return dg.AssetCheckResult(passed=not any(found.values()), metadata=found)
 
 

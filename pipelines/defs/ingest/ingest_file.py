@@ -37,8 +37,8 @@ from pipelines.defs.ingest.stage_events import (
 from pipelines.defs.ingest.stage_tables import stage_table_rows
 from pipelines.defs.ingest.stage_timer import stage
 from pipelines.paths import lake_dir
-
-SCHEMA_SQL = Path(__file__).parent / "sql" / "schema.sql"
+from pipelines.sql_files import load_sql
+from pipelines.transactions import transaction
 
 # Files that others resolve against are read first: structures and accounts before events.
 FORMAT_ORDER = [
@@ -87,7 +87,7 @@ class FileOutcome:
 def ensure_schema(con: duckdb.DuckDBPyConnection, lake_root: Path | None = None) -> None:
     """Create the ingest tables and the view ``events`` over the lake if missing; refuse a warehouse
     built before keyed event ids or before the lake (its events are tables in the DuckDB file)."""
-    con.execute(SCHEMA_SQL.read_text())
+    con.execute(load_sql("pipelines.defs.ingest", "schema"))
     legacy = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
         "AND table_name IN ('staged_events', 'events') AND column_name = 'event_id' AND data_type = 'VARCHAR'"
@@ -177,9 +177,8 @@ def _prepare(con: duckdb.DuckDBPyConnection, path: Path, landing: Path, pseudony
                     duplicate_of=None, error=None, first_event_at=None, last_event_at=None)
     if first is not None:
         outcome = FileOutcome(rel, "duplicate_content", first[1], rows_read=first[2], rows_duplicate=first[2])
-        con.execute("BEGIN TRANSACTION")
-        _write_manifest(con, manifest | {"format": first[1], "duplicate_of": first[0]}, outcome)
-        con.execute("COMMIT")
+        with transaction(con):
+            _write_manifest(con, manifest | {"format": first[1], "duplicate_of": first[0]}, outcome)
         return outcome
     if isinstance(sniffed, UnrecognizedFileError):
         return _reject(con, manifest, rel, sha, None, str(sniffed), now)
@@ -245,40 +244,36 @@ def _ingest_pending(con: duckdb.DuckDBPyConnection, pending: list[_Pending], pse
             if not batch:
                 return outcomes
             pending = [p for p, _ in batch]
-        con.execute("BEGIN TRANSACTION")
         published: list[lake.LakeFile] = []
         try:
-            if fmt in EVENT_FORMATS:
-                counts = stage_event_rows(con, [f for _, f in batch], fmt, pseudonymizer, window_start, now, lake_root)
-            else:
-                (p,) = pending
-                counts = [stage_table_rows(con, str(readable[p.path]), p.sniffed, p.rel, p.sha, pseudonymizer, now)]
-            done = {}
-            for p, c in zip(pending, counts):
-                outcome = done[p.path] = _outcome(p.rel, fmt, c)
-                if outcome.rows_read != outcome.rows_stored + outcome.rows_duplicate + outcome.rows_quarantined:
-                    raise BalanceError(f"{p.rel}: read {outcome.rows_read} != stored + duplicate + quarantined")
-                _write_manifest(con, p.manifest | {"first_event_at": c.first_event_at, "last_event_at": c.last_event_at},
-                                outcome)
-            if fmt in EVENT_FORMATS and any(o.rows_stored for o in done.values()):
-                with stage("lake write (zstd COPY, fsync)"):
-                    staging, files = lake.write_week_files(con, stored_rows_sql([p.rel for p in pending]), lake_root, [p.sha for p in pending])
-                for p, own in zip(pending, files):
-                    done[p.path].weeks = sorted({f.week_start for f in own})
-                    lake.record(con, own, p.sha, p.rel)
-                published = [f for own in files for f in own]
-                with stage("lake publish (renames)"):
-                    lake.publish(staging, lake_root, published)
-            if fmt in EVENT_FORMATS:
-                drop_work_tables(con)
-            with stage("commit"):
-                con.execute("COMMIT")
+            with transaction(con):
+                if fmt in EVENT_FORMATS:
+                    counts = stage_event_rows(con, [f for _, f in batch], fmt, pseudonymizer, window_start, now, lake_root)
+                else:
+                    (p,) = pending
+                    counts = [stage_table_rows(con, str(readable[p.path]), p.sniffed, p.rel, p.sha, pseudonymizer, now)]
+                done = {}
+                for p, c in zip(pending, counts):
+                    outcome = done[p.path] = _outcome(p.rel, fmt, c)
+                    if outcome.rows_read != outcome.rows_stored + outcome.rows_duplicate + outcome.rows_quarantined:
+                        raise BalanceError(f"{p.rel}: read {outcome.rows_read} != stored + duplicate + quarantined")
+                    _write_manifest(con, p.manifest | {"first_event_at": c.first_event_at, "last_event_at": c.last_event_at},
+                                    outcome)
+                if fmt in EVENT_FORMATS and any(o.rows_stored for o in done.values()):
+                    with stage("lake write (zstd COPY, fsync)"):
+                        staging, files = lake.write_week_files(con, stored_rows_sql([p.rel for p in pending]), lake_root, [p.sha for p in pending])
+                    for p, own in zip(pending, files):
+                        done[p.path].weeks = sorted({f.week_start for f in own})
+                        lake.record(con, own, p.sha, p.rel)
+                    published = [f for own in files for f in own]
+                    with stage("lake publish (renames)"):
+                        lake.publish(staging, lake_root, published)
+                if fmt in EVENT_FORMATS:
+                    drop_work_tables(con)
         except FileSchemaError as exc:
-            con.execute("ROLLBACK")
             (p,) = pending
             return {p.path: _reject(con, p.manifest, p.rel, p.sha, fmt, str(exc), now)}
         except DATA_ERRORS as exc:
-            con.execute("ROLLBACK")
             lake.unpublish(lake_root, published)
             if len(pending) > 1:  # find the file that breaks the batch: each alone
                 return outcomes | {p.path: _ingest_pending(con, [p], pseudonymizer, window_start, now, lake_root)[p.path]
@@ -287,7 +282,6 @@ def _ingest_pending(con: duckdb.DuckDBPyConnection, pending: list[_Pending], pse
             return outcomes | {p.path: _reject(con, p.manifest, p.rel, p.sha, fmt,
                                                f"unreadable as {fmt} (DuckDB {type(exc).__name__})", now)}
         except BaseException:
-            con.execute("ROLLBACK")
             lake.unpublish(lake_root, published)
             raise
     return outcomes | done
@@ -303,10 +297,9 @@ def _reject(con, manifest: dict, rel: str, sha: str, fmt: str | None, error: str
     """A file that cannot be read at all: recorded as rejected, with one quarantine row saying why.
     It stays in landing/; a corrected file (new content) is read on the next run."""
     outcome = FileOutcome(rel, "rejected", fmt, error=error)
-    con.execute("BEGIN TRANSACTION")
-    con.execute("INSERT INTO quarantine VALUES (?, ?, NULL, ?, NULL, ?)", [rel, sha, f"file rejected: {error}", now])
-    _write_manifest(con, manifest | {"error": error}, outcome)
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("INSERT INTO quarantine VALUES (?, ?, NULL, ?, NULL, ?)", [rel, sha, f"file rejected: {error}", now])
+        _write_manifest(con, manifest | {"error": error}, outcome)
     return outcome
 
 

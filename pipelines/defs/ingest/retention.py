@@ -11,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.ingest import lake
 from pipelines.paths import lake_dir
+from pipelines.transactions import transaction
 
 RETENTION_ENV = "ENT_RETENTION_MONTHS"
 
@@ -29,17 +30,16 @@ def expired_events_purge(config: RetentionConfig, duckdb: DuckDBResource) -> dg.
     kept_from_sql = f"date_trunc('week', (({cutoff_sql}) AT TIME ZONE 'Europe/Paris')::DATE)::DATE"
     root = lake_dir()
     with duckdb.get_connection() as con:
-        con.execute("BEGIN TRANSACTION")
-        expired = con.execute(
-            f"SELECT path, rows FROM lake_files WHERE week_start < {kept_from_sql} ORDER BY path"
-        ).fetchall()
-        con.execute(f"DELETE FROM lake_files WHERE week_start < {kept_from_sql}")
-        deleted_quarantine = con.execute(
-            f"DELETE FROM quarantine WHERE quarantined_at < {cutoff_sql}").fetchall()[0][0]
-        cutoff, kept_from = con.execute(f"SELECT ({cutoff_sql})::VARCHAR, {kept_from_sql}::VARCHAR").fetchall()[0]
-        # Periods starting before this day keep the indicators computed while their events existed.
-        con.execute("INSERT OR REPLACE INTO warehouse_settings VALUES ('events_purged_before', ?)", [kept_from])
-        con.execute("COMMIT")
+        with transaction(con):
+            expired = con.execute(
+                f"SELECT path, rows FROM lake_files WHERE week_start < {kept_from_sql} ORDER BY path"
+            ).fetchall()
+            con.execute(f"DELETE FROM lake_files WHERE week_start < {kept_from_sql}")
+            deleted_quarantine = con.execute(
+                f"DELETE FROM quarantine WHERE quarantined_at < {cutoff_sql}").fetchall()[0][0]
+            cutoff, kept_from = con.execute(f"SELECT ({cutoff_sql})::VARCHAR, {kept_from_sql}::VARCHAR").fetchall()[0]
+            # Periods starting before this day keep the indicators computed while their events existed.
+            con.execute("INSERT OR REPLACE INTO warehouse_settings VALUES ('events_purged_before', ?)", [kept_from])
         # After the commit: a crash here leaves files lake_files no longer lists, which the next
         # ingest's recovery deletes (lake.recover).
         lake.unpublish(root, [lake.LakeFile(path, "", rows) for path, rows in expired])

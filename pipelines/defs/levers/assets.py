@@ -10,6 +10,8 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.levers import rows as r
+from pipelines.sql_files import load_sql
+from pipelines.transactions import replace_rows
 
 LEVERS = dict(group_name="levers", kinds={"duckdb"})
 INPUTS = ["parent_activity_to_date", "adoption_school", "schools", "school_context", "mediation_workshops",
@@ -22,20 +24,8 @@ def replace_year(con, table: str, frame: pd.DataFrame, school_year: str) -> int:
     frame = frame[["school_year", *[c for c in frame.columns if c != "school_year"]]]
     if frame.empty and not _exists(con, table):
         return 0  # nothing to write, and no column types to learn from an empty frame
-    con.register("lever_rows", frame)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM lever_rows LIMIT 0")
-            con.execute(f"DELETE FROM {table} WHERE school_year = ?", [school_year])
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM lever_rows")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister("lever_rows")
-    return len(frame)
+    return replace_rows(con, table, "SELECT * FROM lever_rows", where="school_year = $school_year",
+                        params={"school_year": school_year}, views={"lever_rows": frame})
 
 
 def _exists(con, table: str) -> bool:
@@ -53,7 +43,7 @@ def parent_activity_to_date(duckdb: DuckDBResource) -> dg.MaterializeResult:
         year = r.school_year(con)
         if year is None:
             return _skipped()
-        frame = con.sql(r.lever_sql("parent_activity_to_date"), params={"school_year": year}).df()
+        frame = con.sql(load_sql("pipelines.defs.levers", "parent_activity_to_date"), params={"school_year": year}).df()
         rows = replace_year(con, "parent_activity_to_date", frame.drop(columns="school_year"), year)
     return dg.MaterializeResult(metadata={"school_year": year, "rows": rows, "gap_weeks": int((~frame["valid"]).sum())})
 

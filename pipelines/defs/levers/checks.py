@@ -4,7 +4,7 @@ adds up to the school-year figures, the gap parts add up, rankings are complete.
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.equity.checks import violations
+from pipelines.quality.violations import violations
 
 TOLERANCE = 1e-6
 INTERVAL = "(ci_low > estimate + 1e-9 OR ci_high < estimate - 1e-9 OR NOT isfinite(estimate))"

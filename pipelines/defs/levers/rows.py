@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +14,8 @@ from pipelines.levers.design import FACTOR_GROUPS, LEVER_COLUMNS, IpsScale, cova
 from pipelines.levers.gap_decomposition import gap_decomposition
 from pipelines.levers.naive_comparison import naive_difference
 from pipelines.levers.workshop_targets import budget_scenarios, rank_schools
+from pipelines.sql_files import load_sql
 
-SQL_DIR = Path(__file__).parent / "sql"
 PROFILE = "parent"  # the profile the levers are evaluated for (workshops are for parents)
 NATION = "FR"
 MIN_TREATED_ACADEMIE = 5  # an académie's own workshop effect needs at least this many workshop schools
@@ -26,10 +25,6 @@ GAP_BOOTSTRAP = 199
 EFFECT_COLUMNS = ["lever", "scope", "profile", "scale", "method", "estimate", "ci_low", "ci_high", "n_schools", "unit"]
 EVENT_STUDY_COLUMNS = ["event_time", "estimate", "se", "ci_low", "ci_high", "n_schools", "band_low", "band_high"]
 UNITS = {"workshop": "one workshop", "logit": "rate 0 to 1", "points": "+10 points of rate"}
-
-
-def lever_sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 @dataclass(frozen=True)
@@ -58,12 +53,12 @@ class Evaluation:
 
 
 def school_year(con) -> str | None:
-    row = con.execute(lever_sql("lever_school_year")).fetchall()
+    row = con.execute(load_sql("pipelines.defs.levers", "lever_school_year")).fetchall()
     return row[0][0] if row else None
 
 
 def read_inputs(con, year: str) -> LeverInputs:
-    schools = con.sql(lever_sql("lever_schools"), params={"school_year": year}).df()
+    schools = con.sql(load_sql("pipelines.defs.levers", "lever_schools"), params={"school_year": year}).df()
     schools["workshop_date"] = pd.to_datetime(schools["workshop_date"])
     schools["zone"] = schools["academie_code"].map(ZONE_OF_ACADEMIE)
     panel = con.sql("SELECT * FROM parent_activity_to_date WHERE school_year = $y", params={"y": year}).df()

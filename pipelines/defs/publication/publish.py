@@ -54,7 +54,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from pipelines.defs.equity.checks import SUMMARY_RULES, violations
+from pipelines.defs.equity.checks import SUMMARY_RULES
 from pipelines.defs.ingest.pseudonymize import is_demo_fingerprint
 from pipelines.defs.publication.derived import (
     RATE_SE,
@@ -75,6 +75,7 @@ from pipelines.file_modes import private_folder, restrict
 from pipelines.fr_format import Z95
 from pipelines.paths import reference_dir
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, PROTECTION_MIN, PROTECTION_SHARE
+from pipelines.quality.violations import violations
 
 GROUP = GROUP_COLS
 ADOPTION_SUMS = ("ev_sessions", "ev_active", "mobile_sessions", "services_used")

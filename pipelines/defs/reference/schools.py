@@ -1,32 +1,25 @@
 """Build the reference tables (académies, départements, communes, schools) from the real open data.
 
-The SQL lives in ``sql/<table>.sql``; ``$reference_dir`` in it is replaced by the folder that holds
-the reference files. The Dagster assets and the synthetic generator both build through here, so
-there is one definition of what a school is.
+The SQL lives in ``sql/<table>.sql``; ``{{reference_dir}}`` in it is the folder that holds the
+reference files (pipelines/sql_files.py). The Dagster assets and the synthetic generator both build
+through here, so there is one definition of what a school is.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from string import Template
 
 import duckdb
 
-SQL_DIR = Path(__file__).parent / "sql"
+from pipelines.sql_files import load_sql
 
 # Build order: each table only needs the ones before it.
 REFERENCE_TABLES = ("academies", "departements", "communes", "schools")
 
 
-def reference_sql(table: str, reference_dir: Path) -> str:
-    """The CREATE statement of one reference table, with the reference folder filled in."""
-    folder = Path(reference_dir).resolve().as_posix().replace("'", "''")
-    return Template((SQL_DIR / f"{table}.sql").read_text()).substitute(reference_dir=folder)
-
-
 def build_reference_table(con: duckdb.DuckDBPyConnection, table: str, reference_dir: Path) -> int:
     """(Re)create one reference table in ``con`` and return its row count."""
-    con.execute(reference_sql(table, reference_dir))
+    con.execute(load_sql("pipelines.defs.reference", table, reference_dir=reference_dir))
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 

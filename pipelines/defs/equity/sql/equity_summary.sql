@@ -1,6 +1,5 @@
 -- equity_summary from the rows computed in Python (registered as the view summary_rows): one row per
--- period × profile × scope × level × measure. Rebuilt whole, inside the caller's transaction.
-CREATE OR REPLACE TABLE equity_summary AS
+-- period × profile × scope × level × measure. Rebuilt whole (replace_rows).
 SELECT
     period_type::VARCHAR AS period_type,
     period::VARCHAR AS period,

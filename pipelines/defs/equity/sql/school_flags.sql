@@ -1,6 +1,5 @@
 -- school_flags from the rows computed in Python (registered as the view flag_rows): one row per
--- school × period × profile (school years and trimesters). Rebuilt whole, inside the caller's transaction.
-CREATE OR REPLACE TABLE school_flags AS
+-- school × period × profile (school years and trimesters). Rebuilt whole (replace_rows).
 SELECT
     period_type::VARCHAR AS period_type,
     period::VARCHAR AS period,

@@ -28,12 +28,20 @@ rolled AS (
         sum(mobile_sessions) AS mobile_sessions,
         sum(services_used) AS services_used,
         sum(active_without_account) AS active_without_account,
-        [{hour_sums}] AS sessions_by_hour,
-        [{weekday_sums}] AS sessions_by_weekday
+        [sum(sessions_by_hour[1]), sum(sessions_by_hour[2]), sum(sessions_by_hour[3]), sum(sessions_by_hour[4]),
+         sum(sessions_by_hour[5]), sum(sessions_by_hour[6]), sum(sessions_by_hour[7]), sum(sessions_by_hour[8]),
+         sum(sessions_by_hour[9]), sum(sessions_by_hour[10]), sum(sessions_by_hour[11]), sum(sessions_by_hour[12]),
+         sum(sessions_by_hour[13]), sum(sessions_by_hour[14]), sum(sessions_by_hour[15]), sum(sessions_by_hour[16]),
+         sum(sessions_by_hour[17]), sum(sessions_by_hour[18]), sum(sessions_by_hour[19]), sum(sessions_by_hour[20]),
+         sum(sessions_by_hour[21]), sum(sessions_by_hour[22]), sum(sessions_by_hour[23]), sum(sessions_by_hour[24])] AS sessions_by_hour,
+        [sum(sessions_by_weekday[1]), sum(sessions_by_weekday[2]), sum(sessions_by_weekday[3]), sum(sessions_by_weekday[4]),
+         sum(sessions_by_weekday[5]), sum(sessions_by_weekday[6]), sum(sessions_by_weekday[7])] AS sessions_by_weekday
     FROM school_rows
-    GROUP BY GROUPING SETS (
-        {grouping_sets}
-    )
+    -- Every geography (nation, académie, département) crossed with every breakdown: the product of the
+    -- two grouping-set lists.
+    GROUP BY period_type, period, profile,
+        GROUPING SETS ((), (academie_code), (departement_code, academie_code)),
+        GROUPING SETS ((), (level), (secteur), (education_prioritaire), (rural_urban))
 )
 SELECT *,
     activated / nullif(loaded, 0) AS activation_rate,

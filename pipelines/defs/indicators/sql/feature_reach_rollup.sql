@@ -19,6 +19,8 @@ SELECT
     coalesce(level, secteur, education_prioritaire, rural_urban, ips_quintile, 'all') AS breakdown_value,
     count(*) AS schools, sum(users) AS users, sum(active) AS active, sum(users) / sum(active) AS reach
 FROM school_rows
-GROUP BY GROUPING SETS (
-    {grouping_sets}
-)
+-- Every geography (nation, académie, département) crossed with every breakdown: the product of the
+-- two grouping-set lists.
+GROUP BY period_type, period, profile, service,
+    GROUPING SETS ((), (academie_code), (departement_code, academie_code)),
+    GROUPING SETS ((), (level), (secteur), (education_prioritaire), (rural_urban), (ips_quintile))

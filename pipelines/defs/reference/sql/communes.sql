@@ -12,7 +12,7 @@ WITH current AS (
         any_value(insee_dep) AS departement_code,
         any_value(population_2021)::INTEGER AS population_2021,
         any_value(superficie_km2)::DOUBLE AS area_km2
-    FROM read_csv('$reference_dir/communes/communes.csv',
+    FROM read_csv('{{reference_dir}}/communes/communes.csv',
                   types = {'insee_com': 'VARCHAR', 'insee_dep': 'VARCHAR', 'insee_parente': 'VARCHAR',
                            'code_postal': 'VARCHAR'})
     WHERE commune_type IN ('COM', 'ARM')

@@ -4,7 +4,7 @@ CREATE OR REPLACE TABLE schools AS
 WITH
 ecoles_raw AS (
     SELECT *
-    FROM read_parquet('$reference_dir/fr-en-ips-ecoles-ap2022.parquet')
+    FROM read_parquet('{{reference_dir}}/fr-en-ips-ecoles-ap2022.parquet')
     QUALIFY rentree_scolaire = max(rentree_scolaire) OVER ()
 ),
 ecoles AS (
@@ -47,7 +47,7 @@ colleges AS (
         NULL::DOUBLE AS ips_national_secteur, NULL::DOUBLE AS ips_academique_secteur,
         NULL::DOUBLE AS ips_departemental_secteur,
         TRY_CAST("Effectifs" AS DOUBLE)::INTEGER AS published_headcount
-    FROM read_csv('$reference_dir/fr-en-ips-colleges-ap2022.csv', delim = ';', header = true, all_varchar = true)
+    FROM read_csv('{{reference_dir}}/fr-en-ips-colleges-ap2022.csv', delim = ';', header = true, all_varchar = true)
 ),
 lycees AS (
     SELECT
@@ -65,7 +65,7 @@ lycees AS (
         NULL::DOUBLE AS ips_national_secteur, NULL::DOUBLE AS ips_academique_secteur,
         NULL::DOUBLE AS ips_departemental_secteur,
         effectifs_ensemble_gt_pro::INTEGER AS published_headcount
-    FROM read_parquet('$reference_dir/fr-en-ips-lycees-ap2022.parquet')
+    FROM read_parquet('{{reference_dir}}/fr-en-ips-lycees-ap2022.parquet')
 ),
 all_levels AS (
     SELECT * FROM ecoles UNION ALL SELECT * FROM colleges UNION ALL SELECT * FROM lycees
@@ -96,14 +96,14 @@ annuaire AS (
             ELSE 'hors_ep'
         END AS education_prioritaire,
         max(TRY_CAST("Nombre_d_eleves" AS INTEGER)) AS annuaire_headcount
-    FROM read_csv('$reference_dir/**/fr-en-annuaire-education*.csv', delim = ';', header = true,
+    FROM read_csv('{{reference_dir}}/**/fr-en-annuaire-education*.csv', delim = ';', header = true,
                   all_varchar = true, union_by_name = true)
     GROUP BY ALL
 ),
 -- Real école headcounts where an effectifs file gives them (latest year per école).
 ecole_effectifs AS (
     SELECT "Numéro de l'école" AS uai, arg_max("Nombre total d'élèves", "Rentrée scolaire")::INTEGER AS headcount
-    FROM read_csv('$reference_dir/**/fr-en-ecoles-effectifs-nb_classes*.csv', delim = ';', header = true,
+    FROM read_csv('{{reference_dir}}/**/fr-en-ecoles-effectifs-nb_classes*.csv', delim = ';', header = true,
                   union_by_name = true)
     GROUP BY ALL
 ),
