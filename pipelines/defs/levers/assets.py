@@ -27,6 +27,12 @@ def replace_year(con, table: str, frame: pd.DataFrame, school_year: str) -> int:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM lever_rows LIMIT 0")
+            # A table written before a column was added gains it (NULL in the years written before)
+            have = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
+                                               "WHERE table_name = ?", [table]).fetchall()}
+            for name, kind, *_ in con.execute("DESCRIBE lever_rows").fetchall():
+                if name not in have:
+                    con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
             con.execute(f"DELETE FROM {table} WHERE school_year = ?", [school_year])
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM lever_rows")
             con.execute("COMMIT")
