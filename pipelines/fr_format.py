@@ -68,6 +68,11 @@ def points(delta, decimals: int = 1, ascii_minus: bool = False) -> str:
 Z95 = 1.959963984540054
 NOT_SIGNIFICANT = "écart non significatif"
 NOT_SIGNIFICANT_CHANGE = "évolution non significative"
+# Why an SII is not shown: the reasons of pipelines.equity.fit_guard.sii_rii_refusal (docs/equity_fit_guards.md).
+SII_REFUSALS = {"too_few_schools": "non publié : trop peu d'établissements",
+                "thin_side": "non publié : trop peu d'établissements d'un côté de l'IPS médian",
+                "near_separation": "non publié : ajustement quasi séparé",
+                "out_of_range": "non publié : ajustement hors des valeurs possibles"}
 
 
 def independent_se(*ses) -> float | None:

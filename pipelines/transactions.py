@@ -26,7 +26,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, *, where: str | None = None,
                  params: dict | None = None, views: dict[str, pd.DataFrame] | None = None) -> int:
     """Replace the rows of ``table`` that ``where`` selects by the rows of ``select_sql`` that it selects
-    (creating the table from their columns if missing), or without ``where`` the whole table, its columns
+    (creating the table from their columns if missing, adding the columns it lacks), or without ``where`` the whole table, its columns
     included, in one transaction; return the rows written. ``params`` go to every statement; ``views``
     (name -> data frame) are registered while it runs."""
     views = views or {}
@@ -38,6 +38,13 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, *,
                 return con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}", params).fetchall()[0][0]
             rows = f"SELECT * FROM ({select_sql}) WHERE {where}"
             con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS {rows} LIMIT 0", params)
+            # A table written before a column was added gains it (NULL in the rows written before)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _replace_rows_columns AS {rows} LIMIT 0", params)
+            have = {name for name, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
+            for name, kind, *_ in con.execute("DESCRIBE _replace_rows_columns").fetchall():
+                if name not in have:
+                    con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
+            con.execute("DROP TABLE _replace_rows_columns")
             con.execute(f"DELETE FROM {table} WHERE {where}", params)
             return con.execute(f"INSERT INTO {table} BY NAME {rows}", params).fetchall()[0][0]
     finally:

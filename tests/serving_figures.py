@@ -181,11 +181,12 @@ def _lever_figures(con, code: str, out: Allowed) -> None:
             FROM levers_gap_decomposition WHERE gap = 'academie' AND {mine} GROUP BY scope""").fetchall():
         out.rate(share)
     for k, extra, *rates_and_points in con.execute(f"""
-            SELECT workshops, extra_active, rate_before, rate_after, points, points_ci_low, points_ci_high, sii_change,
+            SELECT workshops, extra_active, rate_before, rate_after, points, points_ci_low, points_ci_high, sii_before,
+                   sii_before_ci_low, sii_before_ci_high, sii_after, sii_after_ci_low, sii_after_ci_high, sii_change,
                    sii_change_ci_low, sii_change_ci_high FROM levers_scenarios WHERE {mine}""").fetchall():
         out.numbers |= {fr.number(k), fr.number(extra)}
         out.percents |= {fr.percent(v / 100) for v in rates_and_points[:2]}
-        out.points |= {fr.points(v / 100) for v in rates_and_points[2:]}
+        out.points |= {fr.points(v / 100) for v in rates_and_points[2:] if v is not None}
     for row in con.execute(f"SELECT rank, extra_active, extra_active_low, extra_active_high FROM levers_targets "
                            f"WHERE rank <= 5 AND {mine}").fetchall():
         out.numbers |= {fr.number(v) for v in row}

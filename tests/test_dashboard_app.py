@@ -543,3 +543,54 @@ def test_school_tables_slope_and_theil_carry_their_intervals(env):
     theil = next(c.value for c in at.caption if c.value.startswith("Intervalles à 95 % (bootstrap"))
     assert (f"entre départements {fmt.number(between.value, 4)} [{fmt.number(between.ci_low, 4)} ; "
             f"{fmt.number(between.ci_high, 4)}]") in theil
+
+
+def _scenario_column(at: AppTest, column: str) -> list[str]:
+    return next(df.value for df in at.dataframe if "Ateliers" in df.value)[column].tolist()
+
+
+def test_leviers_scenarios_show_each_sii_with_its_interval(env):
+    from ent_dash import data
+    from pipelines import fr_format as fmt
+
+    scenarios = data.levers(data.version(), data.Scope("academie", ("14",)), "levers_scenarios")
+    scenarios = scenarios[scenarios["academie_code"] == "14"]
+    assert len(scenarios) and scenarios["sii_refusal"].isna().all()
+    at = login("rennes")
+    at.switch_page("views/leviers.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    for column, name in (("SII avant (IC 95 %)", "sii_before"), ("SII après (IC 95 %)", "sii_after"),
+                         ("Variation du SII (IC 95 %)", "sii_change")):
+        shown = _scenario_column(at, column)
+        assert shown == [fmt.gap_interval(v / 100, lo / 100, hi / 100) for v, lo, hi in
+                         zip(scenarios[name], scenarios[f"{name}_ci_low"], scenarios[f"{name}_ci_high"])], column
+        assert all("IC 95 % : " in text and " à " in text for text in shown), column
+
+
+def test_leviers_scenario_below_the_fit_guards_shows_no_sii(env, tmp_path, monkeypatch):
+    """A release whose Rennes scenarios were refused by the fit guards: the page says so, prints no SII."""
+    import os
+    import shutil
+
+    import duckdb
+
+    root = tmp_path / "refused"
+    (root / "serving").mkdir(parents=True)
+    (root / "reference").symlink_to((env["root"] / "reference").resolve(), target_is_directory=True)
+    serving = root / "serving" / "observatoire_serving.duckdb"
+    shutil.copyfile(env["root"] / "serving" / "observatoire_serving.duckdb", serving)
+    os.chmod(serving, 0o600)
+    with duckdb.connect(str(serving)) as con:
+        sii = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = "
+                                         "'levers_scenarios' AND column_name LIKE 'sii_%' AND "
+                                         "column_name <> 'sii_refusal'").fetchall()]
+        assert len(sii) == 9
+        con.execute(f"UPDATE levers_scenarios SET sii_refusal = 'too_few_schools', "
+                    f"{', '.join(f'{c} = NULL' for c in sii)} WHERE academie_code = '14'")
+    monkeypatch.setenv("ENT_DATA_DIR", str(root))
+    at = login("rennes")
+    at.switch_page("views/leviers.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    for column in ("SII avant (IC 95 %)", "SII après (IC 95 %)", "Variation du SII (IC 95 %)"):
+        shown = _scenario_column(at, column)
+        assert shown and set(shown) == {"non publié : trop peu d'établissements"}, column

@@ -156,6 +156,9 @@ def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
             expect(page.get_by_text("Où envoyer les médiateurs")).to_be_visible(timeout=60_000)
             expect(page.get_by_text("Taux d'usage actif : intervalle à 95 % de Wilson", exact=False)).to_be_visible(
                 timeout=60_000)
+            # the scenarios' SII before and after carry their fit's interval, under the published SII's guards
+            expect(page.get_by_text("SII avant et après : intervalle de Wald de la droite ajustée",
+                                    exact=False)).to_be_visible(timeout=60_000)
             # effects, event study and the two gap splits (an académie user has no dot plot of académies)
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8 && "
                                    "!document.body.innerText.includes('Diagramme en entonnoir')", timeout=60_000)

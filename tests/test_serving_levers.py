@@ -97,3 +97,41 @@ def test_without_the_levers_inputs_the_tables_are_published_empty(tmp_path: Path
             con.execute(f"DROP TABLE {drop}")
         summary = publish_serving(con, tmp_path / "serving.duckdb", reference=REFERENCE_DIR)
     assert {t: summary.tables[t] for t in TABLES} == {t: 0 for t in TABLES}
+
+
+def test_scenarios_carry_both_sii_intervals_under_the_fit_guards(release):
+    """Each published scenario SII has both bounds, or none and the guard's reason; which one is decided by
+    the fit guards on the académie's published schools; the publish check's rules hold on the release."""
+    from pipelines.defs.equity.checks import violations
+    from pipelines.defs.levers.checks import SCENARIO_RULES
+    from pipelines.equity import rank_support, ridit
+
+    con, serving, _ = release
+    scenarios = serving.execute("SELECT * FROM levers_scenarios").df()
+    assert set(TABLES["levers_scenarios"].replace(",", "").split()[::2]) == set(scenarios.columns)
+    assert violations(serving, "levers_scenarios", SCENARIO_RULES) == dict.fromkeys(SCENARIO_RULES, 0)
+    schools = r.read_inputs(con, YEAR).restricted_to(_published_parents(serving)).schools
+    schools = schools[(schools["loaded"] > 0) & schools["ips"].notna()]
+    for code, rows in scenarios.groupby("academie_code"):
+        mine = schools[schools["academie_code"] == code]
+        sufficient = rank_support(ridit(mine["ips"].to_numpy(), mine["loaded"].to_numpy(float))).sufficient
+        assert rows["sii_refusal"].isna().all() == sufficient, code
+    shown = scenarios[scenarios["sii_refusal"].isna()]
+    assert len(shown)
+    for name in ("sii_before", "sii_after", "sii_change"):
+        assert (shown[f"{name}_ci_low"] <= shown[name]).all() and (shown[name] <= shown[f"{name}_ci_high"]).all()
+        assert (shown[f"{name}_ci_low"] < shown[f"{name}_ci_high"]).all()
+
+
+def test_publish_refuses_a_scenario_sii_on_too_few_schools(release, tmp_path: Path, monkeypatch):
+    con, _, _ = release
+    where_to_act = r.where_to_act_rows
+
+    def on_few_schools(*args):
+        ranking, scenarios = where_to_act(*args)
+        return ranking, scenarios.assign(n_schools=5)
+
+    monkeypatch.setattr(r, "where_to_act_rows", on_few_schools)
+    with pytest.raises(RuntimeError, match="sii_on_fewer_than_min_ranked_schools"):
+        publish_serving(con, tmp_path / "serving.duckdb", reference=REFERENCE_DIR)
+    assert not (tmp_path / "serving.duckdb").exists()

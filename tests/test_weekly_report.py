@@ -509,6 +509,9 @@ def test_levers_section_prints_the_serving_lever_figures(fake, demo_serving, wee
                                      "WHERE scale = 'points'"))
         q5_q1 = dict(_serving(srv, "SELECT component, estimate FROM levers_gap_decomposition WHERE gap = 'ips_q5_q1'"))
         scenario = dict(_serving(srv, "SELECT academie_code, points FROM levers_scenarios WHERE workshops = 5"))
+        sii = {code: figures for code, *figures in _serving(srv, """
+            SELECT academie_code, sii_before, sii_before_ci_low, sii_before_ci_high, sii_after, sii_after_ci_low,
+                   sii_after_ci_high FROM levers_scenarios WHERE workshops = 5 AND sii_refusal IS NULL""")}
         targets = {code: [n for c, n in _serving(srv, """
             SELECT t.academie_code, s.name FROM levers_targets t JOIN schools s USING (uai)
             WHERE t.rank <= 5 ORDER BY t.rank""") if c == code] for code in ("14", "24")}
@@ -529,6 +532,10 @@ def test_levers_section_prints_the_serving_lever_figures(fake, demo_serving, wee
     for code, text in (("24", creteil), ("14", rennes)):
         assert f"l'académie se situe à {fr.points(context[code] / 100)}" in text
         assert f"Avec 5 ateliers dans les établissements en tête du classement : {fr.points(scenario[code] / 100)}" in text
+        before, after = ([fr.points(v / 100) for v in sii[code][i:i + 3]] for i in (0, 3))
+        assert (f"un SII qui passe de {before[0]} (intervalle de confiance à 95 % : {before[1]} à {before[2]}"
+                in text), code
+        assert f"à {after[0]} (intervalle de confiance à 95 % : {after[1]} à {after[2]}" in text, code
         assert targets[code] and all(name in text for name in targets[code])
     assert not [name for name in set(targets["24"]) - set(targets["14"]) if name in rennes]
     # Where nothing is published (too few published schools in the demo sample, or no inputs), the report says so.
@@ -952,3 +959,22 @@ def test_schedule_runs_monday_morning_for_the_previous_week():
         )
         run_requests = weekly_report_schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in run_requests] == ["2025-11-10"]
+
+
+def test_a_scenario_below_the_fit_guards_prints_no_sii():
+    from pipelines.defs.reports.levers import Estimate, LeverSection, Scenario
+    from pipelines.defs.reports.render import _levers_section
+
+    points = Estimate(1.234, 0.5, 2.0)
+    refused = Scenario(5, 40.0, 30.0, 31.2, points, None, None, None, sii_refusal="too_few_schools")
+    shown = Scenario(5, 40.0, 30.0, 31.2, points, Estimate(12.34, 4.5, 20.1), Estimate(11.0, -0.4, 22.4),
+                     Estimate(-1.34, -2.5, -0.2))
+    text = {name: _text(_levers_section(SimpleNamespace(is_national=False, levers=LeverSection(
+        "2025-2026", 30, scenario=s)))) for name, s in (("refused", refused), ("shown", shown))}
+    assert "SII non publié : trop peu d'établissements" in text["refused"]
+    assert "SII qui passe" not in text["refused"] and "12,3" not in text["refused"]
+    p = [fr.points(v / 100) for v in (12.34, 4.5, 20.1, 11.0, -0.4, 22.4, -1.34, -2.5, -0.2)]
+    assert p[0] == "+12,3\u202fpt" and p[4] == "−0,4\u202fpt"
+    assert (f"un SII qui passe de {p[0]} (intervalle de confiance à 95 % : {p[1]} à {p[2]}) à {p[3]} "
+            f"(intervalle de confiance à 95 % : {p[4]} à {p[5]} ; écart non significatif), soit une variation de "
+            f"{p[6]} (intervalle de confiance à 95 % : {p[7]} à {p[8]})") in text["shown"]

@@ -10,6 +10,7 @@ import streamlit as st
 
 from ent_dash import charts, data, ui
 from pipelines import fr_format as fmt
+from pipelines.equity import MIN_RANKED_SCHOOLS, MIN_SCHOOLS_PER_SIDE
 
 LEVERS = {"workshop": "Atelier de médiation", "teacher_training": "Formation des enseignants à l'ENT",
           "household_equipment": "Équipement numérique des foyers"}
@@ -39,6 +40,13 @@ def interval(low, high) -> str:
 def reading(low, high) -> str:
     """'écart non significatif' when the 95 % interval contains 0."""
     return "écart non significatif" if low <= 0 <= high else "significatif à 95 %"
+
+
+def scenario_sii(scenarios: pd.DataFrame, column: str) -> list[str]:
+    """A scenario's SII (points) with its 95 % interval, or why the fit guards did not publish it."""
+    return [fmt.gap_interval(v / 100, lo / 100, hi / 100) if pd.isna(refusal) else fmt.SII_REFUSALS[refusal]
+            for v, lo, hi, refusal in zip(scenarios[column], scenarios[f"{column}_ci_low"],
+                                          scenarios[f"{column}_ci_high"], scenarios["sii_refusal"])]
 
 
 def with_interval(row) -> str:
@@ -185,7 +193,7 @@ scenarios = data.levers(v, scope, "levers_scenarios")
 scenarios = scenarios[scenarios["academie_code"] == academie]
 if scenarios.empty:
     st.info("Pas de scénario publié pour l'académie : il faut un effet national des ateliers et au moins trois "
-            "établissements publiés avec un IPS.")
+            "établissements publiés avec un IPS (dix pour le SII).")
 else:
     ui.table(pd.DataFrame({
         "Ateliers": [fmt.number(k) for k in scenarios["workshops"]],
@@ -194,14 +202,16 @@ else:
                                              for b, a in zip(scenarios["rate_before"], scenarios["rate_after"])],
         "Gain": [pts(x) for x in scenarios["points"]],
         "IC à 95 % du gain": [interval(lo, hi) for lo, hi in zip(scenarios["points_ci_low"], scenarios["points_ci_high"])],
-        "SII avant → après": [f"{pts(b)} → {pts(a)}" for b, a in zip(scenarios["sii_before"], scenarios["sii_after"])],
-        "Variation du SII": [pts(x) for x in scenarios["sii_change"]],
-        "IC à 95 % du SII": [f"{interval(lo, hi)} ({reading(lo, hi)})"
-                             for lo, hi in zip(scenarios["sii_change_ci_low"], scenarios["sii_change_ci_high"])],
+        "SII avant (IC 95 %)": scenario_sii(scenarios, "sii_before"),
+        "SII après (IC 95 %)": scenario_sii(scenarios, "sii_after"),
+        "Variation du SII (IC 95 %)": scenario_sii(scenarios, "sii_change"),
     }), f"leviers_scenarios_{academie}.csv", "dl_lever_scenarios",
         f"Avec K ateliers dans les K établissements en tête du classement ci-dessous. Taux et SII calculés sur les "
-        f"{fmt.number(scenarios['n_schools'].iloc[0])} établissements publiés de l'académie ; intervalles issus de "
-        "l'incertitude sur l'effet national d'un atelier.")
+        f"{fmt.number(scenarios['n_schools'].iloc[0])} établissements publiés de l'académie. SII avant et après : "
+        "intervalle de Wald de la droite ajustée sur les établissements, publié avec les mêmes règles que le SII "
+        f"de l'académie (au moins {fmt.number(MIN_RANKED_SCHOOLS)} établissements dont "
+        f"{fmt.number(MIN_SCHOOLS_PER_SIDE)} de chaque côté de l'IPS médian) ; gain et variation du SII : "
+        "intervalles issus de l'incertitude sur l'effet national d'un atelier.")
 targets = data.lever_targets(v, scope, academie)
 if len(targets):
     st.markdown("**Établissements sans atelier cette année, classés par le nombre de parents actifs qu'un atelier "

@@ -232,7 +232,10 @@ atelier appliqué à son taux actuel. Le classement suppose **le même effet par
 établissements n'est modélisée), pas de diffusion, et que l'établissement garderait son taux sans atelier ; ses
 intervalles ne portent que l'incertitude sur l'effet national. Le scénario « K ateliers » place les ateliers
 dans les K premiers établissements du classement et donne le taux de l'académie et son SII avant et après,
-calculés sur ses établissements publiés.
+calculés sur ses établissements publiés. Le SII du scénario suit les règles du SII publié : au moins 10
+établissements avec un IPS, dont 4 de chaque côté de l'IPS médian, sinon il est « non publié ». Le SII avant et
+le SII après portent l'intervalle à 95 % de leur droite ajustée (les établissements comme unités) ; la variation
+du SII porte l'incertitude sur l'effet national.
 """)
 
 st.header("Sources et licences")

@@ -11,8 +11,12 @@ The interval puts the ends of beta's interval in the same formula (extra_s rises
 académie, schools are ranked by ``extra_s``.
 
 Budget scenario: the académie's K best-ranked schools hold a workshop. Reported: the académie's parent
-active rate before and after (+x points) and its SII on the IPS ridit before and after (the change,
-``pipelines.equity.sii_rii``), with intervals from draws of beta ~ N(estimate, se²).
+active rate before and after (+x points), with an interval from draws of beta ~ N(estimate, se²), and its
+linear SII on the IPS ridit (``pipelines.equity.sii_rii``) before and after, under the fit guards of the
+published SII (``pipelines.equity.fit_guard``: at least 10 schools, 4 on each side of the weighted median
+IPS, bounds in range; docs/equity_fit_guards.md). Before and after each carry the Wald 95 % interval of their
+fit (the after fit on the rates the point estimate of beta gives); the change carries the interval of the
+beta draws. A refused fit publishes no SII, no change and its reason (``sii_refusal``).
 
 Assumptions: the effect is the same in every school on the logit scale (no heterogeneity is modelled),
 workshops do not spill over to other schools, and the school's current rate is what it would keep without one.
@@ -24,6 +28,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from pipelines.equity.fit_guard import sii_rii_refusal
+from pipelines.equity.rank_support import rank_support
+from pipelines.equity.ridit import ridit
 from pipelines.equity.sii_rii import sii_rii
 from pipelines.levers.design import logit_rate
 
@@ -55,12 +62,25 @@ def _sii(rate: np.ndarray, loaded: np.ndarray, ips: np.ndarray) -> float:
     return 100 * sii_rii(rate, loaded, ips, model="linear").sii
 
 
+def guarded_sii(rate: np.ndarray, loaded: np.ndarray, ips: np.ndarray) -> tuple[float, float, float] | str:
+    """(SII, low, high) in points of the linear fit, or the reason the fit guards refuse it."""
+    fit = sii_rii(rate, loaded, ips, model="linear")
+    if (reason := sii_rii_refusal(fit, rank_support(ridit(ips, loaded)), "sii")) is not None:
+        return reason
+    return 100 * fit.sii, 100 * fit.sii_lower, 100 * fit.sii_upper
+
+
+NO_SII = dict.fromkeys(("sii_before", "sii_before_ci_low", "sii_before_ci_high", "sii_after", "sii_after_ci_low",
+                        "sii_after_ci_high", "sii_change", "sii_change_ci_low", "sii_change_ci_high"), np.nan)
+
+
 def budget_scenarios(schools: pd.DataFrame, ranking: pd.DataFrame, beta: float, beta_se: float,
                      budgets: tuple[int, ...] = BUDGETS, n_draws: int = 200, conf: float = 0.95,
                      seed: int = 0) -> pd.DataFrame:
     """Per académie and K: rate and SII (points) before and after K workshops in the K best-ranked schools.
 
-    The linear SII is linear in the rates (a weighted least-squares slope with fixed weights and ridits), so
+    The SII columns are NaN, and ``sii_refusal`` names the guard, when the académie's fit (before or after) is
+    refused (``guarded_sii``). The linear SII is linear in the rates (a weighted least-squares slope with fixed weights and ridits), so
     the change is ``sum_k c_k · Δrate_k`` with ``c_k`` the SII of a unit rate at school k alone."""
     rng = np.random.default_rng(seed)
     betas = np.concatenate([[beta], rng.normal(beta, beta_se, n_draws)])
@@ -76,18 +96,25 @@ def budget_scenarios(schools: pd.DataFrame, ranking: pd.DataFrame, beta: float, 
         unit_sii = np.array([_sii(np.eye(len(mine))[k], loaded, ips) for k in top])
         gains = extra_active_parents(active[top], loaded[top], betas)  # (1 + draws, schools ranked)
         rate_before = active.sum() / loaded.sum()
-        sii_before = _sii(active / loaded, loaded, ips)
+        before = guarded_sii(active / loaded, loaded, ips)
         for k in (b for b in budgets if b <= len(top)):
             points = 100 * gains[:, :k].sum(axis=1) / loaded.sum()
-            sii_change = (gains[:, :k] / loaded[top[:k]]) @ unit_sii[:k]
+            after_rate = active / loaded
+            after_rate[top[:k]] += gains[0, :k] / loaded[top[:k]]
+            after = guarded_sii(after_rate, loaded, ips) if not isinstance(before, str) else before
+            if isinstance(after, str):
+                sii = {**NO_SII, "sii_refusal": after}
+            else:
+                sii_change = (gains[:, :k] / loaded[top[:k]]) @ unit_sii[:k]
+                sii = {"sii_before": before[0], "sii_before_ci_low": before[1], "sii_before_ci_high": before[2],
+                       "sii_after": after[0], "sii_after_ci_low": after[1], "sii_after_ci_high": after[2],
+                       "sii_change": sii_change[0], "sii_change_ci_low": np.quantile(sii_change[1:], alpha),
+                       "sii_change_ci_high": np.quantile(sii_change[1:], 1 - alpha), "sii_refusal": None}
             rows.append({
                 "academie_code": academie, "workshops": k, "n_schools": len(mine),
                 "rate_before": 100 * rate_before, "rate_after": 100 * rate_before + points[0],
                 "points": points[0], "points_ci_low": np.quantile(points[1:], alpha),
                 "points_ci_high": np.quantile(points[1:], 1 - alpha),
-                "extra_active": gains[0, :k].sum(),
-                "sii_before": sii_before, "sii_after": sii_before + sii_change[0],
-                "sii_change": sii_change[0], "sii_change_ci_low": np.quantile(sii_change[1:], alpha),
-                "sii_change_ci_high": np.quantile(sii_change[1:], 1 - alpha),
+                "extra_active": gains[0, :k].sum(), **sii,
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"sii_refusal": "string"}) if rows else pd.DataFrame(rows)

@@ -79,8 +79,22 @@ def test_ranking_leaves_out_workshop_schools_and_orders_by_gain():
     assert (ranking["extra_active"] <= ranking["extra_active_high"]).all()
 
 
-def test_budget_scenario_adds_the_top_gains_and_moves_the_sii_as_a_direct_recomputation():
-    schools = _schools()
+def _guarded_schools() -> pd.DataFrame:
+    """Académie 01: 12 schools spread over the IPS range (the SII passes the fit guards); 03: 6 schools (too
+    few); 04: 12 schools, one holding most accounts, 3 below the weighted median IPS (a thin side)."""
+    rng = np.random.default_rng(3)
+    loaded = rng.integers(80, 600, 30)
+    ips = np.concatenate([np.linspace(75, 135, 12), np.linspace(80, 130, 6), np.linspace(80, 130, 12)])
+    loaded[18:] = [10, 10, 10, 3000, *[3] * 8]
+    active = np.round(loaded * np.clip(0.1 + (ips - 75) / 100 + rng.normal(0, 0.05, 30), 0.02, 0.95))
+    return pd.DataFrame({
+        "uai": [f"S{i:02d}" for i in range(30)], "academie_code": ["01"] * 12 + ["03"] * 6 + ["04"] * 12,
+        "loaded": loaded, "active": active, "ips": ips, "workshop_date": pd.NaT,
+    })
+
+
+def test_budget_scenario_adds_the_top_gains_and_gives_both_siis_their_intervals():
+    schools = _guarded_schools()
     ranking = rank_schools(schools, 0.6, 0.4, 0.8)
     scenarios = budget_scenarios(schools, ranking, 0.6, 0.1, budgets=(1, 2, 3), n_draws=50)
     mine = schools[schools["academie_code"] == "01"]
@@ -88,9 +102,27 @@ def test_budget_scenario_adds_the_top_gains_and_moves_the_sii_as_a_direct_recomp
     row = scenarios[(scenarios["academie_code"] == "01") & (scenarios["workshops"] == 2)].iloc[0]
     assert row["points"] == pytest.approx(100 * top["extra_active"].sum() / mine["loaded"].sum())
     assert row["points_ci_low"] <= row["points"] <= row["points_ci_high"]
+    loaded, ips = mine["loaded"].to_numpy(float), mine["ips"].to_numpy()
+    before = sii_rii(mine["active"].to_numpy(float) / loaded, loaded, ips)
     active = mine.set_index("uai")["active"].astype(float)
     active[top["uai"]] += top["extra_active"].to_numpy()
-    direct = 100 * sii_rii((active / mine.set_index("uai")["loaded"]).to_numpy(), mine["loaded"].to_numpy(float),
-                           mine["ips"].to_numpy()).sii
-    assert row["sii_after"] == pytest.approx(direct)
-    assert set(scenarios["academie_code"]) == {"01"}  # académie 02 has two schools: no SII
+    after = sii_rii((active / mine.set_index("uai")["loaded"]).to_numpy(), loaded, ips)
+    assert pd.isna(row["sii_refusal"])
+    for name, fit in (("sii_before", before), ("sii_after", after)):  # the Wald interval of each linear fit
+        assert [row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"]] == pytest.approx(
+            [100 * fit.sii, 100 * fit.sii_lower, 100 * fit.sii_upper])
+        assert row[f"{name}_ci_low"] < row[name] < row[f"{name}_ci_high"]
+    assert row["sii_after"] == pytest.approx(row["sii_before"] + row["sii_change"])
+    assert row["sii_change_ci_low"] <= row["sii_change"] <= row["sii_change_ci_high"]
+
+
+def test_budget_scenario_below_the_fit_guards_has_a_rate_gain_and_no_sii():
+    schools = _guarded_schools()
+    scenarios = budget_scenarios(schools, rank_schools(schools, 0.6, 0.4, 0.8), 0.6, 0.1, budgets=(1, 2, 3),
+                                 n_draws=50).set_index(["academie_code", "workshops"])
+    sii = [c for c in scenarios.columns if c.startswith("sii_") and c != "sii_refusal"]
+    assert scenarios.loc["01", sii].notna().all().all()
+    for code, reason in (("03", "too_few_schools"), ("04", "thin_side")):
+        mine = scenarios.loc[code]
+        assert (mine["sii_refusal"] == reason).all() and mine[sii].isna().all().all(), code
+        assert (mine["points"] > 0).all()

@@ -72,6 +72,10 @@ def test_replace_year_is_idempotent_and_atomic(tmp_path):
     with pytest.raises(Exception):
         replace_year(con, "t", pd.DataFrame({"lever": ["workshop"], "estimate": ["not a number"]}), "2025-2026")
     assert con.execute("SELECT count(*) FROM t WHERE school_year = '2025-2026'").fetchall()[0][0] == 1
+    # A table written before a column existed gains it: NULL in the year written before
+    replace_year(con, "t", frame.assign(sii_refusal=pd.Series(["thin_side"], dtype="string")), "2025-2026")
+    assert con.execute("SELECT school_year, sii_refusal FROM t ORDER BY 1").fetchall() == [
+        ("2024-2025", None), ("2025-2026", "thin_side")]
 
 
 def test_no_workshop_gives_no_workshop_row_and_empty_years_are_cleared(tmp_path):

@@ -4,10 +4,27 @@ adds up to the school-year figures, the gap parts add up, rankings are complete.
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.equity import MIN_RANKED_SCHOOLS
 from pipelines.quality.violations import violations
 
 TOLERANCE = 1e-6
 INTERVAL = "(ci_low > estimate + 1e-9 OR ci_high < estimate - 1e-9 OR NOT isfinite(estimate))"
+
+_SII_FIGURES = ("sii_before", "sii_after")
+# A scenario's SII (points) under the published SII's rules (docs/equity_fit_guards.md): present with both
+# bounds or absent with the guard that refused it, in [-100, 100], an interval of positive width around it,
+# on at least MIN_RANKED_SCHOOLS schools. The publisher applies them before it swaps a release in.
+SCENARIO_RULES = {
+    "sii_without_interval": " OR ".join(
+        f"(sii_refusal IS NULL AND ({c} IS NULL OR {c}_ci_low IS NULL OR {c}_ci_high IS NULL "
+        f"OR NOT isfinite({c}) OR NOT isfinite({c}_ci_low) OR NOT isfinite({c}_ci_high) OR {c}_ci_high <= {c}_ci_low))"
+        for c in (*_SII_FIGURES, "sii_change")),
+    "refused_sii_shown": "sii_refusal IS NOT NULL AND coalesce(sii_before, sii_after, sii_change) IS NOT NULL",
+    "sii_outside_minus_100_100": " OR ".join(f"{c}_ci_low < -100 OR {c}_ci_high > 100" for c in _SII_FIGURES),
+    "ci_not_around_sii": " OR ".join(f"{c}_ci_low > {c} + 1e-9 OR {c}_ci_high < {c} - 1e-9"
+                                     for c in (*_SII_FIGURES, "sii_change")),
+    "sii_on_fewer_than_min_ranked_schools": f"sii_refusal IS NULL AND n_schools < {MIN_RANKED_SCHOOLS}",
+}
 
 
 def _result(con, table: str, rules: dict[str, str]) -> dg.AssetCheckResult:

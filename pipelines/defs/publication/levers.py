@@ -20,7 +20,9 @@ year with parent sessions), every table is published empty: the pages and the re
 ``levers_academie_effects``    académie × scale: effect *à contexte comparable*
 ``levers_gap_decomposition``   gap × scope × component: académie to France, IPS Q5 − Q1 (points)
 ``levers_targets``             published school without a workshop: expected extra active parents, rank
-``levers_scenarios``           académie × K workshops: rate and SII (points) before and after
+``levers_scenarios``           académie × K workshops: rate and SII (points) before and after, each SII with
+                               its 95 % interval, under the published SII's fit guards (``sii_refusal``: the
+                               guard that refused it, the SII columns then NULL)
 =============================  ============================================================================
 """
 
@@ -29,7 +31,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.defs.equity.checks import violations
 from pipelines.defs.levers import rows as r
+from pipelines.defs.levers.checks import SCENARIO_RULES
 
 INPUTS = ("parent_activity_to_date", "school_context", "mediation_workshops", "school_ips_quintiles")
 FIGURES = "estimate DOUBLE, ci_low DOUBLE, ci_high DOUBLE, n_schools BIGINT"
@@ -46,8 +50,9 @@ TABLES = {
                       "extra_active DOUBLE, extra_active_low DOUBLE, extra_active_high DOUBLE",
     "levers_scenarios": "academie_code VARCHAR, workshops BIGINT, n_schools BIGINT, rate_before DOUBLE, "
                         "rate_after DOUBLE, points DOUBLE, points_ci_low DOUBLE, points_ci_high DOUBLE, "
-                        "extra_active DOUBLE, sii_before DOUBLE, sii_after DOUBLE, sii_change DOUBLE, "
-                        "sii_change_ci_low DOUBLE, sii_change_ci_high DOUBLE",
+                        "extra_active DOUBLE, sii_before DOUBLE, sii_before_ci_low DOUBLE, sii_before_ci_high DOUBLE, "
+                        "sii_after DOUBLE, sii_after_ci_low DOUBLE, sii_after_ci_high DOUBLE, sii_change DOUBLE, "
+                        "sii_change_ci_low DOUBLE, sii_change_ci_high DOUBLE, sii_refusal VARCHAR",
 }
 
 
@@ -104,6 +109,10 @@ def publish_levers(con, rates: pd.DataFrame, present: set[str]) -> None:
             continue
         names = [c.split()[0] for c in columns.split(", ")]
         con.register("_lever_rows", frame.replace([np.inf, -np.inf], np.nan)[names])
+        if table == "levers_scenarios" and (broken := {
+                rule: n for rule, n in violations(con, "_lever_rows", SCENARIO_RULES).items() if n}):
+            con.unregister("_lever_rows")
+            raise RuntimeError(f"cannot publish: scenario SII outside the fit guards' rules ({broken})")
         con.execute(f"INSERT INTO srv.{table} SELECT * FROM _lever_rows ORDER BY ALL")
         con.unregister("_lever_rows")
 

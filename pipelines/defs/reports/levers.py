@@ -40,7 +40,10 @@ class Scenario:
     rate_before: float  # percent
     rate_after: float
     points: Estimate
-    sii_change: Estimate
+    sii_before: Estimate | None  # None: the fit guards refused the académie's SII (``sii_refusal`` says why)
+    sii_after: Estimate | None
+    sii_change: Estimate | None
+    sii_refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,14 @@ def load_levers(con) -> PublishedLevers:
     if not fit:
         return PublishedLevers()
     scenarios: dict[str, list[Scenario]] = {}
-    for code, k, extra, before, after, *figures in con.execute("""
-            SELECT academie_code, workshops, extra_active, rate_before, rate_after, points, points_ci_low,
-                   points_ci_high, sii_change, sii_change_ci_low, sii_change_ci_high
+    for code, k, extra, before, after, refusal, *figures in con.execute("""
+            SELECT academie_code, workshops, extra_active, rate_before, rate_after, sii_refusal, points, points_ci_low,
+                   points_ci_high, sii_before, sii_before_ci_low, sii_before_ci_high, sii_after, sii_after_ci_low,
+                   sii_after_ci_high, sii_change, sii_change_ci_low, sii_change_ci_high
             FROM levers_scenarios ORDER BY academie_code, workshops""").fetchall():
-        scenarios.setdefault(code, []).append(Scenario(k, extra, before, after, Estimate(*figures[:3]),
-                                                       Estimate(*figures[3:])))
+        points, *sii = (Estimate(*figures[i:i + 3]) for i in range(0, 12, 3))
+        scenarios.setdefault(code, []).append(Scenario(k, extra, before, after, points,
+                                                       *([None] * 3 if refusal else sii), sii_refusal=refusal))
     targets: dict[str, list[Target]] = {}
     for code, rank, name, commune, level, loaded, rate, *extra in con.execute(f"""
             SELECT t.academie_code, t.rank, s.name, coalesce(s.commune_name, ''), s.level, t.loaded, t.active_rate,

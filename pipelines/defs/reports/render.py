@@ -656,10 +656,12 @@ def _levers_section(report: Report) -> str:
     if levers.scenario is not None:
         s = levers.scenario
         plural = "s" if s.workshops > 1 else ""
+        sii = (f"SII {esc(fr.SII_REFUSALS[s.sii_refusal])}" if s.sii_refusal else
+               f"un SII qui passe de {_lever_figure(s.sii_before)} à {_lever_figure(s.sii_after)}, soit une variation "
+               f"de {_lever_figure(s.sii_change)}")
         scenario = (f"<p>Avec {esc(fr.number(s.workshops))} atelier{plural} dans les établissements en tête du "
                     f"classement : {_lever_figure(s.points)} pour le taux d'activité des parents de l'académie "
-                    f"({esc(fr.percent(s.rate_before / 100))} → {esc(fr.percent(s.rate_after / 100))}), et un SII "
-                    f"qui varie de {_lever_figure(s.sii_change)}.</p>")
+                    f"({esc(fr.percent(s.rate_before / 100))} → {esc(fr.percent(s.rate_after / 100))}) ; {sii}.</p>")
     targets = ""
     if levers.targets:
         rows = [f"<tr><td class=num>{esc(fr.number(t.rank))}</td><td>{esc(t.name)}</td><td>{esc(t.commune)}</td>"
