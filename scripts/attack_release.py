@@ -247,19 +247,20 @@ def standard_errors(srv) -> tuple[list[dict], int]:
         q AS (SELECT period_type, period, profile, coalesce(level, 'all') AS level, count(*) AS m,
                      sum(y) / sum(x) AS ratio FROM s
               GROUP BY GROUPING SETS ((period_type, period, profile, level), (period_type, period, profile))),
-        z AS (SELECT q.period_type, q.period, q.profile, q.level, sum(s.x ^ 2) AS x2, sum(s.x ^ 3) AS x3,
-                     sum(s.x ^ 4) AS x4, sum((s.y - q.ratio * s.x) ^ 2 * s.x) AS ex,
+        z AS (SELECT q.period_type, q.period, q.profile, q.level, any_value(q.ratio) AS ratio,
+                     sum(s.x ^ 2) AS x2, sum(s.x ^ 3) AS x3, sum(s.x ^ 4) AS x4,
+                     sum((s.y - q.ratio * s.x) ^ 2 * s.x) AS ex,
                      sum((s.y - q.ratio * s.x) ^ 2 * s.x ^ 2) AS exx
               FROM q JOIN s USING (period_type, period, profile)
               WHERE (q.level = 'all' OR s.level = q.level) AND q.m >= {MIN_MARGIN_SCHOOLS}
               GROUP BY q.period_type, q.period, q.profile, q.level),
         f AS (SELECT *, (ex * x4 - exx * x3) / (x2 * x4 - x3 * x3) AS a0, (exx * x2 - ex * x3) / (x2 * x4 - x3 * x3) AS b0
               FROM z)
-        SELECT period_type, period, profile, level,
+        SELECT period_type, period, profile, level, ratio,
                CASE WHEN a0 >= 0 AND b0 >= 0 THEN a0 WHEN b0 < 0 THEN ex / x2 ELSE 0 END AS a,
                CASE WHEN a0 >= 0 AND b0 >= 0 THEN b0 WHEN b0 < 0 THEN 0 ELSE exx / x4 END AS b FROM f""")
     rows = srv.execute(f"""SELECT {key}, c.visits_per_active_se,
-            sqrt(r.a * c.visits_per_active / c.sessions + r.b / c.schools)
+            c.visits_per_active / r.ratio * sqrt(r.a * c.visits_per_active / c.sessions + r.b / c.schools)
         FROM adoption_cells c LEFT JOIN ({_with_weeks('_ab')}) r ON {on}
         WHERE NOT c.suppressed AND c.visits_per_active_se IS NOT NULL""").fetchall()
     tried += len(rows)
