@@ -207,9 +207,9 @@ def _with_weeks(table: str) -> str:
 def standard_errors(srv) -> tuple[list[dict], int]:
     """Published standard errors that are not a function of the serving copy. A parent or pupil cell's rate
     se must be Kish's ``sqrt(p(1-p)/n (1 + (n/S - 1) rho))`` with rho estimated by moments on the published
-    schools (at least 10) of its period × profile × level; visits per active account ``sqrt(a/X + b/S)`` with
-    ``a, b >= 0`` the least squares of the schools' squared deviations on ``x`` and ``x²``; weeks take their
-    trimester's. A staff cell's 1.96 × se must be a documented class on at least 10 schools (its school figures
+    schools (at least 10) of its period × profile × level; visits per active account ``R/R0 sqrt(a/X + b/S)``
+    with ``a, b >= 0`` the least squares of the schools' squared deviations on ``x`` and ``x²`` and ``R0`` their
+    pooled ratio; weeks take their trimester's. A staff cell's 1.96 × se must be a documented class on at least 10 schools (its school figures
     are never published). Anything else could carry hidden school figures."""
     from pipelines.fr_format import Z95
 
