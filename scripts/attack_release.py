@@ -207,9 +207,9 @@ def _with_weeks(table: str) -> str:
 def standard_errors(srv) -> tuple[list[dict], int]:
     """Published standard errors that are not a function of the serving copy. A parent or pupil cell's rate
     se must be Kish's ``sqrt(p(1-p)/n (1 + (n/S - 1) rho))`` with rho estimated by moments on the published
-    schools (at least 10) of its period × profile × level; visits per active account ``sqrt(a/X + b/S)`` with
-    ``a, b >= 0`` the least squares of the schools' squared deviations on ``x`` and ``x²``; weeks take their
-    trimester's. A staff cell's 1.96 × se must be a documented class on at least 10 schools (its school figures
+    schools (at least 10) of its period × profile × level; visits per active account ``R/R0 sqrt(a/X + b/S)``
+    with ``a, b >= 0`` the least squares of the schools' squared deviations on ``x`` and ``x²`` and ``R0`` their
+    pooled ratio; weeks take their trimester's. A staff cell's 1.96 × se must be a documented class on at least 10 schools (its school figures
     are never published). Anything else could carry hidden school figures."""
     from pipelines.fr_format import Z95
 
@@ -247,19 +247,20 @@ def standard_errors(srv) -> tuple[list[dict], int]:
         q AS (SELECT period_type, period, profile, coalesce(level, 'all') AS level, count(*) AS m,
                      sum(y) / sum(x) AS ratio FROM s
               GROUP BY GROUPING SETS ((period_type, period, profile, level), (period_type, period, profile))),
-        z AS (SELECT q.period_type, q.period, q.profile, q.level, sum(s.x ^ 2) AS x2, sum(s.x ^ 3) AS x3,
-                     sum(s.x ^ 4) AS x4, sum((s.y - q.ratio * s.x) ^ 2 * s.x) AS ex,
+        z AS (SELECT q.period_type, q.period, q.profile, q.level, any_value(q.ratio) AS ratio,
+                     sum(s.x ^ 2) AS x2, sum(s.x ^ 3) AS x3, sum(s.x ^ 4) AS x4,
+                     sum((s.y - q.ratio * s.x) ^ 2 * s.x) AS ex,
                      sum((s.y - q.ratio * s.x) ^ 2 * s.x ^ 2) AS exx
               FROM q JOIN s USING (period_type, period, profile)
               WHERE (q.level = 'all' OR s.level = q.level) AND q.m >= {MIN_MARGIN_SCHOOLS}
               GROUP BY q.period_type, q.period, q.profile, q.level),
         f AS (SELECT *, (ex * x4 - exx * x3) / (x2 * x4 - x3 * x3) AS a0, (exx * x2 - ex * x3) / (x2 * x4 - x3 * x3) AS b0
               FROM z)
-        SELECT period_type, period, profile, level,
+        SELECT period_type, period, profile, level, ratio,
                CASE WHEN a0 >= 0 AND b0 >= 0 THEN a0 WHEN b0 < 0 THEN ex / x2 ELSE 0 END AS a,
                CASE WHEN a0 >= 0 AND b0 >= 0 THEN b0 WHEN b0 < 0 THEN 0 ELSE exx / x4 END AS b FROM f""")
     rows = srv.execute(f"""SELECT {key}, c.visits_per_active_se,
-            sqrt(r.a * c.visits_per_active / c.sessions + r.b / c.schools)
+            c.visits_per_active / r.ratio * sqrt(r.a * c.visits_per_active / c.sessions + r.b / c.schools)
         FROM adoption_cells c LEFT JOIN ({_with_weeks('_ab')}) r ON {on}
         WHERE NOT c.suppressed AND c.visits_per_active_se IS NOT NULL""").fetchall()
     tried += len(rows)

@@ -391,10 +391,10 @@ def test_activation_and_mobile_se_are_functions_of_the_published_figures(tiny_wa
 
 
 def test_visits_per_active_se_is_the_fitted_variance_model(tiny_warehouse: Path, monkeypatch):
-    """Visits per active account of a published cell: ``se² = a / X + b / S`` with ``a, b`` the no-intercept least
-    squares of the published schools' squared deviations ``(y_i − R x_i)²`` on ``x_i`` and ``x_i²`` (statsmodels
-    OLS here, a one-term fit where a coefficient would be negative), ``X`` the cell's active accounts and ``S``
-    its schools."""
+    """Visits per active account of a published cell: ``se = R / R0 · sqrt(a / X + b / S)`` with ``a, b`` the
+    no-intercept least squares of the published schools' squared deviations ``(y_i − R0 x_i)²`` on ``x_i`` and
+    ``x_i²`` (statsmodels OLS here, a one-term fit where a coefficient would be negative), ``R0`` their pooled
+    ratio, ``R``, ``X`` and ``S`` the cell's visits per active account, active accounts and schools."""
     import statsmodels.api as sm
 
     monkeypatch.setattr(derived, "MIN_ICC_SCHOOLS", 3)
@@ -404,7 +404,7 @@ def test_visits_per_active_se_is_the_fitted_variance_model(tiny_warehouse: Path,
         schools = srv.sql("""SELECT period, profile, level, active::DOUBLE AS x, (visits_per_active * active) AS y
             FROM school_adoption WHERE NOT suppressed AND visits_per_active > 0 AND period_type = 'month'""").df()
         cells = srv.sql("""SELECT period, profile, level, schools, sessions / visits_per_active AS x,
-                visits_per_active_se AS se
+                visits_per_active AS ratio, visits_per_active_se AS se
             FROM adoption_cells WHERE period_type = 'month' AND NOT suppressed AND visits_per_active > 0
               AND profile IN ('parent', 'eleve')""").df()
     checked = 0
@@ -414,14 +414,42 @@ def test_visits_per_active_se_is_the_fitted_variance_model(tiny_warehouse: Path,
         if len(g) < 3:
             assert pd.isna(c.se)
             continue
-        e2 = (g.y - g.y.sum() / g.x.sum() * g.x) ** 2
+        r0 = g.y.sum() / g.x.sum()
+        e2 = (g.y - r0 * g.x) ** 2
         a, b = sm.OLS(e2.to_numpy(), np.column_stack([g.x, g.x ** 2])).fit().params
         if a < 0 or b < 0:
             a, b = ((sm.OLS(e2.to_numpy(), g.x.to_numpy()).fit().params[0], 0.0) if b < 0 else
                     (0.0, sm.OLS(e2.to_numpy(), (g.x ** 2).to_numpy()).fit().params[0]))
-        assert c.se == pytest.approx(np.sqrt(a / c.x + b / c.schools), rel=1e-6), c
+        assert c.se == pytest.approx(c.ratio / r0 * np.sqrt(a / c.x + b / c.schools), rel=1e-6), c
         checked += 1
     assert checked > 0
+
+
+def test_visits_per_active_se_of_a_week_is_relative_to_its_trimester():
+    """Hand-made: 10 published trimester schools whose squared deviations fit ``a x + b x²`` exactly (a = 100,
+    b = 1, pooled ratio R0 = 10: relative variances 1 and 0.01). A week cell of that trimester with 2 visits per
+    active account, X = 500 active accounts and S = 20 schools has the same relative variances, i.e. the
+    absolute ``a = 100 · 0.2² = 4``, ``b = 0.04``: ``se = sqrt(4 / 500 + 0.04 / 20) = 0.1``. The trimester's
+    absolute ``a, b`` applied to the week (the former formula) gave ``sqrt(100 / 500 + 1 / 20) = 0.5``, five
+    times too wide. A trimester cell at the pooled ratio keeps ``sqrt(100 / 500 + 1 / 20) = 0.5``."""
+    con = duckdb.connect()
+    # x = 100: e² = 100·100 + 10⁴ = 20,000; x = 400: e² = 100·400 + 400² = 200,000; deviations ± cancel in R0.
+    d1, d2 = np.sqrt(20_000.0), np.sqrt(200_000.0)
+    schools = [(100.0, 1000.0 + d1), (100.0, 1000.0 - d1)] * 3 + [(400.0, 4000.0 + d2), (400.0, 4000.0 - d2)] * 2
+    con.execute("""CREATE TABLE units (period_type VARCHAR, period VARCHAR, profile VARCHAR, level VARCHAR,
+                   published BOOLEAN, ev_active DOUBLE, ev_sessions DOUBLE)""")
+    con.executemany("INSERT INTO units VALUES ('trimester', 'T1', 'parent', 'ecole', true, ?, ?)", schools)
+    con.execute("""CREATE TABLE periods AS SELECT * FROM (VALUES
+        ('trimester', 'T1', DATE '2025-09-01', DATE '2025-12-31'),
+        ('week', 'W51', DATE '2025-12-15', DATE '2025-12-21')) p(period_type, period, period_start, period_end)""")
+    con.execute("""CREATE TABLE cells AS SELECT * FROM (VALUES
+        ('week', 'W51', 'parent', 'all', false, 2.0, 1000.0, 20),
+        ('trimester', 'T1', 'parent', 'all', false, 10.0, 5000.0, 20))
+        c(period_type, period, profile, level, suppressed, visits_per_active, sessions, schools)""")
+    derived.write_cell_mean_se(con, "units", "cells")
+    se = dict(con.execute("SELECT period_type, visits_per_active_se FROM cells").fetchall())
+    assert se["week"] == pytest.approx(0.1, rel=1e-9)
+    assert se["trimester"] == pytest.approx(0.5, rel=1e-9)
 
 
 def test_ips_fit_slope_interval_is_the_wls_interval(tiny_warehouse: Path):

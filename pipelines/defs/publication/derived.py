@@ -174,12 +174,19 @@ def write_cell_rate_se(con, units: str, cells: str) -> None:
 def write_cell_mean_se(con, units: str, cells: str) -> None:
     """Add ``visits_per_active_se`` to the published ``cells``: the standard error of visits per active
     account ``R = Y / X`` (sessions over active accounts) with the school as the unit. Per school,
-    ``E[(y_i - R x_i)^2] = a x_i + b x_i^2`` (an account-level variance and a between-school one: the
+    ``E[(y_i - R0 x_i)^2] = a x_i + b x_i^2`` (an account-level variance and a between-school one: the
     binomial version is Kish's ``p(1-p)(1-rho) n + p(1-p) rho n^2``), ``a, b >= 0`` fitted by least squares
-    on the published schools of ``units`` per period × profile × level (at least MIN_ICC_SCHOOLS); the cell's
-    ``Var(R) = (a X + b X^2 / S) / X^2 = a / X + b / S`` takes the mean school size ``X / S`` for ``sum
-    x_i^2 / X`` (the cell's school sizes are not published), with ``X = sessions / visits_per_active`` and
-    ``S = schools`` its published figures. Weeks take the trimester's ``a, b``; staff profiles get none."""
+    on the published schools of ``units`` per period × profile × level (at least MIN_ICC_SCHOOLS), ``R0``
+    their pooled ratio. ``a / R0^2`` and ``b / R0^2`` are relative variances, free of the period's length;
+    the cell's relative variance is ``Var(R) / R^2 = (a / X + b / S) / R0^2``, taking the mean school size
+    ``X / S`` for ``sum x_i^2 / X`` (the cell's school sizes are not published), with ``R =
+    visits_per_active``, ``X = sessions / R`` and ``S = schools`` its published figures::
+
+        se = R / R0 * sqrt(a / X + b / S)
+
+    Weeks take the trimester's ``a, b, R0``: a week's visits are a tenth of a trimester's, and the absolute
+    ``a, b`` of a trimester gave weekly intervals ~20 times too wide (docs/equity_fit_guards.md, section 2).
+    Staff profiles get none."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cell_var AS
         WITH schools AS (
@@ -192,7 +199,7 @@ def write_cell_mean_se(con, units: str, cells: str) -> None:
             FROM schools GROUP BY GROUPING SETS ((period_type, period, profile, level), (period_type, period, profile))
         ),
         moments AS (  -- normal equations of e^2 ~ a x + b x^2 (no intercept)
-            SELECT q.period_type, q.period, q.profile, q.level, q.schools,
+            SELECT q.period_type, q.period, q.profile, q.level, q.schools, q.r,
                    sum(s.x ^ 2) AS x2, sum(s.x ^ 3) AS x3, sum(s.x ^ 4) AS x4,
                    sum((s.y - q.r * s.x) ^ 2 * s.x) AS ex, sum((s.y - q.r * s.x) ^ 2 * s.x ^ 2) AS exx
             FROM pooled q JOIN schools s USING (period_type, period, profile)
@@ -202,9 +209,9 @@ def write_cell_mean_se(con, units: str, cells: str) -> None:
         solved AS (
             SELECT *, (ex * x4 - exx * x3) / nullif(x2 * x4 - x3 * x3, 0) AS a0,
                       (exx * x2 - ex * x3) / nullif(x2 * x4 - x3 * x3, 0) AS b0
-            FROM moments WHERE schools >= {MIN_ICC_SCHOOLS}
+            FROM moments WHERE schools >= {MIN_ICC_SCHOOLS} AND r > 0
         )
-        SELECT period_type, period, profile, level,
+        SELECT period_type, period, profile, level, r AS ratio,
                CASE WHEN a0 >= 0 AND b0 >= 0 THEN a0 WHEN coalesce(b0, -1) < 0 THEN ex / x2 ELSE 0 END AS a,
                CASE WHEN a0 >= 0 AND b0 >= 0 THEN b0 WHEN coalesce(b0, -1) < 0 THEN 0 ELSE exx / x4 END AS b
         FROM solved
@@ -212,7 +219,7 @@ def write_cell_mean_se(con, units: str, cells: str) -> None:
     x = "(c.sessions / c.visits_per_active)"
     con.execute(f"ALTER TABLE {cells} ADD COLUMN visits_per_active_se DOUBLE")
     con.execute(f"""
-        UPDATE {cells} c SET visits_per_active_se = sqrt(r.a / {x} + r.b / c.schools)
+        UPDATE {cells} c SET visits_per_active_se = c.visits_per_active / r.ratio * sqrt(r.a / {x} + r.b / c.schools)
         FROM ({_week_rows("_cell_var")}) r
         WHERE r.period_type = c.period_type AND r.period = c.period AND r.profile = c.profile AND r.level = c.level
           AND NOT c.suppressed AND c.visits_per_active > 0 AND c.sessions > 0
