@@ -5,7 +5,8 @@ import dagster as dg
 from pipelines.code_versions import with_code_versions
 from pipelines.defs.equity.assets import equity_assets
 from pipelines.defs.equity.checks import equity_checks
-from pipelines.defs.event_models.assets import dbt_resource, event_model_assets
+from pipelines.defs.event_models.assets import event_model_assets
+from pipelines.defs.event_models.project import dbt_resource
 from pipelines.defs.indicators.assets import period_indicator_assets
 from pipelines.defs.indicators.checks import indicator_checks
 from pipelines.defs.ingest.assets import events, landed_files

@@ -4,7 +4,6 @@ widgets, query parameters or session state say."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import time

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
-import pytest
 
 from pipelines.defs.ingest.ingest_file import ingest_landing
 from tests.ingest_helpers import NOW, PSEUDO
@@ -68,7 +67,7 @@ def test_bad_rows_in_csv_formats(con, tmp_path):
         "event_id;occurred_at;uai;user_id;profile;service;event_type;channel",
         f"e1;2025-09-09T08:00:00Z;{UAI_A};u1;parent;notes;ACCESS;web",
         f"e2;pas une date;{UAI_A};u1;parent;notes;ACCESS;web",
-        f"e3;2025-09-09T08:00:00Z;035010;u1;parent;notes;ACCESS;web",
+        "e3;2025-09-09T08:00:00Z;035010;u1;parent;notes;ACCESS;web",
         f'e4;2025-09-09T08:00:00Z;{UAI_A};u1;parent;"notes;ACCESS;web',
         f"e5;2025-09-09T08:00:00Z;{UAI_A};u1;parent",
         "e6;2025-09-09T08:00:00Z;9999999Z;u1;parent;notes;ACCESS;web",

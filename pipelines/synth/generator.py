@@ -39,7 +39,7 @@ from pipelines.synth.calendar import (
     zone_tables,
 )
 from pipelines.synth.chunk_model import ChunkModel, expected_events
-from pipelines.synth.events import Events, build_events, canonical_table, entcore_frame, time_order
+from pipelines.synth.events import build_events, canonical_table, entcore_frame, time_order
 from pipelines.synth.ids import strings_from_matrix, uuid4_matrix
 from pipelines.synth.sampling import CHUNK_EVENTS, MIN_PER_ACADEMIE, chunk_rows, sample_schools
 from pipelines.synth.school_frame import (

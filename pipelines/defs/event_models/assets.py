@@ -22,7 +22,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.defs.event_models.project import base_vars, dbt_project, dbt_resource, dbt_target, ensure_manifest
+from pipelines.defs.event_models.project import base_vars, dbt_project, dbt_target, ensure_manifest
 from pipelines.defs.ingest.partitions import FIRST_WEEK, weekly_partitions
 from pipelines.lake.dimensions import export_dimensions
 from pipelines.paths import lake_dir, warehouse_path
