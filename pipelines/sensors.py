@@ -39,23 +39,22 @@ def ingested_weeks_sensor(context: dg.SensorEvaluationContext, asset_event: dg.E
     )
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[weekly_job],
-    request_job=indicators_job,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def indicators_after_weeks_sensor(context: dg.RunStatusSensorContext):
-    """Recomputes the period indicators after weeks were (re)materialized."""
-    return dg.RunRequest(run_key=f"indicators-after-{context.dagster_run.run_id}")
+def _after_success(name: str, upstream: dg.JobDefinition, downstream: dg.JobDefinition, key_prefix: str,
+                   description: str) -> dg.SensorDefinition:
+    """A sensor that launches ``downstream`` once after each successful run of ``upstream``."""
+
+    @dg.run_status_sensor(name=name, description=description, run_status=dg.DagsterRunStatus.SUCCESS,
+                          monitored_jobs=[upstream], request_job=downstream,
+                          default_status=dg.DefaultSensorStatus.RUNNING)
+    def _sensor(context: dg.RunStatusSensorContext):
+        return dg.RunRequest(run_key=f"{key_prefix}-after-{context.dagster_run.run_id}")
+
+    return _sensor
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[indicators_job],
-    request_job=serving_job,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def serving_after_indicators_sensor(context: dg.RunStatusSensorContext):
-    """Republishes the dashboard's serving copy after the indicators were recomputed."""
-    return dg.RunRequest(run_key=f"serving-after-{context.dagster_run.run_id}")
+indicators_after_weeks_sensor = _after_success(
+    "indicators_after_weeks_sensor", weekly_job, indicators_job, "indicators",
+    "Recomputes the period indicators after weeks were (re)materialized.")
+serving_after_indicators_sensor = _after_success(
+    "serving_after_indicators_sensor", indicators_job, serving_job, "serving",
+    "Republishes the dashboard's serving copy after the indicators were recomputed.")
