@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # annotations only: a no-op ``ent-equity run`` imports no pandas (tests/test_rerun.py)
+    import pandas as pd
 
 
 @contextmanager
