@@ -29,9 +29,9 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, *, where: str | None = None,
                  params: dict | None = None, views: dict[str, pd.DataFrame] | None = None) -> int:
     """Replace the rows of ``table`` that ``where`` selects by the rows of ``select_sql`` that it selects
-    (creating the table from their columns if missing, adding the columns it lacks), or without ``where`` the whole table, its columns
-    included, in one transaction; return the rows written. ``params`` go to every statement; ``views``
-    (name -> data frame) are registered while it runs."""
+    (creating the table from their columns if missing, adding the columns it lacks), or without ``where``
+    the whole table, its columns included, in one transaction; return the rows written. ``params`` go to
+    every statement; ``views`` (name -> data frame) are registered while it runs."""
     views = views or {}
     for name, frame in views.items():
         con.register(name, frame)
@@ -40,9 +40,9 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, *,
             if where is None:
                 return con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}", params).fetchall()[0][0]
             rows = f"SELECT * FROM ({select_sql}) WHERE {where}"
-            con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS {rows} LIMIT 0", params)
-            # A table written before a column was added gains it (NULL in the rows written before)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _replace_rows_columns AS {rows} LIMIT 0", params)
+            con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS FROM _replace_rows_columns")
+            # A table written before a column was added gains it (NULL in the rows written before)
             have = {name for name, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
             for name, kind, *_ in con.execute("DESCRIBE _replace_rows_columns").fetchall():
                 if name not in have:
