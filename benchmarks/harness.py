@@ -1,8 +1,8 @@
 """Shared pieces of the benchmark scripts: synthetic events made by DuckDB, a fresh warehouse, and one
 measure per fresh child process that prints wall time, CPU time and peak RSS as a JSON line.
 
-Events are made by DuckDB (real UAIs, ~80 events per account), not by the demo generator, so that
-building 100 M rows takes seconds."""
+Events are made by DuckDB (real UAIs, ~80 events per account in sessions of three), not by the demo
+generator, so that building 100 M rows takes seconds."""
 
 from __future__ import annotations
 
@@ -19,18 +19,26 @@ REFERENCE = REPO / "data" / "reference"
 # A school year of timestamps from 1 September 2025 (about 359 days), in microseconds.
 YEAR_US = 31_000_000_000_000
 
+# Events come in sessions of EVENTS_PER_SESSION, as in the demo (a LOGIN then about two ACCESS,
+# pipelines/synth/usage_model.py): the session starts at a random instant of the span, its events follow
+# one to three minutes apart on one channel. Spread one by one over the span, nearly every event was a
+# session of its own (2 M events gave 1.99 M sessions, now about 0.68 M), so the session and period
+# models ran on about three times the sessions of real data per event.
+EVENTS_PER_SESSION = 3
 MAKE_EVENTS = """
 COPY (
     WITH s AS (SELECT uai, row_number() OVER (ORDER BY uai) - 1 AS i FROM schools WHERE {school_filter} LIMIT {schools})
     SELECT
         'E-' || r.i AS event_id,
-        TIMESTAMPTZ '{first_instant}' + to_microseconds((hash(r.i, 1) % {span_us})::BIGINT) AS occurred_at,
+        TIMESTAMPTZ '{first_instant}' + to_microseconds((hash(r.i // {per_session}, 1) % {span_us})::BIGINT
+                                                        + ((r.i % {per_session}) * (60 + hash(r.i, 4) % 120) * 1000000)::BIGINT) AS occurred_at,
         s.uai,
         'user-' || (r.i // 80) AS user_id,
         ['parent', 'eleve', 'enseignant'][1 + ((r.i // 80) % 3)::BIGINT] AS profile,
-        ['connexion', 'notes', 'vie_scolaire', 'cahier_de_textes', 'messagerie', 'blog'][1 + (hash(r.i, 2) % 6)::BIGINT] AS service,
-        CASE WHEN hash(r.i, 2) % 6 = 0 THEN 'LOGIN' ELSE 'ACCESS' END AS event_type,
-        ['web', 'mobile_app'][1 + (hash(r.i // 5, 3) % 2)::BIGINT] AS channel,
+        CASE WHEN r.i % {per_session} = 0 THEN 'connexion'
+             ELSE ['notes', 'vie_scolaire', 'cahier_de_textes', 'messagerie', 'blog'][1 + (hash(r.i, 2) % 5)::BIGINT] END AS service,
+        CASE WHEN r.i % {per_session} = 0 THEN 'LOGIN' ELSE 'ACCESS' END AS event_type,
+        ['web', 'mobile_app'][1 + (hash(r.i // {per_session}, 3) % 2)::BIGINT] AS channel,
         NULL::VARCHAR AS auth_method
     FROM range({n}) r(i) JOIN s ON s.i = (r.i // 80) % (SELECT count(*) FROM s)
 ) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
@@ -41,9 +49,10 @@ def make_events(con, n: int, path: Path, schools: int = 2000, school_filter: str
                 first_instant: str = "2025-09-01 06:00:00+00", span_us: int = YEAR_US) -> None:
     """Write ``n`` canonical events to ``path`` (Parquet), over the first ``schools`` schools (or all, if
     fewer) of the ``schools`` table of ``con`` that pass ``school_filter``, spread over ``span_us`` from
-    ``first_instant``."""
+    ``first_instant``, in sessions of EVENTS_PER_SESSION (80 events per account: an account's sessions
+    are 80 / 3 random instants of the span)."""
     con.execute(MAKE_EVENTS.format(n=n, path=path, schools=schools, school_filter=school_filter,
-                                   first_instant=first_instant, span_us=span_us))
+                                   first_instant=first_instant, span_us=span_us, per_session=EVENTS_PER_SESSION))
 
 
 def fresh_warehouse(workdir: Path) -> None:

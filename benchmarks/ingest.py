@@ -10,7 +10,7 @@ the measured process): on a machine shared with other work, wall time alone over
 
     uv run python benchmarks/ingest.py [--sizes 1,10,50] [--memory-limit 3GB] [--workdir DIR]
 
-Events are made by DuckDB (benchmarks/harness.py: real UAIs, ~80 events per account, a year of
+Events are made by DuckDB (benchmarks/harness.py: real UAIs, ~80 events per account in sessions of three, a year of
 timestamps), not by the demo generator, so that building 50 M rows takes seconds. Targets on 2 cores (issue #14): ingest >= 3 M
 events/s and within 5x of the bare DuckDB figure, entcore JSON lines >= 0.5 M lines/s, peak RSS <= 8 GB
 for a 100 M-event week.
