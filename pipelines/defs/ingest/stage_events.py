@@ -123,6 +123,8 @@ def stage_event_rows(
 ) -> list[StageCounts]:
     """Stage the rows of ``files`` (all of format ``fmt``); their counts, in the order of ``files``.
     Rows are numbered ``seq`` = (file index << 40) + line number: the batch's order for deduplication."""
+    if not files:  # nothing to stage (an empty UNION ALL is not SQL)
+        return []
     _parse(con, files)
     _pseudonymize_users(con, pseudonymizer)
     _map_vocabulary(con)
