@@ -211,3 +211,10 @@ def test_a_corrupt_file_in_a_batch_is_rejected_alone(con, landing, tmp_path):
     assert stored and all(o.rows_stored > 0 for o in stored)
     in_lake = dict(con.execute("SELECT source_file, sum(rows) FROM lake_files GROUP BY ALL").fetchall())
     assert {o.file_path: o.rows_stored for o in stored} == {f: in_lake[f] for f in in_lake if f.endswith(".parquet")}
+
+
+def test_an_empty_batch_stages_nothing(con, tmp_path):
+    """stage_event_rows of no file: no counts, no SQL (it built an empty UNION ALL: a parser error)."""
+    from pipelines.defs.ingest.stage_events import stage_event_rows
+
+    assert stage_event_rows(con, [], "canonical_parquet", PSEUDO, WINDOW, NOW, tmp_path / "lake") == []

@@ -81,6 +81,37 @@ class BatchFile:
     sha256: str
 
 
+# The school of each row: its UAI, else its first entcore structure that maps to a UAI, else (for
+# access_events dumps, which carry no school) the school of the user's account. The structures are
+# resolved once per distinct list (a few thousand), then joined back on the list. Per format: the join
+# (it gives ``school.uai``), and the reason of a row left without a school.
+_SCHOOL_JOIN = {
+    "entcore_jsonl": """LEFT JOIN (
+                SELECT structures, arg_min(s.uai, u.pos) AS uai
+                FROM (SELECT structures, unnest(structures) AS structure_id,
+                             generate_subscripts(structures, 1) AS pos
+                      FROM (SELECT DISTINCT structures FROM _parsed WHERE len(structures) > 0)) u
+                JOIN entcore_structures s USING (structure_id)
+                GROUP BY structures) school ON school.structures = p.structures""",
+    "access_events_csv": """LEFT JOIN (SELECT user_pseudo, min(uai) AS uai FROM accounts GROUP BY user_pseudo) school
+                         USING (user_pseudo)""",
+}
+_NO_SCHOOL_JOIN = "LEFT JOIN (SELECT NULL::VARCHAR AS uai, NULL::BIGINT AS line_number) school ON false"
+_MISSING_SCHOOL = {
+    "entcore_jsonl": "CASE WHEN len(r.structures) > 0 THEN 'unknown structure (not in structures.csv)' "
+                     "ELSE 'missing structures' END",
+    "access_events_csv": "'user not in any accounts snapshot: school unknown'",
+}
+_MISSING_UAI = "'missing UAI'"
+# The source values that vocabulary mapping and PII detection read: mapped once per distinct combination.
+_VOCAB_COLUMNS = ("event_type", "ua", "profile_raw", "service_raw", "module_raw", "channel_raw", "auth_method_raw")
+# What the keyed event id hashes: the source event id, else the source line (Parquet: its fields joined).
+_SOURCE_KEY = (
+    "coalesce('id:' || nullif(trim(p.event_id), ''), 'row:' || coalesce(p.raw, "
+    "concat_ws('|', epoch_us(p.occurred_at), p.uai, p.user_id, p.profile_raw, p.service_raw, p.event_type)))"
+)
+
+
 def stage_event_rows(
     con: duckdb.DuckDBPyConnection,
     files: list[BatchFile],
@@ -92,9 +123,29 @@ def stage_event_rows(
 ) -> list[StageCounts]:
     """Stage the rows of ``files`` (all of format ``fmt``); their counts, in the order of ``files``.
     Rows are numbered ``seq`` = (file index << 40) + line number: the batch's order for deduplication."""
+    if not files:  # nothing to stage (an empty UNION ALL is not SQL)
+        return []
+    _parse(con, files)
+    _pseudonymize_users(con, pseudonymizer)
+    _map_vocabulary(con)
+    _validate(con, fmt, pseudonymizer, window_start, now)
+    _deduplicate(con, lake_root)
+    _quarantine(con, files, fmt, now)
+    counts = _count(con, len(files))
+    for table in ("_pseudo", "_vocab"):  # _parsed, _checked, _outcome: see drop_work_tables
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return counts
+
+
+def _parse(con: duckdb.DuckDBPyConnection, files: list[BatchFile]) -> None:
+    """_parsed from the parsed rows of ``files``, each row numbered ``seq``."""
     union = " UNION ALL ".join(
         f"SELECT ({i}::BIGINT << 40) + line_number AS seq, * FROM ({f.parsed_sql})" for i, f in enumerate(files))
     run(con, "parse", f"CREATE OR REPLACE TEMP TABLE _parsed AS {union}")
+
+
+def _pseudonymize_users(con: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer) -> None:
+    """_pseudo from _parsed: the pseudonym (UHUGEINT and its 16 bytes) of each distinct user id."""
     run(con, "pseudonyms (per distinct user)",
         f"""CREATE OR REPLACE TEMP TABLE _pseudo AS
             SELECT user_id, ('0x' || pseudo_hex)::UHUGEINT AS user_pseudo, unhex(pseudo_hex) AS user_bytes
@@ -102,26 +153,10 @@ def stage_event_rows(
                   FROM (SELECT DISTINCT user_id FROM _parsed WHERE user_id IS NOT NULL AND user_id <> ''))""",
         pseudonymizer.params,
     )
-    # The school of each row: its UAI, else its first entcore structure that maps to a UAI, else (for
-    # access_events dumps, which carry no school) the school of the user's account. The structures are
-    # resolved once per distinct list (a few thousand), then joined back on the list.
-    if fmt == "entcore_jsonl":
-        school_join = """LEFT JOIN (
-                SELECT structures, arg_min(s.uai, u.pos) AS uai
-                FROM (SELECT structures, unnest(structures) AS structure_id,
-                             generate_subscripts(structures, 1) AS pos
-                      FROM (SELECT DISTINCT structures FROM _parsed WHERE len(structures) > 0)) u
-                JOIN entcore_structures s USING (structure_id)
-                GROUP BY structures) school ON school.structures = p.structures"""
-    elif fmt == "access_events_csv":
-        school_join = """LEFT JOIN (SELECT user_pseudo, min(uai) AS uai FROM accounts GROUP BY user_pseudo) school
-                         USING (user_pseudo)"""
-    else:
-        school_join = "LEFT JOIN (SELECT NULL::VARCHAR AS uai, NULL::BIGINT AS line_number) school ON false"
 
-    # Vocabulary mapping (checked against the warehouse's enums) and PII detection run once per
-    # distinct source value, not once per row.
-    vocab_columns = ("event_type", "ua", "profile_raw", "service_raw", "module_raw", "channel_raw", "auth_method_raw")
+
+def _map_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
+    """_vocab from _parsed: the mapped vocabulary and PII reason of each distinct _VOCAB_COLUMNS combination."""
     pii_reason = pii.pii_reason_sql(
         {"event_type": "event_type", "user agent": "ua", "profile": "profile_raw",
          "service": "coalesce(service_raw, module_raw)"}
@@ -136,54 +171,64 @@ def stage_event_rows(
                ({auth_method_sql('auth_method_raw')})::auth_method_t::VARCHAR AS auth_method,
                {event_type_sql('event_type')} AS event_type_canonical,
                {pii_reason} AS pii_reason
-        FROM (SELECT DISTINCT {', '.join(vocab_columns)} FROM _parsed)
+        FROM (SELECT DISTINCT {', '.join(_VOCAB_COLUMNS)} FROM _parsed)
         """
     )
-    vocab_join = " AND ".join(f"v.{c} IS NOT DISTINCT FROM p.{c}" for c in vocab_columns)
-    missing_school = {
-        "entcore_jsonl": "CASE WHEN len(r.structures) > 0 THEN 'unknown structure (not in structures.csv)' "
-                         "ELSE 'missing structures' END",
-        "access_events_csv": "'user not in any accounts snapshot: school unknown'",
-    }.get(fmt, "'missing UAI'")
-    source_key = (
-        "coalesce('id:' || nullif(trim(p.event_id), ''), 'row:' || coalesce(p.raw, "
-        "concat_ws('|', epoch_us(p.occurred_at), p.uai, p.user_id, p.profile_raw, p.service_raw, p.event_type)))"
-    )
-    run(con, "validate + keyed event ids",
-        f"""
-        CREATE OR REPLACE TEMP TABLE _checked AS
-        WITH resolved AS (
-            SELECT p.seq, p.malformed, p.occurred_at, p.structures, p.event_type, ps.user_pseudo, ps.user_bytes, coalesce(p.uai, school.uai) AS school_uai,
+
+
+def _resolved_sql(fmt: str, pseudonymizer: Pseudonymizer) -> str:
+    """SELECT of each _parsed row ``p`` with its pseudonym (_pseudo), vocabulary (_vocab), school and key."""
+    vocab_join = " AND ".join(f"v.{c} IS NOT DISTINCT FROM p.{c}" for c in _VOCAB_COLUMNS)
+    return f"""SELECT p.seq, p.malformed, p.occurred_at, p.structures, p.event_type, ps.user_pseudo, ps.user_bytes, coalesce(p.uai, school.uai) AS school_uai,
                    v.profile, v.service, v.channel, v.auth_method, v.event_type_canonical, v.pii_reason,
-                   {pseudonymizer.hex_sql(source_key)} AS key
+                   {pseudonymizer.hex_sql(_SOURCE_KEY)} AS key
             FROM _parsed p
             LEFT JOIN _pseudo ps USING (user_id)
             LEFT JOIN _vocab v ON {vocab_join}
-            {school_join}
-        )
-        SELECT r.* EXCLUDE (malformed, structures, event_type), date_trunc('week', r.occurred_at AT TIME ZONE 'Europe/Paris')::DATE AS week_start,
-            CASE
+            {_SCHOOL_JOIN.get(fmt, _NO_SCHOOL_JOIN)}"""
+
+
+def _reason_sql(fmt: str) -> str:
+    """CASE of the quarantine reason of a resolved row ``r`` (``s``: its school), NULL for a valid row."""
+    return f"""CASE
                 WHEN r.malformed IS NOT NULL THEN r.malformed
                 WHEN r.event_type IS NULL OR r.event_type = '' THEN 'missing event type'
                 WHEN r.occurred_at IS NULL THEN 'missing or unparseable timestamp'
                 WHEN r.user_pseudo IS NULL AND upper(r.event_type) = 'CREATE_USER'
                     THEN 'missing user id (CREATE_USER: an account creation, not a visit)'
                 WHEN r.user_pseudo IS NULL THEN 'missing user id'
-                WHEN r.school_uai IS NULL THEN {missing_school}
+                WHEN r.school_uai IS NULL THEN {_MISSING_SCHOOL.get(fmt, _MISSING_UAI)}
                 WHEN NOT regexp_full_match(r.school_uai, '{UAI_PATTERN}') THEN 'malformed UAI'
                 WHEN s.uai IS NULL THEN 'unknown UAI (not in the school reference)'
                 WHEN r.occurred_at > $now::TIMESTAMPTZ + INTERVAL 5 MINUTE THEN 'timestamp in the future'
                 WHEN r.occurred_at < ($window_start::DATE::TIMESTAMP AT TIME ZONE 'Europe/Paris')
                     THEN 'timestamp before the first weekly partition (' || $window_start || ')'
                 WHEN r.pii_reason IS NOT NULL THEN r.pii_reason
-            END AS reason
+            END"""
+
+
+def _validate(con: duckdb.DuckDBPyConnection, fmt: str, pseudonymizer: Pseudonymizer, window_start: date,
+              now: datetime) -> None:
+    """_checked from the resolved rows and the school reference: each row's key, week and reason (NULL: valid)."""
+    run(con, "validate + keyed event ids",
+        f"""
+        CREATE OR REPLACE TEMP TABLE _checked AS
+        WITH resolved AS (
+            {_resolved_sql(fmt, pseudonymizer)}
+        )
+        SELECT r.* EXCLUDE (malformed, structures, event_type), date_trunc('week', r.occurred_at AT TIME ZONE 'Europe/Paris')::DATE AS week_start,
+            {_reason_sql(fmt)} AS reason
         FROM resolved r
         LEFT JOIN schools s ON s.uai = r.school_uai
         """,
         {"now": now, "window_start": window_start.isoformat()} | pseudonymizer.params,
     )
-    # Duplicates: a key seen earlier in the file, or already in the lake. Both are hash aggregates /
-    # joins built on this file's keys; the lake side reads the event_id column of the touched weeks only.
+
+
+def _deduplicate(con: duckdb.DuckDBPyConnection, lake_root: Path) -> None:
+    """_outcome from _checked and the lake: each row stored, duplicate or quarantined."""
+    # Duplicates: a key seen earlier in the batch, or already in the lake. Both are hash aggregates /
+    # joins built on the batch's keys; the lake side reads the event_id column of the touched weeks only.
     in_lake = lake.files_of_weeks_sql(con, lake_root, "SELECT DISTINCT week_start FROM _checked WHERE reason IS NULL",
                                       "event_id")
     known = (f"(SELECT DISTINCT l.event_id FROM {in_lake} l JOIN first_seen f ON l.event_id = f.key)" if in_lake
@@ -203,8 +248,11 @@ def stage_event_rows(
         LEFT JOIN {known} e ON e.event_id = c.key
         """
     )
-    # The excerpt's source fields come from _parsed (only the quarantined rows are joined back), so
-    # that _checked does not carry the raw lines.
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, files: list[BatchFile], fmt: str, now: datetime) -> None:
+    """quarantine rows from the rejected rows of _checked, their excerpt's source fields from _parsed."""
+    # Only the quarantined rows are joined back to _parsed, so that _checked does not carry the raw lines.
     fields = {name: _EXCERPT[name] for name in EXCERPT_FIELDS[fmt]}
     run(con, "quarantine",
         f"""
@@ -217,6 +265,10 @@ def stage_event_rows(
         """,
         {"now": now},
     )
+
+
+def _count(con: duckdb.DuckDBPyConnection, n_files: int) -> list[StageCounts]:
+    """The counts of each of the batch's ``n_files`` files, from _checked and _outcome."""
     rows = run(con, "count",
         """
         SELECT seq >> 40 AS file_idx, count(*), count(*) FILTER (WHERE outcome = 'stored'),
@@ -228,10 +280,8 @@ def stage_event_rows(
         GROUP BY ALL
         """
     ).fetchall()
-    for table in ("_pseudo", "_vocab"):  # _parsed, _checked, _outcome: see drop_work_tables
-        con.execute(f"DROP TABLE IF EXISTS {table}")
     counts = {row[0]: StageCounts(*row[1:]) for row in rows}
-    return [counts.get(i, StageCounts()) for i in range(len(files))]
+    return [counts.get(i, StageCounts()) for i in range(n_files)]
 
 
 def of_file(values: list[str]) -> str:
