@@ -1,4 +1,8 @@
-"""Jobs: the order in which the pipeline runs (the sensors chain them in the daemon, the runner in-process)."""
+"""The pipeline's jobs, in the one order they run: ``PIPELINE_JOBS``. The daemon's sensors chain them in
+that order (pipelines/sensors.py), and ``ent-equity run`` runs them in that order in-process
+(pipelines/runner.py, which reads the order from the asset graph's snapshot, docs/rerun.md).
+
+The jobs of one domain only (the retention purge, the weekly report) are in that domain's definitions."""
 
 import dagster as dg
 
@@ -23,3 +27,6 @@ indicators_job = dg.define_asset_job(
 )
 # The suppressed, read-only serving copy the dashboard reads (after every indicators run).
 serving_job = dg.define_asset_job("serving_job", selection=dg.AssetSelection.assets(*serving_assets))
+
+# The order the pipeline runs in: each job reads what the jobs before it wrote.
+PIPELINE_JOBS = [ingest_job, weekly_job, indicators_job, serving_job]

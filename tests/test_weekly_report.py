@@ -944,14 +944,15 @@ def test_asset_reads_the_serving_file_and_depends_on_it(demo_warehouse, fake, tm
 def test_schedule_runs_monday_morning_for_the_previous_week():
     import dagster as dg
 
-    from pipelines.defs.reports.assets import weekly_report, weekly_report_job, weekly_report_schedule
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.defs.reports.assets import weekly_report_schedule
+    from pipelines.defs.reports.definitions import defs as reports
 
     assert weekly_report_schedule.cron_schedule == "0 7 * * 1"
     assert weekly_report_schedule.execution_timezone == "Europe/Paris"
-    from dagster_duckdb import DuckDBResource
-
-    defs = dg.Definitions(assets=[weekly_report], jobs=[weekly_report_job], schedules=[weekly_report_schedule],
-                          resources={"duckdb": DuckDBResource(database=":memory:")})
+    # The reports domain's own definitions, as the code location merges them.
+    defs = dg.Definitions.merge(reports, dg.Definitions(resources={"duckdb": DuckDBResource(database=":memory:")}))
     with dg.DagsterInstance.ephemeral() as instance:
         context = dg.build_schedule_context(
             instance=instance, repository_def=defs.get_repository_def(),
