@@ -12,7 +12,7 @@ from pipelines.defs.indicators.assets import period_indicator_assets
 from pipelines.defs.ingest.assets import events, landed_files
 from pipelines.defs.levers.assets import lever_assets
 from pipelines.defs.reference.assets import reference_assets
-from pipelines.defs.publication.assets import serving_assets
+from pipelines.defs.publication.assets import publication_assets
 
 # Unpartitioned: reference data, then every new landing file.
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*reference_assets, landed_files))
@@ -25,8 +25,8 @@ indicators_job = dg.define_asset_job(
     "indicators_job",
     selection=dg.AssetSelection.assets(*period_indicator_assets, *period_model_assets, *equity_assets, *lever_assets),
 )
-# The suppressed, read-only serving copy the dashboard reads (after every indicators run).
-serving_job = dg.define_asset_job("serving_job", selection=dg.AssetSelection.assets(*serving_assets))
+# Publication: the suppressed, read-only serving file the dashboard and the reports read (after every indicators run).
+publication_job = dg.define_asset_job("publication_job", selection=dg.AssetSelection.assets(*publication_assets))
 
 # The order the pipeline runs in: each job reads what the jobs before it wrote.
-PIPELINE_JOBS = [ingest_job, weekly_job, indicators_job, serving_job]
+PIPELINE_JOBS = [ingest_job, weekly_job, indicators_job, publication_job]

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-JOBS = ["ingest_job", "weekly_job", "indicators_job", "serving_job"]  # the order of PIPELINE_JOBS
+JOBS = ["ingest_job", "weekly_job", "indicators_job", "publication_job"]  # the order of PIPELINE_JOBS
 
 
 @pytest.fixture(scope="module")

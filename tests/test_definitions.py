@@ -56,9 +56,9 @@ def test_schools_checks_fail_on_bad_rows(tmp_path):
     assert not schools_counts_per_level_plausible(duckdb=resource).passed
 
 
-def test_run_status_sensors_chain_weeks_indicators_and_serving(ent_data_dir):
+def test_run_status_sensors_chain_weeks_indicators_and_publication(ent_data_dir):
     """The run-status sensors request the next job of PIPELINE_JOBS from the weekly one on (weekly →
-    indicators → serving), once per upstream run (keyed by its id, so a daemon restart never republishes
+    indicators → publication), once per upstream run (keyed by its id, so a daemon restart never republishes
     twice for one run)."""
     from pipelines.jobs import PIPELINE_JOBS
     from pipelines.sensors import after_success_sensors
@@ -72,8 +72,8 @@ def test_run_status_sensors_chain_weeks_indicators_and_serving(ent_data_dir):
         succeeds()
 
     assert [s.name for s in after_success_sensors] == ["indicators_after_weekly_sensor",
-                                                       "serving_after_indicators_sensor"]
-    assert [j.name for j in PIPELINE_JOBS] == ["ingest_job", "weekly_job", "indicators_job", "serving_job"]
+                                                       "publication_after_indicators_sensor"]
+    assert [j.name for j in PIPELINE_JOBS] == ["ingest_job", "weekly_job", "indicators_job", "publication_job"]
     with dg.DagsterInstance.ephemeral() as instance:
         result = upstream.execute_in_process(instance=instance)
         for sensor, requested in zip(after_success_sensors, PIPELINE_JOBS[2:], strict=True):
@@ -101,3 +101,5 @@ def test_code_location_merges_the_domains(ent_data_dir):
     assert {s.name for s in defs.sensors} == {s.name for s in PIPELINE_SENSORS}
     assert {s.name for s in defs.schedules} == {"retention_job_schedule", "weekly_report_job_schedule"}
     assert all(spec.code_version for a in defs.assets for spec in a.specs)
+    # "publication" names the stage, the asset keeps its key (docs/design.md, Layout).
+    assert defs.resolve_asset_graph().get(dg.AssetKey("published_serving")).group_name == "publication"

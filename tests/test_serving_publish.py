@@ -165,7 +165,7 @@ def test_pipeline_publishes_cells_that_match_the_warehouse_rollups(demo_warehous
     no per-user column, and every published cell equals the warehouse's rollup of the same cell (the publisher
     recomputes cells from school rows to know each cell's schools; both ways must agree)."""
     root, outcome, warehouse = demo_warehouse
-    assert [job for job, *_ in outcome.runs][-1] == "serving_job" and outcome.success
+    assert [job for job, *_ in outcome.runs][-1] == "publication_job" and outcome.success
     target = root / "serving" / SERVING_FILENAME
     with duckdb.connect(str(target), read_only=True) as srv:
         meta = dict(srv.execute("SELECT key, value FROM meta").fetchall())

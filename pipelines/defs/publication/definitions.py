@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-from pipelines.defs.publication.assets import serving_assets
+from pipelines.defs.publication.assets import publication_assets
 
-defs = dg.Definitions(assets=serving_assets)
+defs = dg.Definitions(assets=publication_assets)
