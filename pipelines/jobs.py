@@ -11,8 +11,8 @@ from pipelines.defs.event_models.assets import period_model_assets, weekly_model
 from pipelines.defs.indicators.assets import period_indicator_assets
 from pipelines.defs.ingest.assets import events, landed_files
 from pipelines.defs.levers.assets import lever_assets
-from pipelines.defs.reference.assets import reference_assets
 from pipelines.defs.publication.assets import publication_assets
+from pipelines.defs.reference.assets import reference_assets
 
 # Unpartitioned: reference data, then every new landing file.
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*reference_assets, landed_files))

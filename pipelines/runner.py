@@ -20,9 +20,9 @@ from pipelines.asset_graph import AssetGraph
 from pipelines.defs.ingest import lake
 from pipelines.defs.ingest.ingest_file import KeyMismatchError, check_key, landing_signature, landing_signature_digest
 from pipelines.defs.ingest.pseudonymize import pseudonymizer_from_env
-from pipelines.defs.publication.paths import serving_path
 from pipelines.defs.reference.assets import reference_version
 from pipelines.paths import lake_dir, landing_dir, reference_dir, warehouse_path
+from pipelines.serving_file import serving_path
 from pipelines.stage_log import quiet_run
 
 # Tags Dagster writes on every materialization (docs/rerun.md).

@@ -4,8 +4,8 @@ dashboard reads (docs/design.md, Layout: "publication" names the stage, "serving
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.publication.paths import serving_path
 from pipelines.defs.publication.publish import publish_serving
+from pipelines.serving_file import serving_path
 
 # What the publisher reads. Aggregates are recomputed from the school rows (the suppression needs each
 # cell's schools), so adoption_rollup / feature_reach_rollup are not read; the
