@@ -33,8 +33,8 @@ PAGES = {"Vue nationale": "views/nationale.py", "Académie": "views/academie.py"
 def build(root: Path, schools_per_academie: int | None) -> None:
     import duckdb
 
-    from pipelines.defs.publication.paths import SERVING_FILENAME
     from pipelines.defs.publication.publish import publish_serving
+    from pipelines.serving_file import SERVING_FILENAME
     from testing_support.fake_warehouse import build_fake_warehouse
 
     reference = REPO / "data" / "reference"

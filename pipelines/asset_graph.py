@@ -35,7 +35,7 @@ class AssetNode:
 @dataclass(frozen=True)
 class AssetGraph:
     nodes: dict[dg.AssetKey, AssetNode]  # in the order of the definitions' asset graph
-    jobs: dict[str, frozenset[dg.AssetKey]]  # each pipeline job's selected assets
+    jobs: dict[str, frozenset[dg.AssetKey]]  # each pipeline job's selected assets, in the order the jobs run
     reference: tuple[dg.AssetKey, ...]  # the reference tables (their input is the reference/ folder)
 
     @property
@@ -71,7 +71,8 @@ class AssetGraph:
 
 def from_definitions(defs: dg.Definitions, assets: list[dg.AssetsDefinition], reference: list[dg.AssetsDefinition],
                      jobs: list[str]) -> AssetGraph:
-    """The graph of ``defs``, built from ``assets`` (before their code versions are set)."""
+    """The graph of ``defs``, built from ``assets`` (before their code versions are set); ``jobs`` are the
+    names of the pipeline's jobs in the order they run (``PIPELINE_JOBS``, pipelines/jobs.py)."""
     graph = defs.resolve_asset_graph()
     sources = code_versions.asset_sources(assets)
     nodes = {}

@@ -1,4 +1,8 @@
-"""Jobs: the order in which the pipeline runs (the sensors chain them in the daemon, the runner in-process)."""
+"""The pipeline's jobs, in the one order they run: ``PIPELINE_JOBS``. The daemon's sensors chain them in
+that order (pipelines/sensors.py), and ``ent-equity run`` runs them in that order in-process
+(pipelines/runner.py, which reads the order from the asset graph's snapshot, docs/rerun.md).
+
+The jobs of one domain only (the retention purge, the weekly report) are in that domain's definitions."""
 
 import dagster as dg
 
@@ -7,8 +11,8 @@ from pipelines.defs.event_models.assets import period_model_assets, weekly_model
 from pipelines.defs.indicators.assets import period_indicator_assets
 from pipelines.defs.ingest.assets import events, landed_files
 from pipelines.defs.levers.assets import lever_assets
+from pipelines.defs.publication.assets import publication_assets
 from pipelines.defs.reference.assets import reference_assets
-from pipelines.defs.publication.assets import serving_assets
 
 # Unpartitioned: reference data, then every new landing file.
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*reference_assets, landed_files))
@@ -21,5 +25,8 @@ indicators_job = dg.define_asset_job(
     "indicators_job",
     selection=dg.AssetSelection.assets(*period_indicator_assets, *period_model_assets, *equity_assets, *lever_assets),
 )
-# The suppressed, read-only serving copy the dashboard reads (after every indicators run).
-serving_job = dg.define_asset_job("serving_job", selection=dg.AssetSelection.assets(*serving_assets))
+# Publication: the suppressed, read-only serving file the dashboard and the reports read (after every indicators run).
+publication_job = dg.define_asset_job("publication_job", selection=dg.AssetSelection.assets(*publication_assets))
+
+# The order the pipeline runs in: each job reads what the jobs before it wrote.
+PIPELINE_JOBS = [ingest_job, weekly_job, indicators_job, publication_job]

@@ -1,9 +1,10 @@
-"""Run the pipeline in this process on a Dagster instance, the way the sensors would in the daemon: the
-ingest job, the weekly job over the weeks that changed, the indicators, then the serving copy the
-dashboard reads; each job runs only the assets whose inputs, code or settings changed since their last
-materialization, read from the instance's event log (docs/rerun.md). A re-run with nothing new runs no
-job and says why; it decides from the asset graph's snapshot (pipelines/asset_graph.py) and builds the
-Dagster definitions, which import dagster-dbt, dbt and great_expectations, only when a job runs."""
+"""Run the pipeline in this process on a Dagster instance, the way the sensors would in the daemon: the jobs
+of ``PIPELINE_JOBS`` (pipelines/jobs.py) in their order, the ingest, the weekly job over the weeks that
+changed, the indicators, then the serving copy the dashboard reads; each job runs only the assets whose
+inputs, code or settings changed since their last materialization, read from the instance's event log
+(docs/rerun.md). A re-run with nothing new runs no job and says why; it decides from the asset graph's
+snapshot (pipelines/asset_graph.py), which records the jobs in that order, and builds the Dagster
+definitions, which import dagster-dbt, dbt and great_expectations, only when a job runs."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from pipelines.asset_graph import AssetGraph
 from pipelines.defs.ingest import lake
 from pipelines.defs.ingest.ingest_file import KeyMismatchError, check_key, landing_signature, landing_signature_digest
 from pipelines.defs.ingest.pseudonymize import pseudonymizer_from_env
-from pipelines.defs.publication.paths import serving_path
 from pipelines.defs.reference.assets import reference_version
 from pipelines.paths import lake_dir, landing_dir, reference_dir, warehouse_path
+from pipelines.serving_file import serving_path
 from pipelines.stage_log import quiet_run
 
 # Tags Dagster writes on every materialization (docs/rerun.md).
@@ -31,8 +32,6 @@ LANDING = dg.AssetKey("landing_manifest")
 LAKE_EVENTS = dg.AssetKey("lake_events")
 EVENTS = dg.AssetKey("events")
 SERVING = dg.AssetKey("published_serving")
-# The jobs of pipelines/jobs.py, in the order they run.
-INGEST_JOB, WEEKLY_JOB, INDICATORS_JOB, SERVING_JOB = "ingest_job", "weekly_job", "indicators_job", "serving_job"
 # Read outside the asset graph's deps: the period models start from the last retention purge
 # (warehouse_settings.events_purged_before), so a purge makes them stale.
 EXTRA_PARENTS = {dg.AssetKey("adoption_school"): [dg.AssetKey("expired_events_purge")],
@@ -65,10 +64,11 @@ class Pipeline:
     def _build(self) -> AssetGraph:
         from pipelines.definitions import build_defs, pipeline_assets
         from pipelines.defs.reference.assets import reference_assets
+        from pipelines.jobs import PIPELINE_JOBS
 
         self._defs = build_defs()
         graph = asset_graph.from_definitions(self._defs, pipeline_assets(), reference_assets,
-                                             [INGEST_JOB, WEEKLY_JOB, INDICATORS_JOB, SERVING_JOB])
+                                             [job.name for job in PIPELINE_JOBS])
         asset_graph.save(self._folder, graph)
         return graph
 
@@ -292,59 +292,76 @@ def _trusted(instance: dg.DagsterInstance, lake_id: str | None) -> bool:
     return lake_id is not None and recorded is not None and recorded.value == lake_id
 
 
+def _stage_kind(graph: AssetGraph, job: str) -> str:
+    """How a job's assets are selected, from what the job selects: "ingest" for the job of the landing files
+    (its inputs are files), "weekly" for a job of partitioned assets (run once per range of stale weeks),
+    "downstream" for any other (its stale assets and what depends on them in the job)."""
+    keys = graph.jobs[job]
+    if LANDING in keys:
+        return "ingest"
+    if all(graph.partitioned(k) for k in keys):
+        return "weekly"
+    return "downstream"
+
+
 def run_pipeline(instance: dg.DagsterInstance, announce=print) -> PipelineRun:
-    """Ingest what is new, then the weeks, indicators and serving copy that changed (``announce`` gets
-    one line per stage)."""
+    """Ingest what is new, then the weeks, indicators and serving copy that changed: the jobs of the
+    asset graph in their order (``PIPELINE_JOBS``); ``announce`` gets one line per stage."""
     pipeline = Pipeline(instance)
     graph = pipeline.graph
     outcome = PipelineRun()
     lake_id, weeks, orphans = _warehouse_state(outcome)
     history = History(instance, graph, _trusted(instance, lake_id))
 
-    keys, reasons = _ingest_selection(history, orphans)
-    if keys:
-        outcome.reasons.append((INGEST_JOB, reasons))
-        announce(f"stage ingest: {_because(reasons)}")
-        _execute(pipeline.defs.resolve_job_def(INGEST_JOB), instance, outcome,
-                 asset_selection=pipeline.selection(dg.AssetSelection.assets(*keys)))
-        if not outcome.success:
-            return outcome
-        lake_id, weeks, _ = _warehouse_state(outcome)
-        history = History(instance, graph, history.trusted)  # an untrusted history stays so: all re-runs
-    else:
-        outcome.skipped.append((INGEST_JOB, f"no landing file new or changed ({len(landing_signature(landing_dir()))} "
-                                            "files as last ingested), reference data unchanged"))
-    if outcome.problems:
-        outcome.success = False
-        return outcome
-
-    keys = sorted(graph.jobs[WEEKLY_JOB], key=lambda k: (k != EVENTS, str(k)))  # upstream first
-    ranges, reasons = _stale_week_ranges(history, keys, weeks)
-    if ranges:
-        outcome.reasons.append((WEEKLY_JOB, reasons))
-        outcome.weeks = (ranges[0][0], ranges[-1][-1])
-    else:
-        outcome.skipped.append((WEEKLY_JOB, f"every week of the lake ({len(weeks)}) is up to date"))
-    for week_range in ranges:
-        announce(f"stage weekly: weeks {week_range[0]} to {week_range[-1]}, {_because(reasons)}")
-        _execute(pipeline.defs.resolve_job_def(WEEKLY_JOB), instance, outcome,
-                 tags={"dagster/asset_partition_range_start": week_range[0],
-                       "dagster/asset_partition_range_end": week_range[-1]})
-        if not outcome.success:
-            return outcome
-    history = History(instance, graph, history.trusted)  # its reads are cached: read again after runs
-
-    for job in (INDICATORS_JOB, SERVING_JOB):
-        keys, reasons = _downstream_selection(history, pipeline, job)
-        if job == SERVING_JOB and not keys and (why := _serving_file_changed(history)):
-            keys, reasons = [SERVING], [f"published_serving: {why}"]
-        if not keys:
-            outcome.skipped.append((job, "no input changed since its last run"))
-            continue
-        outcome.reasons.append((job, reasons))
-        announce(f"stage {job.removesuffix('_job')}: {len(keys)} asset(s), {_because(reasons)}")
-        _execute(pipeline.defs.resolve_job_def(job), instance, outcome, asset_selection=keys)
-        if not outcome.success:
-            return outcome
-        history = History(instance, graph, history.trusted)
+    for job, selected in graph.jobs.items():
+        stage, ran = job.removesuffix("_job"), False
+        kind = _stage_kind(graph, job)
+        if kind == "ingest":
+            keys, reasons = _ingest_selection(history, orphans)
+            if keys:
+                outcome.reasons.append((job, reasons))
+                announce(f"stage {stage}: {_because(reasons)}")
+                _execute(pipeline.defs.resolve_job_def(job), instance, outcome,
+                         asset_selection=pipeline.selection(dg.AssetSelection.assets(*keys)))
+                if not outcome.success:
+                    return outcome
+                lake_id, weeks, _ = _warehouse_state(outcome)
+                ran = True
+            else:
+                outcome.skipped.append((job, f"no landing file new or changed ({len(landing_signature(landing_dir()))} "
+                                             "files as last ingested), reference data unchanged"))
+            if outcome.problems:
+                outcome.success = False
+                return outcome
+        elif kind == "weekly":
+            keys = sorted(selected, key=lambda k: (k != EVENTS, str(k)))  # upstream first
+            ranges, reasons = _stale_week_ranges(history, keys, weeks)
+            if ranges:
+                outcome.reasons.append((job, reasons))
+                outcome.weeks = (ranges[0][0], ranges[-1][-1])
+            else:
+                outcome.skipped.append((job, f"every week of the lake ({len(weeks)}) is up to date"))
+            for week_range in ranges:
+                announce(f"stage {stage}: weeks {week_range[0]} to {week_range[-1]}, {_because(reasons)}")
+                _execute(pipeline.defs.resolve_job_def(job), instance, outcome,
+                         tags={"dagster/asset_partition_range_start": week_range[0],
+                               "dagster/asset_partition_range_end": week_range[-1]})
+                if not outcome.success:
+                    return outcome
+                ran = True
+        else:
+            keys, reasons = _downstream_selection(history, pipeline, job)
+            if SERVING in selected and not keys and (why := _serving_file_changed(history)):
+                keys, reasons = [SERVING], [f"published_serving: {why}"]
+            if not keys:
+                outcome.skipped.append((job, "no input changed since its last run"))
+                continue
+            outcome.reasons.append((job, reasons))
+            announce(f"stage {stage}: {len(keys)} asset(s), {_because(reasons)}")
+            _execute(pipeline.defs.resolve_job_def(job), instance, outcome, asset_selection=keys)
+            if not outcome.success:
+                return outcome
+            ran = True
+        if ran:
+            history = History(instance, graph, history.trusted)  # its reads are cached: read again after runs
     return outcome

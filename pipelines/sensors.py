@@ -1,12 +1,16 @@
-"""Sensors: new landing files launch an ingest run; an ingest that touched weeks launches those weeks."""
+"""Sensors: the daemon's chain of the pipeline's jobs, in the order of ``PIPELINE_JOBS`` (pipelines/jobs.py).
+
+New landing files launch an ingest run; an ingest that touched weeks launches the weekly job over those
+weeks; every later job runs once after each successful run of the job before it."""
 
 import hashlib
+import itertools
 import json
 
 import dagster as dg
 
 from pipelines.defs.ingest.ingest_file import landing_signature
-from pipelines.jobs import indicators_job, ingest_job, serving_job, weekly_job
+from pipelines.jobs import PIPELINE_JOBS, ingest_job, weekly_job
 from pipelines.paths import landing_dir
 
 
@@ -39,22 +43,23 @@ def ingested_weeks_sensor(context: dg.SensorEvaluationContext, asset_event: dg.E
     )
 
 
-def _after_success(name: str, upstream: dg.JobDefinition, downstream: dg.JobDefinition, key_prefix: str,
-                   description: str) -> dg.SensorDefinition:
-    """A sensor that launches ``downstream`` once after each successful run of ``upstream``."""
+def _after_success(upstream: dg.JobDefinition, downstream: dg.JobDefinition) -> dg.SensorDefinition:
+    """A sensor that launches ``downstream`` once after each successful run of ``upstream``, named after both
+    jobs' stages (``indicators_after_weekly_sensor``); its run key holds the upstream run's id, so a daemon
+    restart never launches twice for one run."""
+    up, down = (job.name.removesuffix("_job") for job in (upstream, downstream))
 
-    @dg.run_status_sensor(name=name, description=description, run_status=dg.DagsterRunStatus.SUCCESS,
-                          monitored_jobs=[upstream], request_job=downstream,
+    @dg.run_status_sensor(name=f"{down}_after_{up}_sensor",
+                          description=f"Launches {downstream.name} after each successful run of {upstream.name}.",
+                          run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[upstream], request_job=downstream,
                           default_status=dg.DefaultSensorStatus.RUNNING)
     def _sensor(context: dg.RunStatusSensorContext):
-        return dg.RunRequest(run_key=f"{key_prefix}-after-{context.dagster_run.run_id}")
+        return dg.RunRequest(run_key=f"{down}-after-{context.dagster_run.run_id}")
 
     return _sensor
 
 
-indicators_after_weeks_sensor = _after_success(
-    "indicators_after_weeks_sensor", weekly_job, indicators_job, "indicators",
-    "Recomputes the period indicators after weeks were (re)materialized.")
-serving_after_indicators_sensor = _after_success(
-    "serving_after_indicators_sensor", indicators_job, serving_job, "serving",
-    "Republishes the dashboard's serving copy after the indicators were recomputed.")
+# From the weekly job on, each job of PIPELINE_JOBS after the success of the one before it.
+after_success_sensors = [_after_success(upstream, downstream)
+                         for upstream, downstream in itertools.pairwise(PIPELINE_JOBS[PIPELINE_JOBS.index(weekly_job):])]
+PIPELINE_SENSORS = [landing_sensor, ingested_weeks_sensor, *after_success_sensors]

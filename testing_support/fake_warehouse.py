@@ -319,8 +319,8 @@ def build_fake_serving(root: Path, reference_dir: Path, **kwargs) -> Path:
     """
     import duckdb
 
-    from pipelines.defs.publication.paths import SERVING_FILENAME
     from pipelines.defs.publication.publish import publish_serving
+    from pipelines.serving_file import SERVING_FILENAME
 
     root = Path(root)
     (root / "warehouse").mkdir(parents=True, exist_ok=True)

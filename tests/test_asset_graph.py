@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-JOBS = ["ingest_job", "weekly_job", "indicators_job", "serving_job"]
+JOBS = ["ingest_job", "weekly_job", "indicators_job", "publication_job"]  # the order of PIPELINE_JOBS
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +19,12 @@ def built(tmp_path_factory):
     from pipelines import asset_graph
     from pipelines.definitions import build_defs, pipeline_assets
     from pipelines.defs.reference.assets import reference_assets
+    from pipelines.jobs import PIPELINE_JOBS
 
     mp = pytest.MonkeyPatch()
     mp.setenv("ENT_DATA_DIR", str(tmp_path_factory.mktemp("graph_data")))
     defs = build_defs()
-    yield defs, asset_graph.from_definitions(defs, pipeline_assets(), reference_assets, JOBS)
+    yield defs, asset_graph.from_definitions(defs, pipeline_assets(), reference_assets, [j.name for j in PIPELINE_JOBS])
     mp.undo()
 
 
@@ -43,6 +44,7 @@ def test_snapshot_holds_what_the_definitions_say(built, tmp_path):
         assert loaded.code_version(key) == node.code_version, key
     assert sum(loaded.partitioned(k) for k in loaded.keys) >= 4  # events and the weekly dbt models
     assert any(graph.nodes[k].dbt_checksum for k in loaded.keys)
+    assert list(loaded.jobs) == JOBS  # the runner runs them in the snapshot's order
     for job in JOBS:
         assert loaded.jobs[job] == defs.resolve_job_def(job).asset_layer.selected_asset_keys, job
     assert {k.to_user_string() for k in loaded.reference} >= {"schools"}

@@ -56,11 +56,12 @@ def test_schools_checks_fail_on_bad_rows(tmp_path):
     assert not schools_counts_per_level_plausible(duckdb=resource).passed
 
 
-def test_run_status_sensors_chain_weeks_indicators_and_serving(ent_data_dir):
-    """The run-status sensors request the next job of the chain (weekly → indicators → serving), once per
-    upstream run (keyed by its id, so a daemon restart never republishes twice for one run)."""
-    from pipelines.sensors import indicators_after_weeks_sensor, serving_after_indicators_sensor
-    from pipelines.jobs import indicators_job, serving_job
+def test_run_status_sensors_chain_weeks_indicators_and_publication(ent_data_dir):
+    """The run-status sensors request the next job of PIPELINE_JOBS from the weekly one on (weekly →
+    indicators → publication), once per upstream run (keyed by its id, so a daemon restart never republishes
+    twice for one run)."""
+    from pipelines.jobs import PIPELINE_JOBS
+    from pipelines.sensors import after_success_sensors
 
     @dg.op
     def succeeds():
@@ -70,13 +71,35 @@ def test_run_status_sensors_chain_weeks_indicators_and_serving(ent_data_dir):
     def upstream():
         succeeds()
 
+    assert [s.name for s in after_success_sensors] == ["indicators_after_weekly_sensor",
+                                                       "publication_after_indicators_sensor"]
+    assert [j.name for j in PIPELINE_JOBS] == ["ingest_job", "weekly_job", "indicators_job", "publication_job"]
     with dg.DagsterInstance.ephemeral() as instance:
         result = upstream.execute_in_process(instance=instance)
-        for sensor, requested in ((indicators_after_weeks_sensor, indicators_job),
-                                  (serving_after_indicators_sensor, serving_job)):
+        for sensor, requested in zip(after_success_sensors, PIPELINE_JOBS[2:], strict=True):
             assert [t.job_name for t in sensor.targets] == [requested.name]
             context = dg.build_run_status_sensor_context(
                 sensor_name=sensor.name, dagster_event=result.get_run_success_event(),
                 dagster_instance=instance, dagster_run=result.dagster_run)
             request = sensor(context)
             assert isinstance(request, dg.RunRequest) and result.run_id in request.run_key
+
+
+def test_code_location_merges_the_domains(ent_data_dir):
+    """The code location holds every domain's definitions, the pipeline's jobs and sensors, and nothing else."""
+    from pipelines import definitions
+    from pipelines.definitions import DOMAINS, build_defs, pipeline_assets
+    from pipelines.jobs import PIPELINE_JOBS
+    from pipelines.sensors import PIPELINE_SENSORS
+
+    # Dagster refuses to load a module holding more than one Definitions object.
+    assert [name for name, value in vars(definitions).items() if isinstance(value, dg.Definitions)] == ["defs"]
+    defs = build_defs()
+    assert {k for a in defs.assets for k in a.keys} == {k for a in pipeline_assets() for k in a.keys} == {
+        k for d in DOMAINS for a in d.assets for k in a.keys}
+    assert {j.name for j in defs.jobs} == {j.name for j in PIPELINE_JOBS} | {"retention_job", "weekly_report_job"}
+    assert {s.name for s in defs.sensors} == {s.name for s in PIPELINE_SENSORS}
+    assert {s.name for s in defs.schedules} == {"retention_job_schedule", "weekly_report_job_schedule"}
+    assert all(spec.code_version for a in defs.assets for spec in a.specs)
+    # "publication" names the stage, the asset keeps its key (docs/design.md, Layout).
+    assert defs.resolve_asset_graph().get(dg.AssetKey("published_serving")).group_name == "publication"

@@ -138,8 +138,8 @@ def test_exact_audit_lets_a_pooled_pair_that_passes_through():
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
+    from pipelines.serving_file import SERVING_FILENAME
     from testing_support.fake_warehouse import shared_fake_serving
-    from pipelines.defs.publication.paths import SERVING_FILENAME
 
     root = shared_fake_serving(tmp_path_factory.getbasetemp(), REFERENCE_DIR)
     serving = root / "serving" / SERVING_FILENAME

@@ -1,5 +1,6 @@
-"""The layout's import rules (docs/design.md, Layout): no import cycle between top-level folders, and the
-demo generator is imported only by itself and the CLI command that runs it.
+"""The layout's import rules (docs/design.md, Layout): no import cycle between top-level folders, the
+demo generator is imported only by itself and the CLI command that runs it, and the dashboard reaches the
+serving file without Dagster.
 
 A folder is a domain of ``pipelines/defs/`` (``pipelines/defs/ingest``), any other package of
 ``pipelines/`` (``pipelines/synth``, ``pipelines/equity``), a module directly under ``pipelines/``
@@ -70,6 +71,26 @@ def import_edges() -> dict[tuple[str, str], list[str]]:
                 if pair[0] != pair[1] and str(path.relative_to(REPO)) not in edges[pair]:
                     edges[pair].append(str(path.relative_to(REPO)))
     return edges
+
+
+def imported_closure(paths) -> set[str]:
+    """Every module the files ``paths`` import, transitively through the project's modules (importing a
+    module runs its packages' ``__init__`` too, so they count)."""
+    seen, todo, found = set(), list(paths), set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for module in imported_modules(path):
+            found.add(module)
+            parts = module.split(".")
+            for depth in range(1, len(parts) + 1):
+                target = module_path(".".join(parts[:depth]))
+                source = target / "__init__.py" if target is not None and target.is_dir() else target
+                if source is not None and source.is_file():
+                    todo.append(source)
+    return found
 
 
 def cycles(edges) -> list[list[str]]:
@@ -143,3 +164,18 @@ def test_the_product_never_imports_the_test_support():
                        if any(m.split(".")[0] == "testing_support" for m in imported_modules(path)))
     assert importers == []
     assert "testing_support.fake_warehouse" in imported_modules(REPO / "tests/test_serving_publish.py")
+
+
+def test_the_serving_file_module_and_the_dashboard_import_no_dagster():
+    """The serving file's module (its path, schema version and opener) is the dashboard's one way to the
+    published file: neither it nor the dashboard imports Dagster, or anything of ``pipelines/defs/``,
+    directly or through another project module (docs/design.md, Layout)."""
+    serving_file = REPO / "pipelines" / "serving_file.py"
+    dashboard = sorted(REPO.joinpath("dashboards").rglob("*.py"))
+    assert "pipelines.serving_file" in imported_modules(REPO / "dashboards/ent_dash/data.py")
+    for sources in ([serving_file], dashboard):
+        found = imported_closure(sources)
+        assert "duckdb" in found  # the walk follows the imports (so an empty closure cannot pass)
+        dagster = sorted(m for m in found if m.split(".")[0] == "dagster" or m.startswith("dagster_"))
+        defs = sorted(m for m in found if m.startswith("pipelines.defs"))
+        assert dagster == [] and defs == [], (sources[0], dagster, defs)

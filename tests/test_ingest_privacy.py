@@ -138,10 +138,10 @@ def crafted(tmp_path_factory):
     week and of the ingest's week, and a dashboard account with an audit line."""
     from dagster._serdes import serialize_value
 
-    from pipelines.defs.publication.paths import serving_path
     from pipelines.defs.reports.weekly import write_weekly_reports
     from pipelines.paths import reports_dir, warehouse_path
     from pipelines.runner import run_pipeline
+    from pipelines.serving_file import serving_path
     from pipelines.users import add_user, audit
 
     root = tmp_path_factory.mktemp("crafted")
@@ -210,8 +210,8 @@ def test_the_crafted_files_are_read_and_every_row_is_accounted_for(crafted):
 
 
 def test_no_personal_value_in_any_table_of_the_warehouse_or_the_serving_copy(crafted):
-    from pipelines.defs.publication.paths import serving_path
     from pipelines.paths import warehouse_path
+    from pipelines.serving_file import serving_path
 
     assert _table_hits(warehouse_path()) == {}
     assert serving_path().exists()
@@ -268,8 +268,8 @@ def test_excerpts_keep_what_an_operator_needs(crafted):
 
 def test_written_files_and_folders_are_owner_only(crafted):
     root, _, _, _ = crafted
-    from pipelines.defs.publication.paths import serving_path
     from pipelines.paths import warehouse_path
+    from pipelines.serving_file import serving_path
 
     def mode(path):
         return stat.S_IMODE(path.stat().st_mode)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.defs.publication.paths import SERVING_FILENAME
 from pipelines.defs.reports.command import add_parser
 from pipelines.defs.reports.published_week import weeks_with_data
 from pipelines.defs.reports.weeks import default_week
+from pipelines.serving_file import SERVING_FILENAME
 
 MONDAYS = [dt.date(2026, 6, 22), dt.date(2026, 6, 29), dt.date(2026, 7, 6)]
 

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import REFERENCE_DIR, REPO_ROOT
 from tests.ingest_helpers import UAI_A, entcore_line, write_text
 
-JOBS = ["ingest_job", "weekly_job", "indicators_job", "serving_job"]
+JOBS = ["ingest_job", "weekly_job", "indicators_job", "publication_job"]
 
 
 @pytest.fixture(scope="module")
@@ -131,15 +131,15 @@ def test_code_change_reruns_only_its_assets_and_what_depends_on_them(project, mo
     monkeypatch.setattr(code_versions, "code_version_of_module",
                         lambda m: original(m) + ("-edited" if m == "pipelines.defs.publication.assets" else ""))
     outcome = _run()
-    assert outcome.success and [job for job, *_ in outcome.runs] == ["serving_job"], outcome
-    assert dict(outcome.reasons)["serving_job"] == ["published_serving: its code or settings changed"]
+    assert outcome.success and [job for job, *_ in outcome.runs] == ["publication_job"], outcome
+    assert dict(outcome.reasons)["publication_job"] == ["published_serving: its code or settings changed"]
     _assert_noop(_run())
 
 
 def test_a_deleted_serving_copy_is_published_again(project):
     (project / "serving" / "observatoire_serving.duckdb").unlink()
     outcome = _run()
-    assert outcome.success and [job for job, *_ in outcome.runs] == ["serving_job"], outcome
+    assert outcome.success and [job for job, *_ in outcome.runs] == ["publication_job"], outcome
     assert (project / "serving" / "observatoire_serving.duckdb").exists()
     _assert_noop(_run())
 
@@ -180,7 +180,7 @@ def test_retention_purge_reruns_the_period_models_and_serving(project):
     assert purge.success
     outcome = _run()
     assert outcome.success, outcome
-    assert [job for job, *_ in outcome.runs] == ["indicators_job", "serving_job"]
+    assert [job for job, *_ in outcome.runs] == ["indicators_job", "publication_job"]
     assert "adoption_school: expired_events_purge was materialized since" in dict(outcome.reasons)["indicators_job"]
     _assert_noop(_run())
 

@@ -18,11 +18,11 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from scipy import stats
 
-from pipelines.defs.publication import derived
-from pipelines.defs.publication.paths import SERVING_FILENAME, serving_path
 from pipelines.defs.ingest.pseudonymize import make_pseudonymizer
+from pipelines.defs.publication import derived
 from pipelines.defs.publication.publish import publish_serving
 from pipelines.paths import truth_dir
+from pipelines.serving_file import SERVING_FILENAME, serving_path
 from testing_support.fake_warehouse import build_fake_warehouse
 from tests.conftest import REFERENCE_DIR
 
@@ -165,7 +165,7 @@ def test_pipeline_publishes_cells_that_match_the_warehouse_rollups(demo_warehous
     no per-user column, and every published cell equals the warehouse's rollup of the same cell (the publisher
     recomputes cells from school rows to know each cell's schools; both ways must agree)."""
     root, outcome, warehouse = demo_warehouse
-    assert [job for job, *_ in outcome.runs][-1] == "serving_job" and outcome.success
+    assert [job for job, *_ in outcome.runs][-1] == "publication_job" and outcome.success
     target = root / "serving" / SERVING_FILENAME
     with duckdb.connect(str(target), read_only=True) as srv:
         meta = dict(srv.execute("SELECT key, value FROM meta").fetchall())
@@ -222,9 +222,9 @@ def test_derived_figures_are_functions_of_the_published_figures_only(tiny_wareho
     suppressed school has none (an expected rate fitted on every school recovered hidden counts)."""
     import pandas as pd
 
-    from pipelines.defs.publication.derived import PUBLISHED_MEASURES
     from pipelines.defs.equity.school_flag_measures import flag_rows
     from pipelines.defs.equity.summary_measures import summary_rows
+    from pipelines.defs.publication.derived import PUBLISHED_MEASURES
 
     with duckdb.connect(str(tiny_warehouse)) as con:
         publish_serving(con, serving_path())

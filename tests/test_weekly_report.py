@@ -35,12 +35,12 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from pipelines import fr_format as fr
-from pipelines.defs.publication.paths import SERVING_FILENAME
 from pipelines.defs.reports.content import quintile_sii
 from pipelines.defs.reports.mail import send_weekly_reports, smtp_config_from_env
 from pipelines.defs.reports.pdf import PdfPrinter, find_chromium
 from pipelines.defs.reports.published_week import Cell
 from pipelines.defs.reports.weekly import parse_iso_week, read_manifest, write_weekly_reports
+from pipelines.serving_file import SERVING_FILENAME
 from tests.conftest import REFERENCE_DIR
 from tests.serving_figures import allowed_figures, body_text, printed_figures, unexplained
 
@@ -943,15 +943,15 @@ def test_asset_reads_the_serving_file_and_depends_on_it(demo_warehouse, fake, tm
 
 def test_schedule_runs_monday_morning_for_the_previous_week():
     import dagster as dg
+    from dagster_duckdb import DuckDBResource
 
-    from pipelines.defs.reports.assets import weekly_report, weekly_report_job, weekly_report_schedule
+    from pipelines.defs.reports.assets import weekly_report_schedule
+    from pipelines.defs.reports.definitions import defs as reports
 
     assert weekly_report_schedule.cron_schedule == "0 7 * * 1"
     assert weekly_report_schedule.execution_timezone == "Europe/Paris"
-    from dagster_duckdb import DuckDBResource
-
-    defs = dg.Definitions(assets=[weekly_report], jobs=[weekly_report_job], schedules=[weekly_report_schedule],
-                          resources={"duckdb": DuckDBResource(database=":memory:")})
+    # The reports domain's own definitions, as the code location merges them.
+    defs = dg.Definitions.merge(reports, dg.Definitions(resources={"duckdb": DuckDBResource(database=":memory:")}))
     with dg.DagsterInstance.ephemeral() as instance:
         context = dg.build_schedule_context(
             instance=instance, repository_def=defs.get_repository_def(),

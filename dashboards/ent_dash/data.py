@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pipelines.defs.publication.open_serving import open_serving
-from pipelines.defs.publication.paths import SCHEMA_VERSION, serving_path
 from pipelines.equity.eb_shrink import eb_shrink
+from pipelines.serving_file import SCHEMA_VERSION, open_serving, serving_path
 
 CACHE_TTL = 600
 

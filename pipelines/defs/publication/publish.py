@@ -67,7 +67,6 @@ from pipelines.defs.publication.derived import (
 )
 from pipelines.defs.publication.geo import boundary_rows
 from pipelines.defs.publication.levers import publish_levers
-from pipelines.defs.publication.paths import SCHEMA_VERSION
 from pipelines.defs.reference.school_calendar import ZONE_OF_ACADEMIE, school_holidays
 from pipelines.disclosure.cell_suppression import Family, SuppressionReport, suppress
 from pipelines.disclosure.release import EXACT_AUDIT_MAX_ATOMS, GROUP_COLS, clear_release
@@ -76,6 +75,7 @@ from pipelines.fr_format import Z95
 from pipelines.paths import reference_dir
 from pipelines.privacy import MIN_CELL, MIN_DENOMINATOR, PROTECTION_MIN, PROTECTION_SHARE
 from pipelines.quality.violations import violations
+from pipelines.serving_file import SCHEMA_VERSION
 
 GROUP = GROUP_COLS
 ADOPTION_SUMS = ("ev_sessions", "ev_active", "mobile_sessions", "services_used")

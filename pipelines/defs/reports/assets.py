@@ -14,10 +14,10 @@ import duckdb as duckdb_lib
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.ingest.partitions import weekly_partitions
-from pipelines.defs.publication.paths import serving_path
 from pipelines.defs.reports.mail import send_weekly_reports
 from pipelines.defs.reports.weekly import read_manifest, write_weekly_reports
 from pipelines.paths import reports_dir
+from pipelines.serving_file import serving_path
 
 REPORT_DEPS = ["published_serving", "quarantine", "landing_manifest"]
 

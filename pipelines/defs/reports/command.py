@@ -30,12 +30,12 @@ def _week_arg(value: str):
 def cmd_report(args: argparse.Namespace) -> int:
     import duckdb
 
-    from pipelines.defs.publication.paths import serving_path
     from pipelines.defs.reports.mail import send_weekly_reports
     from pipelines.defs.reports.published_week import weeks_with_data
     from pipelines.defs.reports.weekly import read_manifest, write_weekly_reports
     from pipelines.defs.reports.weeks import default_week, iso_period
     from pipelines.paths import reports_dir, warehouse_path
+    from pipelines.serving_file import serving_path
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     serving = serving_path()

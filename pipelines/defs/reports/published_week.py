@@ -24,10 +24,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.defs.publication.open_serving import open_serving
-from pipelines.defs.publication.paths import SCHEMA_VERSION
 from pipelines.defs.reports.levers import PublishedLevers, load_levers
 from pipelines.defs.reports.weeks import Weeks, iso_period
+from pipelines.serving_file import SCHEMA_VERSION, open_serving
 
 PROFILES = ("parent", "eleve", "enseignant")
 NATION = "FR"
