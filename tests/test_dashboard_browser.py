@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,19 @@ def server(tmp_path_factory):
     log.close()
 
 
+@contextmanager
+def _browser_page(height: int, **page_options):
+    """Debian chromium and a French-locale page 1440 px wide, ``height`` px high; the browser closes on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            yield browser, browser.new_page(viewport={"width": 1440, "height": height}, locale="fr-FR", **page_options)
+        finally:
+            browser.close()
+
+
 def _log_in(page, url: str, login: str = "dane-rennes", password: str = "browser-password-1",
             heading: str = "Académie de Rennes") -> None:
     from playwright.sync_api import expect
@@ -106,68 +120,63 @@ def _log_in(page, url: str, login: str = "dane-rennes", password: str = "browser
 
 
 def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, root, _ = server
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 3600}, locale="fr-FR")
-            _log_in(page, url)
-            expect(page.get_by_text("Taux d'usage actif par département")).to_be_visible(timeout=60_000)
-            expect(page.get_by_text("Diagramme en entonnoir (funnel plot)")).to_be_visible(timeout=60_000)
-            plots = page.locator(".js-plotly-plot")
-            expect(plots.first).to_be_visible(timeout=60_000)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8",
-                                   timeout=60_000)
-            # the map holds filled département polygons; the funnel holds school markers
-            assert page.locator(".js-plotly-plot path.js-fill").count() >= 4
-            assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 10
-            # plotly speaks French: modebar tooltips from the locale passed in every chart's config
-            titles = page.eval_on_selector_all(".modebar-btn", "els => els.map(e => e.getAttribute('data-title'))")
-            assert titles.count("Télécharger le graphique (PNG)") >= 8 and "Déplacer" in titles
-            assert not {"Download plot as a PNG", "Download plot as a png", "Pan", "Autoscale"} & set(titles)
-            # intervals: ± on the headline rate, 95 % error bars on the breakdown bars, SII / RII with IC 95 %
-            expect(page.get_by_text("IC 95 %").first).to_be_visible(timeout=60_000)
-            assert page.locator("[data-testid='stMetricValue']").filter(has_text="±").count() >= 1
-            assert page.locator(".js-plotly-plot g.errorbar").count() >= 3
-            # the gap to France with its interval (and its verdict when it holds 0)
-            expect(page.get_by_text("Écart à la France : ", exact=False)).to_be_visible()
-            # the activation rate with its ±, the IPS-fit slope and the Theil indices with their intervals
-            activation = page.locator("[data-testid='stMetric']").filter(has_text="Taux d'activation")
-            expect(activation.locator("[data-testid='stMetricValue']")).to_contain_text("±")
-            slope = page.get_by_text("Pente de l'ajustement pondéré, par 10 points d'IPS (IC 95 %", exact=False)
-            expect(slope).to_be_visible()
-            assert re.search(r"IC 95 % : [+−±]\d+,\d\u202fpt à [+−±]\d+,\d\u202fpt", slope.inner_text())
-            theil = page.get_by_text("Intervalles à 95 % (bootstrap sur les établissements publiés)", exact=False)
-            expect(theil).to_be_visible()
-            assert re.search(r"entre départements \d,\d{4} \[\d,\d{4} ; \d,\d{4}\]", theil.inner_text())
-            page.wait_for_timeout(1500)  # let the last charts settle before the screenshot
-            page.screenshot(path=str(ARTIFACTS / "dashboard_academie.png"), full_page=True)
-            content = page.content()
-            assert "Vue nationale" not in page.locator("[data-testid='stSidebarNav']").inner_text()
+    with _browser_page(3600) as (browser, page):
+        _log_in(page, url)
+        expect(page.get_by_text("Taux d'usage actif par département")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Diagramme en entonnoir (funnel plot)")).to_be_visible(timeout=60_000)
+        plots = page.locator(".js-plotly-plot")
+        expect(plots.first).to_be_visible(timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8",
+                               timeout=60_000)
+        # the map holds filled département polygons; the funnel holds school markers
+        assert page.locator(".js-plotly-plot path.js-fill").count() >= 4
+        assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 10
+        # plotly speaks French: modebar tooltips from the locale passed in every chart's config
+        titles = page.eval_on_selector_all(".modebar-btn", "els => els.map(e => e.getAttribute('data-title'))")
+        assert titles.count("Télécharger le graphique (PNG)") >= 8 and "Déplacer" in titles
+        assert not {"Download plot as a PNG", "Download plot as a png", "Pan", "Autoscale"} & set(titles)
+        # intervals: ± on the headline rate, 95 % error bars on the breakdown bars, SII / RII with IC 95 %
+        expect(page.get_by_text("IC 95 %").first).to_be_visible(timeout=60_000)
+        assert page.locator("[data-testid='stMetricValue']").filter(has_text="±").count() >= 1
+        assert page.locator(".js-plotly-plot g.errorbar").count() >= 3
+        # the gap to France with its interval (and its verdict when it holds 0)
+        expect(page.get_by_text("Écart à la France : ", exact=False)).to_be_visible()
+        # the activation rate with its ±, the IPS-fit slope and the Theil indices with their intervals
+        activation = page.locator("[data-testid='stMetric']").filter(has_text="Taux d'activation")
+        expect(activation.locator("[data-testid='stMetricValue']")).to_contain_text("±")
+        slope = page.get_by_text("Pente de l'ajustement pondéré, par 10 points d'IPS (IC 95 %", exact=False)
+        expect(slope).to_be_visible()
+        assert re.search(r"IC 95 % : [+−±]\d+,\d\u202fpt à [+−±]\d+,\d\u202fpt", slope.inner_text())
+        theil = page.get_by_text("Intervalles à 95 % (bootstrap sur les établissements publiés)", exact=False)
+        expect(theil).to_be_visible()
+        assert re.search(r"entre départements \d,\d{4} \[\d,\d{4} ; \d,\d{4}\]", theil.inner_text())
+        page.wait_for_timeout(1500)  # let the last charts settle before the screenshot
+        page.screenshot(path=str(ARTIFACTS / "dashboard_academie.png"), full_page=True)
+        content = page.content()
+        assert "Vue nationale" not in page.locator("[data-testid='stSidebarNav']").inner_text()
 
-            page.set_viewport_size({"width": 1440, "height": 4200})
-            page.locator("[data-testid='stSidebarNav']").get_by_text("Leviers").click()
-            expect(page.get_by_role("heading", name="Leviers", exact=True)).to_be_visible(timeout=60_000)
-            expect(page.get_by_text("L'effet d'un atelier, semaine après semaine")).to_be_visible(timeout=60_000)
-            expect(page.get_by_text("Où envoyer les médiateurs")).to_be_visible(timeout=60_000)
-            expect(page.get_by_text("Taux d'usage actif : intervalle à 95 % de Wilson", exact=False)).to_be_visible(
-                timeout=60_000)
-            # the scenarios' SII before and after carry their fit's interval, under the published SII's guards
-            expect(page.get_by_text("SII avant et après : intervalle de Wald de la droite ajustée",
-                                    exact=False)).to_be_visible(timeout=60_000)
-            # effects, event study and the two gap splits (an académie user has no dot plot of académies)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8 && "
-                                   "!document.body.innerText.includes('Diagramme en entonnoir')", timeout=60_000)
-            assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 20
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / "dashboard_leviers.png"), full_page=True)
-            leviers = page.content()
-            assert "Créteil" not in leviers
-        finally:
-            browser.close()
+        page.set_viewport_size({"width": 1440, "height": 4200})
+        page.locator("[data-testid='stSidebarNav']").get_by_text("Leviers").click()
+        expect(page.get_by_role("heading", name="Leviers", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("L'effet d'un atelier, semaine après semaine")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Où envoyer les médiateurs")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Taux d'usage actif : intervalle à 95 % de Wilson", exact=False)).to_be_visible(
+            timeout=60_000)
+        # the scenarios' SII before and after carry their fit's interval, under the published SII's guards
+        expect(page.get_by_text("SII avant et après : intervalle de Wald de la droite ajustée",
+                                exact=False)).to_be_visible(timeout=60_000)
+        # effects, event study and the two gap splits (an académie user has no dot plot of académies)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8 && "
+                               "!document.body.innerText.includes('Diagramme en entonnoir')", timeout=60_000)
+        assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 20
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "dashboard_leviers.png"), full_page=True)
+        leviers = page.content()
+        assert "Créteil" not in leviers
     import duckdb
 
     with duckdb.connect(str(root / "serving" / "observatoire_serving.duckdb"), read_only=True) as con:
@@ -178,61 +187,56 @@ def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
 
 
 def test_national_user_sees_sii_intervals_and_weekly_band(server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, _, _ = server
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 2600}, locale="fr-FR")
-            _log_in(page, url, "dne-national", "browser-password-2", "Vue nationale")
-            expect(page.get_by_text("Adoption moyenne et inégalité sociale (SII)")).to_be_visible(timeout=60_000)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
-                                   timeout=60_000)
-            # the académies' SII with horizontal error bars, and the SII interval column of the table
-            assert page.locator(".js-plotly-plot g.errorbar").count() >= 2
-            expect(page.get_by_text("bulle creuse : écart non significatif", exact=False)).to_be_visible()
-            # active rate, activation rate, mobile share and visits per active account, each with its ±
-            for label in ("Taux d'usage actif", "Taux d'activation", "Part mobile", "Visites par compte actif"):
-                metric = page.locator("[data-testid='stMetric']").filter(has_text=label)
-                expect(metric.locator("[data-testid='stMetricValue']")).to_contain_text("±")
-            assert re.search(r"\d+,\d ±\d+,\d", page.locator("[data-testid='stMetric']").filter(
-                has_text="Visites par compte actif").inner_text())
-            # the map's shrunk rates carry their posterior interval (hover; the caption says so)
-            expect(page.get_by_text("[borne basse ; borne haute]", exact=False)).to_be_visible()
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / "dashboard_nationale.png"), full_page=True)
-            # feature reach with its rounded 95 % interval: error bars on the bars, and the caption
-            page.get_by_role("link", name="Fonctionnalités").click()
-            expect(page.get_by_text("Barres noires : intervalle de confiance à 95 %", exact=False)).to_be_visible(
-                timeout=60_000)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
-                                   timeout=60_000)
-            assert page.locator(".js-plotly-plot g.errorbar").count() >= 3
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / "dashboard_fonctionnalites.png"), full_page=True)
-            page.get_by_role("link", name="Tendances").click()
-            expect(page.get_by_text("Bande ombrée : intervalle à 95 %", exact=False)).to_be_visible(timeout=60_000)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
-                                   timeout=60_000)
-            # the 95 % band is a filled trace of the weekly chart
-            assert page.locator(".js-plotly-plot .scatterlayer path.js-fill").count() >= 1
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / "dashboard_tendances.png"), full_page=True)
-            # one school: its observed rate with its Wilson interval, the comparison bars with error bars
-            page.get_by_role("link", name="Établissement").click()
-            expect(page.get_by_text("Barres noires : intervalles à 95 %", exact=False)).to_be_visible(timeout=60_000)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
-                                   timeout=60_000)
-            expect(page.get_by_text("(IC 95 %, Wilson", exact=False)).to_be_visible()
-            expect(page.get_by_text("Intervalle à 95 % de Wilson sur les comptes de chaque établissement",
-                                    exact=False)).to_be_visible()
-            assert page.locator(".js-plotly-plot g.errorbar").count() >= 1
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / "dashboard_etablissement.png"), full_page=True)
-        finally:
-            browser.close()
+    with _browser_page(2600) as (browser, page):
+        _log_in(page, url, "dne-national", "browser-password-2", "Vue nationale")
+        expect(page.get_by_text("Adoption moyenne et inégalité sociale (SII)")).to_be_visible(timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
+                               timeout=60_000)
+        # the académies' SII with horizontal error bars, and the SII interval column of the table
+        assert page.locator(".js-plotly-plot g.errorbar").count() >= 2
+        expect(page.get_by_text("bulle creuse : écart non significatif", exact=False)).to_be_visible()
+        # active rate, activation rate, mobile share and visits per active account, each with its ±
+        for label in ("Taux d'usage actif", "Taux d'activation", "Part mobile", "Visites par compte actif"):
+            metric = page.locator("[data-testid='stMetric']").filter(has_text=label)
+            expect(metric.locator("[data-testid='stMetricValue']")).to_contain_text("±")
+        assert re.search(r"\d+,\d ±\d+,\d", page.locator("[data-testid='stMetric']").filter(
+            has_text="Visites par compte actif").inner_text())
+        # the map's shrunk rates carry their posterior interval (hover; the caption says so)
+        expect(page.get_by_text("[borne basse ; borne haute]", exact=False)).to_be_visible()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "dashboard_nationale.png"), full_page=True)
+        # feature reach with its rounded 95 % interval: error bars on the bars, and the caption
+        page.get_by_role("link", name="Fonctionnalités").click()
+        expect(page.get_by_text("Barres noires : intervalle de confiance à 95 %", exact=False)).to_be_visible(
+            timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
+                               timeout=60_000)
+        assert page.locator(".js-plotly-plot g.errorbar").count() >= 3
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "dashboard_fonctionnalites.png"), full_page=True)
+        page.get_by_role("link", name="Tendances").click()
+        expect(page.get_by_text("Bande ombrée : intervalle à 95 %", exact=False)).to_be_visible(timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
+                               timeout=60_000)
+        # the 95 % band is a filled trace of the weekly chart
+        assert page.locator(".js-plotly-plot .scatterlayer path.js-fill").count() >= 1
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "dashboard_tendances.png"), full_page=True)
+        # one school: its observed rate with its Wilson interval, the comparison bars with error bars
+        page.get_by_role("link", name="Établissement").click()
+        expect(page.get_by_text("Barres noires : intervalles à 95 %", exact=False)).to_be_visible(timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
+                               timeout=60_000)
+        expect(page.get_by_text("(IC 95 %, Wilson", exact=False)).to_be_visible()
+        expect(page.get_by_text("Intervalle à 95 % de Wilson sur les comptes de chaque établissement",
+                                exact=False)).to_be_visible()
+        assert page.locator(".js-plotly-plot g.errorbar").count() >= 1
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "dashboard_etablissement.png"), full_page=True)
     for name in ("dashboard_nationale.png", "dashboard_fonctionnalites.png", "dashboard_tendances.png",
                  "dashboard_etablissement.png"):
         assert (ARTIFACTS / name).stat().st_size > 30_000
@@ -248,29 +252,24 @@ def _fetch_without_session(url: str) -> tuple[int, bytes]:
 
 
 def test_csv_download_reaches_the_logged_in_browser_only(server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, _, own = server
     media = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 2400}, locale="fr-FR", accept_downloads=True)
-            page.on("request", lambda request: media.append(request.url)
-                    if urllib.parse.urlparse(request.url).path.startswith("/media/") else None)
-            _log_in(page, url)
-            buttons = page.get_by_role("button", name="Télécharger le tableau (CSV)")
-            expect(buttons.nth(1)).to_be_visible(timeout=60_000)  # the page has run down to the schools table
-            assert not media  # nothing to fetch before the click
-            with page.expect_download(timeout=60_000) as download:
-                buttons.first.click()
-            link = download.value.url
-            csv = Path(download.value.path()).read_text(encoding="utf-8-sig")
-            status, body = _fetch_without_session(link)
-            # Another browser, without this one's cookies, gets nothing either.
-            stranger_status = browser.new_context().request.get(link).status
-        finally:
-            browser.close()
+    with _browser_page(2400, accept_downloads=True) as (browser, page):
+        page.on("request", lambda request: media.append(request.url)
+                if urllib.parse.urlparse(request.url).path.startswith("/media/") else None)
+        _log_in(page, url)
+        buttons = page.get_by_role("button", name="Télécharger le tableau (CSV)")
+        expect(buttons.nth(1)).to_be_visible(timeout=60_000)  # the page has run down to the schools table
+        assert not media  # nothing to fetch before the click
+        with page.expect_download(timeout=60_000) as download:
+            buttons.first.click()
+        link = download.value.url
+        csv = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        status, body = _fetch_without_session(link)
+        # Another browser, without this one's cookies, gets nothing either.
+        stranger_status = browser.new_context().request.get(link).status
     assert "/media/" in link and link.endswith(".csv")
     header, *rows = csv.splitlines()
     assert header.startswith(("Département;Établissements;", "Établissement;Commune;UAI;")) and len(rows) >= 3
