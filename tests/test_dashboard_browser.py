@@ -108,6 +108,21 @@ def _browser_page(height: int, **page_options):
             browser.close()
 
 
+def _open(page, link: str, caption: str) -> None:
+    """Follow the sidebar ``link`` and wait for the page's ``caption`` and its first chart."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name=link).click()
+    expect(page.get_by_text(caption, exact=False)).to_be_visible(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1", timeout=60_000)
+
+
+def _screenshot(page, name: str) -> None:
+    """A full-page screenshot in test-artifacts/, once the last charts have settled."""
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
 def _log_in(page, url: str, login: str = "dane-rennes", password: str = "browser-password-1",
             heading: str = "Académie de Rennes") -> None:
     from playwright.sync_api import expect
@@ -154,8 +169,7 @@ def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
         theil = page.get_by_text("Intervalles à 95 % (bootstrap sur les établissements publiés)", exact=False)
         expect(theil).to_be_visible()
         assert re.search(r"entre départements \d,\d{4} \[\d,\d{4} ; \d,\d{4}\]", theil.inner_text())
-        page.wait_for_timeout(1500)  # let the last charts settle before the screenshot
-        page.screenshot(path=str(ARTIFACTS / "dashboard_academie.png"), full_page=True)
+        _screenshot(page, "dashboard_academie.png")
         content = page.content()
         assert "Vue nationale" not in page.locator("[data-testid='stSidebarNav']").inner_text()
 
@@ -173,8 +187,7 @@ def test_academie_user_sees_map_funnel_and_leviers_in_a_browser(server):
         page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8 && "
                                "!document.body.innerText.includes('Diagramme en entonnoir')", timeout=60_000)
         assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 20
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(ARTIFACTS / "dashboard_leviers.png"), full_page=True)
+        _screenshot(page, "dashboard_leviers.png")
         leviers = page.content()
         assert "Créteil" not in leviers
     import duckdb
@@ -207,36 +220,22 @@ def test_national_user_sees_sii_intervals_and_weekly_band(server):
             has_text="Visites par compte actif").inner_text())
         # the map's shrunk rates carry their posterior interval (hover; the caption says so)
         expect(page.get_by_text("[borne basse ; borne haute]", exact=False)).to_be_visible()
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(ARTIFACTS / "dashboard_nationale.png"), full_page=True)
+        _screenshot(page, "dashboard_nationale.png")
         # feature reach with its rounded 95 % interval: error bars on the bars, and the caption
-        page.get_by_role("link", name="Fonctionnalités").click()
-        expect(page.get_by_text("Barres noires : intervalle de confiance à 95 %", exact=False)).to_be_visible(
-            timeout=60_000)
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
-                               timeout=60_000)
+        _open(page, "Fonctionnalités", "Barres noires : intervalle de confiance à 95 %")
         assert page.locator(".js-plotly-plot g.errorbar").count() >= 3
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(ARTIFACTS / "dashboard_fonctionnalites.png"), full_page=True)
-        page.get_by_role("link", name="Tendances").click()
-        expect(page.get_by_text("Bande ombrée : intervalle à 95 %", exact=False)).to_be_visible(timeout=60_000)
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
-                               timeout=60_000)
+        _screenshot(page, "dashboard_fonctionnalites.png")
+        _open(page, "Tendances", "Bande ombrée : intervalle à 95 %")
         # the 95 % band is a filled trace of the weekly chart
         assert page.locator(".js-plotly-plot .scatterlayer path.js-fill").count() >= 1
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(ARTIFACTS / "dashboard_tendances.png"), full_page=True)
+        _screenshot(page, "dashboard_tendances.png")
         # one school: its observed rate with its Wilson interval, the comparison bars with error bars
-        page.get_by_role("link", name="Établissement").click()
-        expect(page.get_by_text("Barres noires : intervalles à 95 %", exact=False)).to_be_visible(timeout=60_000)
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
-                               timeout=60_000)
+        _open(page, "Établissement", "Barres noires : intervalles à 95 %")
         expect(page.get_by_text("(IC 95 %, Wilson", exact=False)).to_be_visible()
         expect(page.get_by_text("Intervalle à 95 % de Wilson sur les comptes de chaque établissement",
                                 exact=False)).to_be_visible()
         assert page.locator(".js-plotly-plot g.errorbar").count() >= 1
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(ARTIFACTS / "dashboard_etablissement.png"), full_page=True)
+        _screenshot(page, "dashboard_etablissement.png")
     for name in ("dashboard_nationale.png", "dashboard_fonctionnalites.png", "dashboard_tendances.png",
                  "dashboard_etablissement.png"):
         assert (ARTIFACTS / name).stat().st_size > 30_000
